@@ -1,0 +1,54 @@
+/** Runtime configuration from the environment, with defaults that run with no setup at all. */
+export interface Config {
+  host: string;
+  port: number;
+  /** PostgreSQL connection string; unset → embedded PGlite in dataDir. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  /** Base URL devices and people reach this server at (used in printed links and policies). */
+  publicUrl: string;
+  /** Seconds between device check-ins when nothing changes. */
+  checkinIntervalSec: number;
+  /** Milliseconds the check-in bookkeeping is buffered before it is written in one batch. */
+  checkinFlushMs: number;
+  /** Minutes between sweeps of every lender's contracts. */
+  sweepIntervalMin: number;
+  logLevel: string;
+}
+
+function int(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number ≥ 0, got "${raw}"`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const port = overrides.port ?? int('PORT', env.PORT, 8080);
+  const host = overrides.host ?? env.HOST ?? '127.0.0.1';
+  return {
+    host,
+    port,
+    databaseUrl: overrides.databaseUrl ?? (env.DATABASE_URL || undefined),
+    dataDir: overrides.dataDir ?? env.LIEN_DATA_DIR ?? './data',
+    publicUrl: overrides.publicUrl ?? env.LIEN_PUBLIC_URL ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`,
+    checkinIntervalSec: overrides.checkinIntervalSec ?? int('LIEN_CHECKIN_INTERVAL', env.LIEN_CHECKIN_INTERVAL, 6 * 3600),
+    checkinFlushMs: overrides.checkinFlushMs ?? int('LIEN_CHECKIN_FLUSH_MS', env.LIEN_CHECKIN_FLUSH_MS, 250),
+    sweepIntervalMin: overrides.sweepIntervalMin ?? int('LIEN_SWEEP_INTERVAL', env.LIEN_SWEEP_INTERVAL, 15),
+    logLevel: overrides.logLevel ?? env.LOG_LEVEL ?? 'info',
+  };
+}
+
+/** The table the README shows; kept here so docs and code cannot drift apart. */
+export const CONFIG_TABLE: [variable: string, default_: string, meaning: string][] = [
+  ['PORT', '8080', 'HTTP port'],
+  ['HOST', '127.0.0.1', 'interface to listen on (0.0.0.0 for all)'],
+  ['DATABASE_URL', '(unset)', 'PostgreSQL URL; unset runs embedded PGlite'],
+  ['LIEN_DATA_DIR', './data', 'embedded database, pid lock and generated master key'],
+  ['LIEN_MASTER_KEY', '(generated file)', '32-byte key (hex or base64) encrypting factory secrets at rest; required with DATABASE_URL'],
+  ['LIEN_PUBLIC_URL', 'http://HOST:PORT', 'address printed for the console, portal and devices'],
+  ['LIEN_CHECKIN_INTERVAL', '21600', 'seconds between routine device check-ins'],
+  ['LIEN_CHECKIN_FLUSH_MS', '250', 'how long check-in bookkeeping is batched before it is written'],
+  ['LIEN_SWEEP_INTERVAL', '15', 'minutes between sweeps (each contract is evaluated at least daily)'],
+  ['LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace'],
+];
