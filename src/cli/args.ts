@@ -1,6 +1,12 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 
-export type Options = NonNullable<ParseArgsConfig['options']>;
+export interface Option {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+  description: string;
+}
+export type Options = Record<string, Option>;
 
 export interface Command {
   name: string;
@@ -16,7 +22,10 @@ export class UsageError extends Error {}
 
 export function parse(cmd: Command, argv: string[]) {
   try {
-    return parseArgs({ args: argv, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const options = Object.fromEntries(
+      Object.entries(cmd.options).map(([name, { description: _d, ...o }]) => [name, o]),
+    );
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\nRun \`lien ${cmd.name} --help\` for usage.`);
   }
@@ -29,7 +38,7 @@ export function renderHelp(cmd: Command): string {
     lines.push('', 'Options:');
     for (const [name, o] of opts) {
       const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ' <value>' : ''}`;
-      lines.push(`  ${flag.padEnd(30)}${(o as { description?: string }).description ?? ''}`);
+      lines.push(`  ${flag.padEnd(30)}${o.description}`);
     }
   }
   lines.push(`      --help                  show this help`);

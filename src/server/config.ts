@@ -4,6 +4,8 @@ export interface Config {
   port: number;
   /** PostgreSQL connection string; unset → embedded PGlite in dataDir. */
   databaseUrl: string | undefined;
+  /** PostgreSQL schema to use (created if missing); lets tests and tenants share one database. */
+  databaseSchema: string | undefined;
   dataDir: string;
   /** Base URL devices and people reach this server at (used in printed links and policies). */
   publicUrl: string;
@@ -30,6 +32,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     host,
     port,
     databaseUrl: overrides.databaseUrl ?? (env.DATABASE_URL || undefined),
+    databaseSchema: overrides.databaseSchema ?? (env.LIEN_DATABASE_SCHEMA || undefined),
     dataDir: overrides.dataDir ?? env.LIEN_DATA_DIR ?? './data',
     publicUrl: overrides.publicUrl ?? env.LIEN_PUBLIC_URL ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`,
     checkinIntervalSec: overrides.checkinIntervalSec ?? int('LIEN_CHECKIN_INTERVAL', env.LIEN_CHECKIN_INTERVAL, 6 * 3600),
@@ -39,13 +42,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   };
 }
 
+/** What openDatabase needs from the configuration. */
+export function connectionOptions(c: Config): { databaseUrl: string; schema?: string } | { dataDir: string } {
+  if (!c.databaseUrl) return { dataDir: c.dataDir };
+  return { databaseUrl: c.databaseUrl, ...(c.databaseSchema ? { schema: c.databaseSchema } : {}) };
+}
+
 /** The table the README shows; kept here so docs and code cannot drift apart. */
 export const CONFIG_TABLE: [variable: string, default_: string, meaning: string][] = [
   ['PORT', '8080', 'HTTP port'],
   ['HOST', '127.0.0.1', 'interface to listen on (0.0.0.0 for all)'],
   ['DATABASE_URL', '(unset)', 'PostgreSQL URL; unset runs embedded PGlite'],
+  ['LIEN_DATABASE_SCHEMA', 'public', 'PostgreSQL schema for Lien tables (created if missing)'],
   ['LIEN_DATA_DIR', './data', 'embedded database, pid lock and generated master key'],
   ['LIEN_MASTER_KEY', '(generated file)', '32-byte key (hex or base64) encrypting factory secrets at rest; required with DATABASE_URL'],
+  ['LIEN_OPERATOR_KEY', '(generated)', 'operator API key; unset, one is generated on first start and printed once'],
   ['LIEN_PUBLIC_URL', 'http://HOST:PORT', 'address printed for the console, portal and devices'],
   ['LIEN_CHECKIN_INTERVAL', '21600', 'seconds between routine device check-ins'],
   ['LIEN_CHECKIN_FLUSH_MS', '250', 'how long check-in bookkeeping is batched before it is written'],

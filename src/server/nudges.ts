@@ -23,6 +23,7 @@ export class NudgeHub {
   private readonly sockets = new Map<string, Set<NudgeSocket>>();
   private readonly origin = randomUUID().slice(0, 8);
   private unlisten: (() => Promise<void>) | undefined;
+  private readonly watchers = new Set<(deviceId: string) => void>();
 
   constructor(private readonly channel: NotifyChannel) {}
 
@@ -63,7 +64,14 @@ export class NudgeHub {
     }
   }
 
+  /** Called for every nudge, local or from another process: caches drop what the nudge outdates. */
+  onNudge(fn: (deviceId: string) => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
+
   private deliverLocal(deviceId: string): void {
+    for (const fn of this.watchers) fn(deviceId);
     const set = this.sockets.get(deviceId);
     if (!set) return;
     for (const socket of set) {

@@ -1,0 +1,20 @@
+import { openDatabase, type Database } from '../store/connection.ts';
+import { migrate } from '../store/migrations/index.ts';
+import { connectionOptions, loadConfig } from '../server/config.ts';
+
+/**
+ * Opens the configured database for a one-off command. On embedded PGlite the pid lock refuses
+ * while a server runs on the same data directory, with a message that says so.
+ */
+export async function withDatabase<T>(values: Record<string, unknown>, fn: (db: Database, dataDir: string) => Promise<T>): Promise<T> {
+  const config = loadConfig(process.env, typeof values['data-dir'] === 'string' ? { dataDir: values['data-dir'] } : {});
+  const db = await openDatabase(connectionOptions(config));
+  try {
+    await migrate(db.db, db.schema);
+    return await fn(db, config.dataDir);
+  } finally {
+    await db.close();
+  }
+}
+
+export const dataDirOption = { type: 'string', description: 'embedded database directory (default ./data)' } as const;

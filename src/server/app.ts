@@ -1,0 +1,93 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import type { Clock } from '../domain/clock.ts';
+import { ManualClock, systemClock } from '../domain/clock.ts';
+import { openDatabase, type Database } from '../store/connection.ts';
+import { migrate } from '../store/migrations/index.ts';
+import { loadMasterKey } from '../store/secrets.ts';
+import type { Services } from '../services/context.ts';
+import { DeviceGateway } from '../services/devices.ts';
+import { loadKeyring } from '../services/keyring.ts';
+import { ensureOperatorKey } from '../services/apikeys.ts';
+import { connectionOptions, type Config } from './config.ts';
+import { installErrorHandling } from './errors.ts';
+import { NudgeHub } from './nudges.ts';
+import { deviceRoutes } from './routes/device.ts';
+import { lenderRoutes } from './routes/lender.ts';
+import { operatorRoutes } from './routes/operator.ts';
+import { testClockRoutes } from './routes/test-clock.ts';
+
+export interface Lien {
+  app: FastifyInstance;
+  services: Services;
+  gateway: DeviceGateway;
+  /** Set on the first start of an empty database: the operator key, to be shown once. */
+  newOperatorKey: string | null;
+  close(): Promise<void>;
+}
+
+export interface BuildOptions {
+  clock?: Clock;
+  /** An already open database (tests); otherwise opened from the config. */
+  database?: Database;
+  logger?: boolean;
+}
+
+/**
+ * Builds the whole server: database (migrated), keys, device gateway, routes. `LIEN_TEST_CLOCK=1`
+ * starts it on a manual clock that an operator can move (end-to-end tests on a real process).
+ */
+export async function buildLien(config: Config, opts: BuildOptions = {}): Promise<Lien> {
+  const clock = opts.clock ?? (process.env.LIEN_TEST_CLOCK === '1' ? new ManualClock(process.env.LIEN_TEST_CLOCK_START ?? Date.now()) : systemClock);
+  const database =
+    opts.database ?? (await openDatabase(connectionOptions(config)));
+  try {
+    await migrate(database.db, database.schema);
+    const masterKey = await loadMasterKey({ env: process.env.LIEN_MASTER_KEY, dataDir: config.dataDir, required: database.kind === 'postgres' });
+    const keyring = await loadKeyring(database.db, masterKey, clock.now());
+    const newOperatorKey = await ensureOperatorKey(database.db, process.env.LIEN_OPERATOR_KEY, clock.now());
+    const nudges = new NudgeHub(database);
+    await nudges.start();
+    const services: Services = {
+      database,
+      db: database.db,
+      clock,
+      masterKey,
+      keyring,
+      nudges,
+      checkinIntervalSec: config.checkinIntervalSec,
+      publicUrl: config.publicUrl,
+    };
+    const gateway = new DeviceGateway(services, config.checkinFlushMs);
+
+    const app = Fastify({
+      logger: opts.logger === false ? false : { level: config.logLevel },
+      bodyLimit: 1024 * 1024,
+      disableRequestLogging: true,
+      ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    });
+    installErrorHandling(app);
+    await app.register(websocket, { options: { maxPayload: 4096 } });
+    app.get('/healthz', async () => ({ ok: true, database: database.kind, devicesConnected: nudges.connected }));
+    await app.register(deviceRoutes, { gateway, nudges });
+    await app.register(operatorRoutes, { s: services });
+    await app.register(lenderRoutes, { s: services });
+    if (clock instanceof ManualClock) await app.register(testClockRoutes, { s: services, clock });
+
+    return {
+      app,
+      services,
+      gateway,
+      newOperatorKey,
+      async close() {
+        await app.close();
+        await gateway.bookkeeping.close();
+        await nudges.stop();
+        if (!opts.database) await database.close();
+      },
+    };
+  } catch (e) {
+    if (!opts.database) await database.close();
+    throw e;
+  }
+}

@@ -1,0 +1,69 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { validateProfile } from '../../domain/compliance.ts';
+import { shippedProfile } from '../../domain/profiles/index.ts';
+import { LienError } from '../../domain/errors.ts';
+import { createLender } from '../../services/lenders.ts';
+import { importManifest } from '../../store/manifest.ts';
+import { audit } from '../../services/audit.ts';
+import type { Services } from '../../services/context.ts';
+import { requireApiKey, actorOf } from '../auth.ts';
+import { sweep } from '../../jobs/sweep.ts';
+
+const LenderBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 120 }),
+    supportPhone: Type.String({ minLength: 3, maxLength: 32 }),
+    supportUrl: Type.String({ maxLength: 300, default: '' }),
+    supportHours: Type.Optional(Type.String({ maxLength: 120 })),
+    howToPay: Type.String({ minLength: 1, maxLength: 2000 }),
+    currency: Type.String({ minLength: 3, maxLength: 3 }),
+    timeZone: Type.String({ minLength: 1, maxLength: 64 }),
+    profile: Type.Optional(Type.Union([Type.String(), Type.Object({}, { additionalProperties: true })])),
+    paymentChannels: Type.Optional(Type.Array(Type.Object({ channel: Type.String({ minLength: 1 }), freshnessMinutes: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }))),
+  },
+  { additionalProperties: false },
+);
+
+/** The platform operator: onboards lenders and uploads factory manifests. Sees no borrower data. */
+export async function operatorRoutes(app: FastifyInstance, { s }: { s: Services }): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  r.addHook('preHandler', requireApiKey(s, 'operator'));
+
+  r.post('/v1/operator/lenders', { schema: { body: LenderBody } }, async (req, reply) => {
+    const b = req.body;
+    const profile = typeof b.profile === 'string' || b.profile === undefined ? shippedProfile(b.profile ?? 'retail-short-cycle') : validateProfile(b.profile);
+    const created = await createLender(s, actorOf(req), {
+      name: b.name,
+      supportPhone: b.supportPhone,
+      supportUrl: b.supportUrl ?? '',
+      supportHours: b.supportHours ?? null,
+      howToPay: b.howToPay,
+      currency: b.currency,
+      timeZone: b.timeZone,
+      profile,
+      paymentChannels: b.paymentChannels ?? [],
+    });
+    return reply.status(201).send(created);
+  });
+
+  // Runs the daily sweep now (it also runs on a timer); returns what it did.
+  r.post('/v1/operator/sweep', async () => sweep(s));
+
+  r.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: 64 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+  r.post('/v1/operator/manifests', async (req, reply) => {
+    if (typeof req.body !== 'string') throw new LienError('invalid_input', 'Send the manifest as text/csv.');
+    const result = await importManifest(s.db, req.body, { masterKey: s.masterKey });
+    const now = s.clock.now();
+    await audit(s.db, actorOf(req), now, {
+      action: 'manifest.imported',
+      subjectType: 'manifest',
+      subjectId: `manifest@${now.toISOString()}`,
+      lenderId: null,
+      reason: 'factory manifest upload',
+      data: { inserted: result.inserted, skipped: result.skipped, errors: result.errors.length },
+    });
+    return reply.status(result.errors.length && !result.inserted ? 422 : 200).send(result);
+  });
+}

@@ -1,0 +1,111 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../store/schema.ts';
+
+interface Seen {
+  at: Date;
+  counter: number;
+  /** The enrollment the counter belongs to; a re-enrollment restarts counting. */
+  credentialVersion: number;
+  agentVersion: string;
+  policyVersion: number;
+  tokenCounter: number;
+}
+
+interface PendingEvent {
+  device_id: string;
+  kind: string;
+  at: Date;
+  detail: Record<string, unknown>;
+}
+
+// PGlite runs on the main thread: keep each statement small enough not to stall requests.
+const MAX_ROWS_PER_STATEMENT = 1000;
+
+/**
+ * Batches what check-ins report (last seen, request counter, versions, events) and writes it
+ * every `flushMs` in a few set-based statements instead of a write per request. Counters only
+ * move forward (GREATEST), so a late flush from another process cannot roll one back.
+ */
+export class CheckinBookkeeper {
+  private seenByDevice = new Map<string, Seen>();
+  private events: PendingEvent[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly flushMs: number,
+  ) {}
+
+  seen(deviceId: string, s: Seen): void {
+    const prev = this.seenByDevice.get(deviceId);
+    if (!prev || prev.credentialVersion !== s.credentialVersion || prev.counter < s.counter) this.seenByDevice.set(deviceId, s);
+    this.schedule();
+  }
+
+  event(deviceId: string, e: { kind: string; at: Date; detail: Record<string, unknown> }): void {
+    this.events.push({ device_id: deviceId, ...e });
+    this.schedule();
+  }
+
+  /** The highest counter not yet written for this enrollment of a device (0 when none). */
+  pendingCounter(deviceId: string, credentialVersion: number): number {
+    const s = this.seenByDevice.get(deviceId);
+    return s && s.credentialVersion === credentialVersion ? s.counter : 0;
+  }
+
+  get pending(): number {
+    return this.seenByDevice.size + this.events.length;
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush().catch(() => undefined);
+    }, this.flushMs);
+    this.timer.unref();
+  }
+
+  /** Writes everything buffered so far; resolves when it is committed. */
+  flush(): Promise<void> {
+    const seen = this.seenByDevice;
+    const events = this.events;
+    this.seenByDevice = new Map();
+    this.events = [];
+    // Flushes run one after another so rows land in the order they were reported.
+    this.flushing = this.flushing.then(() => this.write(seen, events));
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+
+  private async write(seen: Map<string, Seen>, events: PendingEvent[]): Promise<void> {
+    const now = new Date();
+    const rows = [...seen.entries()];
+    for (let i = 0; i < rows.length; i += MAX_ROWS_PER_STATEMENT) {
+      const chunk = rows.slice(i, i + MAX_ROWS_PER_STATEMENT);
+      const values = sql.join(
+        chunk.map(([id, s]) => sql`(${id}, ${s.at}::timestamptz, ${s.counter}::int8, ${s.credentialVersion}::int, ${s.agentVersion}, ${s.policyVersion}::int)`),
+      );
+      await sql`
+        UPDATE devices d SET
+          last_seen_at = GREATEST(d.last_seen_at, v.at),
+          last_counter = GREATEST(d.last_counter, v.counter),
+          agent_version = v.agent_version,
+          policy_version_held = GREATEST(d.policy_version_held, v.policy_version)
+        FROM (VALUES ${values}) AS v(id, at, counter, credential_version, agent_version, policy_version)
+        WHERE d.id = v.id AND d.credential_version = v.credential_version`.execute(this.db);
+    }
+    for (let i = 0; i < events.length; i += MAX_ROWS_PER_STATEMENT) {
+      await this.db
+        .insertInto('device_events')
+        .values(events.slice(i, i + MAX_ROWS_PER_STATEMENT).map((e) => ({ ...e, received_at: now })))
+        .execute();
+    }
+  }
+}

@@ -1,0 +1,31 @@
+import type { Kysely } from 'kysely';
+import type { Clock } from '../domain/clock.ts';
+import type { Database } from '../store/connection.ts';
+import type { DB } from '../store/schema.ts';
+import type { NudgeHub } from '../server/nudges.ts';
+import type { Keyring } from './keyring.ts';
+
+/** Who did something, for the audit log: a user, an API key, a device, or the system itself. */
+export interface Actor {
+  kind: 'user' | 'api_key' | 'device' | 'system' | 'portal' | 'operator';
+  id: string;
+  lenderId: string | null;
+}
+
+export const SYSTEM: Actor = { kind: 'system', id: 'system', lenderId: null };
+
+export function actorName(a: Actor): string {
+  return `${a.kind}:${a.id}`;
+}
+
+/** Everything a use case needs; built once by the server (or a test) and passed down. */
+export interface Services {
+  database: Database;
+  db: Kysely<DB>;
+  clock: Clock;
+  masterKey: Buffer;
+  keyring: Keyring;
+  nudges: NudgeHub;
+  checkinIntervalSec: number;
+  publicUrl: string;
+}

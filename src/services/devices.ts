@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import { LienError } from '../domain/errors.ts';
+import {
+  deriveDeviceKeys,
+  verifyEnrollProof,
+  verifyRequest,
+  type CheckinRequest,
+  type CheckinResponse,
+  type EnrollRequest,
+  type EnrollResponse,
+  type SignedPolicy,
+} from '../protocol/index.ts';
+import { open, seal } from '../store/secrets.ts';
+import { audit } from './audit.ts';
+import type { Services } from './context.ts';
+import { NonceIssuer } from './nonce.ts';
+import { CheckinBookkeeper } from './bookkeeping.ts';
+import { evaluateContract } from './evaluate.ts';
+
+interface CachedDevice {
+  credential: Buffer;
+  credentialVersion: number;
+  lastCounter: number;
+}
+
+/** Events after which the stage engine has new facts (a notice shown starts its cure period). */
+const EVALUATING_EVENTS = new Set(['notice_shown', 'factory_reset']);
+
+/**
+ * The device side of the server: enrollment, authenticated check-ins and the nudge stream.
+ * The check-in hot path reads the credential and the latest signed policy from in-process
+ * caches (dropped on every nudge for that device, which every process receives) and hands its
+ * bookkeeping to a batch writer, so a routine check-in waits on no database round trip.
+ */
+export class DeviceGateway {
+  private readonly nonces: NonceIssuer;
+  private readonly devices = new Map<string, CachedDevice>();
+  private readonly policies = new Map<string, SignedPolicy | null>();
+  readonly bookkeeping: CheckinBookkeeper;
+
+  constructor(private readonly s: Services, flushMs: number) {
+    this.nonces = new NonceIssuer(s.masterKey);
+    this.bookkeeping = new CheckinBookkeeper(s.db, flushMs);
+    s.nudges.onNudge((id) => {
+      this.devices.delete(id);
+      this.policies.delete(id);
+    });
+  }
+
+  nonce() {
+    return this.nonces.issue(this.s.clock.now());
+  }
+
+  async enroll(req: EnrollRequest): Promise<EnrollResponse> {
+    const now = this.s.clock.now();
+    const nonceState = this.nonces.check(req.nonce, now);
+    if (nonceState !== 'ok') throw new LienError('unauthorized', `enrollment nonce ${nonceState}; request a new one`, { reason: `nonce_${nonceState}` });
+    const db = this.s.db;
+    const device = await db
+      .selectFrom('devices')
+      .selectAll()
+      .where((eb) => eb.or([eb('imei1', 'in', req.imeis), eb('imei2', 'in', req.imeis)]))
+      .executeTakeFirst();
+    if (!device || device.serial !== req.serial) return { status: 'not_financed' };
+    const secret = open(this.s.masterKey, device.factory_secret_enc, `factory-secret:${device.serial}`);
+    const keys = deriveDeviceKeys(secret);
+    if (!verifyEnrollProof(keys.authKey, req.nonce, device.imei1, device.serial, req.proof)) {
+      await db.insertInto('device_events').values({ device_id: device.id, kind: 'enroll_rejected', at: now, received_at: now, detail: { reason: 'bad_proof' } }).execute();
+      throw new LienError('unauthorized', 'The proof of the factory secret does not match this device.', { reason: 'bad_proof' });
+    }
+    if (device.sale_status !== 'financed') return { status: 'not_financed' };
+
+    const credential = randomBytes(32);
+    const signed = await db.transaction().execute(async (tx) => {
+      await tx
+        .updateTable('devices')
+        .set({
+          credential_enc: seal(this.s.masterKey, credential, `credential:${device.id}`),
+          credential_version: device.credential_version + 1,
+          last_counter: 0,
+          enrolled_at: now,
+          agent_version: req.agentVersion,
+        })
+        .where('id', '=', device.id)
+        .execute();
+      await tx.insertInto('device_events').values({ device_id: device.id, kind: 'enrolled', at: now, received_at: now, detail: { agentVersion: req.agentVersion } }).execute();
+      await audit(tx, { kind: 'device', id: device.id, lenderId: device.lender_id }, now, {
+        action: 'device.enrolled',
+        subjectType: 'device',
+        subjectId: device.id,
+        lenderId: device.lender_id,
+        reason: device.enrolled_at ? 're-enrolled; previous credential revoked' : 'first enrollment',
+        data: { credentialVersion: device.credential_version + 1 },
+      });
+      return latestPolicy(tx, device.id);
+    });
+    // Drops the old credential from every process's cache.
+    await this.s.nudges.nudge(device.id);
+    if (!signed) throw new LienError('unavailable', 'No policy has been issued for this device yet; try again shortly.');
+    return {
+      status: 'enrolled',
+      deviceId: device.id,
+      credential: credential.toString('base64url'),
+      policy: signed,
+      signingKeys: this.s.keyring.publicKeys(),
+      serverTime: now.toISOString(),
+      nextCheckinAt: this.nextCheckin(now),
+    };
+  }
+
+  /** Verifies a signed device request (check-in or stream) and returns the device id. */
+  async authenticate(headers: Record<string, string | string[] | undefined>, method: string, path: string, body: string): Promise<{ deviceId: string; counter: number; credentialVersion: number }> {
+    const deviceId = header(headers, 'x-lien-device');
+    if (!deviceId) throw new LienError('unauthorized', 'missing device credentials', { reason: 'missing_headers' });
+    const cached = await this.loadDevice(deviceId);
+    if (!cached) throw new LienError('unauthorized', 'device credential revoked or unknown; enroll again', { reason: 'revoked' });
+    const now = this.s.clock.now();
+    const result = verifyRequest({ headers: flat(headers), method, path, body, authKey: cached.credential, now, lastCounter: cached.lastCounter });
+    if (!result.ok) {
+      this.bookkeeping.event(deviceId, { kind: 'request_rejected', at: now, detail: { reason: result.reason, path } });
+      throw new LienError(result.reason === 'replayed_counter' || result.reason === 'stale_timestamp' ? 'replay' : 'unauthorized', `request refused: ${result.reason}`, { reason: result.reason });
+    }
+    cached.lastCounter = result.counter;
+    return { deviceId, counter: result.counter, credentialVersion: cached.credentialVersion };
+  }
+
+  async checkin(auth: { deviceId: string; counter: number; credentialVersion: number }, req: CheckinRequest): Promise<CheckinResponse> {
+    const { deviceId } = auth;
+    const now = this.s.clock.now();
+    this.bookkeeping.seen(deviceId, {
+      at: now,
+      counter: auth.counter,
+      credentialVersion: auth.credentialVersion,
+      agentVersion: req.agentVersion,
+      policyVersion: req.policyVersion,
+      tokenCounter: req.tokenCounter,
+    });
+    let evaluate = false;
+    for (const e of req.events) {
+      this.bookkeeping.event(deviceId, { kind: e.kind, at: new Date(e.at), detail: e.detail ?? {} });
+      if (EVALUATING_EVENTS.has(e.kind)) evaluate = true;
+    }
+    if (evaluate) {
+      // The notice's cure period starts when the device displayed it: write the event, then
+      // re-decide. Off the response path: the device learns the outcome through a nudge.
+      void this.bookkeeping
+        .flush()
+        .then(() => this.evaluateDevice(deviceId))
+        .catch(() => undefined);
+    }
+    const signed = await this.latest(deviceId);
+    const response: CheckinResponse = { nextCheckinAt: this.nextCheckin(now), serverTime: now.toISOString() };
+    if (signed && signed.policy.version > req.policyVersion) {
+      response.policy = signed;
+      response.signingKeys = this.s.keyring.publicKeys();
+    }
+    return response;
+  }
+
+  private async evaluateDevice(deviceId: string): Promise<void> {
+    const c = await this.s.db.selectFrom('contracts').select('id').where('device_id', '=', deviceId).where('status', '=', 'active').executeTakeFirst();
+    if (c) await evaluateContract(this.s, c.id, { kind: 'device', id: deviceId, lenderId: null }, 'device reported an event');
+  }
+
+  private nextCheckin(now: Date): string {
+    return new Date(now.getTime() + this.s.checkinIntervalSec * 1000).toISOString();
+  }
+
+  private async loadDevice(deviceId: string): Promise<CachedDevice | null> {
+    const hit = this.devices.get(deviceId);
+    if (hit) return hit;
+    const row = await this.s.db.selectFrom('devices').select(['credential_enc', 'credential_version', 'last_counter']).where('id', '=', deviceId).executeTakeFirst();
+    if (!row?.credential_enc) return null;
+    const entry = {
+      credential: open(this.s.masterKey, row.credential_enc, `credential:${deviceId}`),
+      credentialVersion: row.credential_version,
+      lastCounter: Math.max(row.last_counter, this.bookkeeping.pendingCounter(deviceId, row.credential_version)),
+    };
+    this.devices.set(deviceId, entry);
+    return entry;
+  }
+
+  private async latest(deviceId: string): Promise<SignedPolicy | null> {
+    if (this.policies.has(deviceId)) return this.policies.get(deviceId)!;
+    const signed = await latestPolicy(this.s.db, deviceId);
+    this.policies.set(deviceId, signed);
+    return signed;
+  }
+}
+
+async function latestPolicy(db: Services['db'], deviceId: string): Promise<SignedPolicy | null> {
+  const row = await db.selectFrom('policies').select('body').where('device_id', '=', deviceId).orderBy('version', 'desc').limit(1).executeTakeFirst();
+  return (row?.body as SignedPolicy | undefined) ?? null;
+}
+
+function header(h: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function flat(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v[0]! : v;
+  return out;
+}

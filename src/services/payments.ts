@@ -1,0 +1,138 @@
+import type { Transaction } from 'kysely';
+import { allocate } from '../domain/allocation.ts';
+import { LienError } from '../domain/errors.ts';
+import { assertCurrency } from '../domain/money.ts';
+import type { DB } from '../store/schema.ts';
+import { newId } from '../store/ids.ts';
+import { insertPayment } from '../store/repos/payments.ts';
+import { audit } from './audit.ts';
+import type { Actor, Services } from './context.ts';
+import { evaluateContractTx, type Evaluation } from './evaluate.ts';
+
+export interface PostPaymentInput {
+  contractId: string;
+  externalRef: string;
+  channel: string;
+  amount: number;
+  currency: string;
+  receivedAt: Date;
+}
+
+export interface PaymentResult {
+  paymentId: string;
+  evaluation: Evaluation;
+}
+
+/** Loads a contract the actor's lender owns; another lender's id is "not found", never "forbidden". */
+export async function contractForActor(tx: Transaction<DB>, actor: Actor, contractId: string) {
+  const c = await tx.selectFrom('contracts').selectAll().where('id', '=', contractId).executeTakeFirst();
+  if (!c || (actor.lenderId !== null && c.lender_id !== actor.lenderId)) {
+    throw new LienError('not_found', `No contract ${contractId}`, { contractId });
+  }
+  return c;
+}
+
+/**
+ * Re-plays every standing payment of a contract over its schedule and stores what each
+ * installment has been paid. A reversal is the same call without the reversed payment, so the
+ * result never depends on the order payments and reversals arrived in.
+ */
+export async function reallocate(tx: Transaction<DB>, contractId: string, order?: unknown): Promise<void> {
+  const installments = await tx.selectFrom('installments').selectAll().where('contract_id', '=', contractId).orderBy('n').execute();
+  const payments = await tx
+    .selectFrom('payments')
+    .select(['id', 'amount', 'received_at'])
+    .where('contract_id', '=', contractId)
+    .where('reversed_at', 'is', null)
+    .execute();
+  const result = allocate({
+    installments: installments.map((i) => ({ n: i.n, dueDate: i.due_date, principal: i.principal, interest: i.interest, fee: i.fee, penalty: i.penalty })),
+    payments: payments.map((p) => ({ id: p.id, amount: p.amount, receivedAt: p.received_at.toISOString() })),
+    ...(Array.isArray(order) ? { order: order as never } : {}),
+  });
+  for (const inst of result.installments) {
+    await tx
+      .updateTable('installments')
+      .set({ paid_principal: inst.paid.principal, paid_interest: inst.paid.interest, paid_fee: inst.paid.fee, paid_penalty: inst.paid.penalty })
+      .where('contract_id', '=', contractId)
+      .where('n', '=', inst.n)
+      .execute();
+  }
+}
+
+export async function postPayment(s: Services, actor: Actor, input: PostPaymentInput): Promise<PaymentResult> {
+  if (!Number.isSafeInteger(input.amount) || input.amount <= 0) {
+    throw new LienError('invalid_amount', 'The amount must be a positive whole number of minor units (e.g. 250000 for 2,500.00).', { amount: input.amount });
+  }
+  assertCurrency(input.currency);
+  const now = s.clock.now();
+  const result = await s.db.transaction().execute(async (tx) => {
+    const c = await contractForActor(tx, actor, input.contractId);
+    if (c.currency !== input.currency) {
+      throw new LienError('currency_mismatch', `This contract is in ${c.currency}; the payment is in ${input.currency}.`, { expected: c.currency });
+    }
+    const lender = await tx.selectFrom('lenders').select(['allocation_order']).where('id', '=', c.lender_id).executeTakeFirstOrThrow();
+    const paymentId = newId('pay');
+    await insertPayment(tx, {
+      id: paymentId,
+      lender_id: c.lender_id,
+      contract_id: c.id,
+      external_ref: input.externalRef,
+      channel: input.channel,
+      amount: input.amount,
+      currency: input.currency,
+      received_at: input.receivedAt,
+      posted_at: now,
+      posted_by: `${actor.kind}:${actor.id}`,
+    });
+    await reallocate(tx, c.id, lender.allocation_order);
+    // A payment is proof that its channel is reporting.
+    await tx
+      .updateTable('payment_channels')
+      .set({ last_reported_at: now })
+      .where('lender_id', '=', c.lender_id)
+      .where('channel', '=', input.channel)
+      .execute();
+    await audit(tx, actor, now, {
+      action: 'payment.posted',
+      subjectType: 'payment',
+      subjectId: paymentId,
+      lenderId: c.lender_id,
+      reason: `payment ${input.externalRef} via ${input.channel}`,
+      data: { contractId: c.id, amount: input.amount, currency: input.currency, externalRef: input.externalRef },
+    });
+    const evaluation = await evaluateContractTx(s, tx, c.id, actor, `payment ${input.externalRef} posted`);
+    return { paymentId, evaluation };
+  });
+  if (result.evaluation.policyChanged) await s.nudges.nudge(result.evaluation.deviceId);
+  return result;
+}
+
+export async function reversePayment(s: Services, actor: Actor, paymentId: string, reason: string): Promise<PaymentResult> {
+  if (!reason.trim()) throw new LienError('invalid_input', 'A reversal needs a reason.', { field: 'reason' });
+  const now = s.clock.now();
+  const result = await s.db.transaction().execute(async (tx) => {
+    const p = await tx.selectFrom('payments').selectAll().where('id', '=', paymentId).forUpdate().executeTakeFirst();
+    if (!p || (actor.lenderId !== null && p.lender_id !== actor.lenderId)) throw new LienError('not_found', `No payment ${paymentId}`, { paymentId });
+    if (p.reversed_at) throw new LienError('conflict', `Payment ${p.external_ref} was already reversed on ${p.reversed_at.toISOString()}.`, { paymentId });
+    await tx
+      .updateTable('payments')
+      .set({ reversed_at: now, reversed_by: `${actor.kind}:${actor.id}`, reversal_reason: reason })
+      .where('id', '=', paymentId)
+      .execute();
+    const lender = await tx.selectFrom('lenders').select(['allocation_order']).where('id', '=', p.lender_id).executeTakeFirstOrThrow();
+    await reallocate(tx, p.contract_id, lender.allocation_order);
+    await audit(tx, actor, now, {
+      action: 'payment.reversed',
+      subjectType: 'payment',
+      subjectId: paymentId,
+      lenderId: p.lender_id,
+      reason,
+      data: { contractId: p.contract_id, amount: p.amount, externalRef: p.external_ref },
+    });
+    const evaluation = await evaluateContractTx(s, tx, p.contract_id, actor, `payment ${p.external_ref} reversed`);
+    return { paymentId, evaluation };
+  });
+  if (result.evaluation.policyChanged) await s.nudges.nudge(result.evaluation.deviceId);
+  return result;
+}

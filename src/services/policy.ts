@@ -1,0 +1,72 @@
+import type { ComplianceProfile } from '../domain/compliance.ts';
+import type { StageDecision } from '../domain/stage.ts';
+import type { Policy } from '../protocol/index.ts';
+
+const DAY_MS = 86_400_000;
+
+export interface PolicyFacts {
+  deviceId: string;
+  version: number;
+  now: Date;
+  decision: Pick<StageDecision, 'stage' | 'lockAt' | 'noticeIndex'>;
+  noticeUntil: string | null;
+  lender: { name: string; support_phone: string; support_url: string; how_to_pay: string; support_hours: string | null };
+  amountDue: number;
+  currency: string;
+  lockReference: string;
+  /** Oldest installment not fully paid (or the next one due); offline locking counts from it. */
+  oldestUnpaidDueDate: string | null;
+  profile: ComplianceProfile;
+  nextCheckinAt: Date;
+}
+
+/**
+ * The policy a device enforces. `offlineLockAt` counts the profile's offline days from the later
+ * of now and the oldest unpaid due date, so a borrower in good standing whose phone is offline
+ * (travel, no signal) is never locked before an installment has actually gone unpaid that long.
+ */
+export function buildPolicy(f: PolicyFacts): Policy {
+  const terminal = f.decision.stage === 'released' || f.decision.stage === 'written_off' || f.decision.stage === 'returned';
+  const dueMs = f.oldestUnpaidDueDate ? Date.parse(`${f.oldestUnpaidDueDate}T00:00:00Z`) : f.now.getTime();
+  const offlineLockAt = terminal ? null : new Date(Math.max(f.now.getTime(), dueMs) + f.profile.offlineLockDays * DAY_MS).toISOString();
+  return {
+    deviceId: f.deviceId,
+    version: f.version,
+    issuedAt: f.now.toISOString(),
+    stage: f.decision.stage,
+    lockAt: terminal ? null : f.decision.lockAt,
+    offlineLockAt,
+    lender: {
+      name: f.lender.name,
+      phone: f.lender.support_phone,
+      url: f.lender.support_url,
+      howToPay: f.lender.how_to_pay,
+      ...(f.lender.support_hours ? { supportHours: f.lender.support_hours } : {}),
+    },
+    amountDue: terminal ? 0 : f.amountDue,
+    currency: f.currency,
+    message: messageFor(f.decision.stage, f.lender.name),
+    allowedNumbers: [f.lender.support_phone],
+    lockReference: f.lockReference,
+    noticeUntil: f.noticeUntil,
+    nextCheckinAt: f.nextCheckinAt.toISOString(),
+  };
+}
+
+// The device renders the borrower's language from the stage; this is the fallback text.
+function messageFor(stage: Policy['stage'], lender: string): string {
+  switch (stage) {
+    case 'locked':
+      return `This phone is locked because a payment to ${lender} is overdue. Pay the amount due to unlock it.`;
+    case 'restricted':
+      return `Some functions are limited because a payment to ${lender} is overdue.`;
+    case 'notice':
+      return `A payment to ${lender} is overdue. Pay before the date shown to avoid a lock.`;
+    case 'reminder':
+      return `A payment to ${lender} is due soon.`;
+    case 'released':
+      return `Paid in full. This phone is yours; ${lender} has released it.`;
+    default:
+      return '';
+  }
+}
