@@ -37,6 +37,8 @@ export const PolicySchema = Type.Object(
     allowedNumbers: Type.Array(Type.String()),
     lockReference: Type.String(),
     noticeUntil: Type.Optional(Type.Union([IsoInstant, Type.Null()])),
+    /** Which of the profile's notices the device must show (0 = first); the device reports it back. */
+    noticeIndex: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
     nextCheckinAt: Type.Optional(IsoInstant),
   },
   { additionalProperties: false },

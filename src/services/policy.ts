@@ -49,6 +49,7 @@ export function buildPolicy(f: PolicyFacts): Policy {
     allowedNumbers: [f.lender.support_phone],
     lockReference: f.lockReference,
     noticeUntil: f.noticeUntil,
+    noticeIndex: terminal ? null : f.decision.noticeIndex,
     nextCheckinAt: f.nextCheckinAt.toISOString(),
   };
 }

@@ -1,0 +1,167 @@
+/**
+ * What the phone must do at a given instant, decided from the last verified policy, the credit an
+ * unlock code bought and the agent's own clock. Pure: agent.ts feeds it state and renders the
+ * result.
+ */
+import type { Policy } from '../protocol/index.ts';
+import type { LockScreenView, ScreenMode } from './ports.ts';
+
+/**
+ * Numbers that always connect, locked or not (guardrail 1). Short national emergency numbers
+ * only: a longer list would let a locked phone call ordinary lines.
+ */
+export const EMERGENCY_NUMBERS: readonly string[] = Object.freeze([
+  '112', // GSM standard, EU, India, Indonesia, Kenya, Nigeria, Ghana
+  '911', // Americas, Philippines
+  '999', // UK, Kenya, Bangladesh, Malaysia
+  '000', // Australia
+  '100', // India police
+  '101', // India fire
+  '102', // India ambulance
+  '108', // India emergency ambulance
+  '110', // China, Japan, Germany, Indonesia police
+  '119', // China fire, Japan/Korea fire and ambulance
+  '120', // China ambulance
+  '199', // Nigeria
+  '191', // Ghana police
+  '193', // Ghana ambulance
+  '10111', // South Africa police
+  '10177', // South Africa ambulance
+  '1122', // Pakistan rescue
+]);
+
+export type LockCause = 'stage' | 'lock_at' | 'offline';
+
+export interface Enforcement {
+  mode: ScreenMode;
+  /** Why the phone is locked; null when it is not. */
+  lockCause: LockCause | null;
+  /** Credit from an unlock code is holding back a lock or restriction. */
+  creditOverride: boolean;
+}
+
+export interface EnforcementInput {
+  policy: Policy | null;
+  nowMs: number;
+  creditUntil: string | null;
+  released: boolean;
+  dormant: boolean;
+}
+
+function passed(at: string | null | undefined, nowMs: number): boolean {
+  return typeof at === 'string' && Date.parse(at) <= nowMs;
+}
+
+export function creditActive(creditUntil: string | null, nowMs: number): boolean {
+  return creditUntil !== null && Date.parse(creditUntil) > nowMs;
+}
+
+export function decideEnforcement(input: EnforcementInput): Enforcement {
+  const none = { lockCause: null, creditOverride: false };
+  if (input.dormant) return { mode: 'dormant', ...none };
+  if (input.released) return { mode: 'released', ...none };
+  const policy = input.policy;
+  if (!policy) return { mode: 'normal', ...none };
+  if (policy.stage === 'released') return { mode: 'released', ...none };
+  // Written-off and returned contracts have no debt left to enforce on the phone.
+  if (policy.stage === 'written_off' || policy.stage === 'returned') return { mode: 'normal', ...none };
+
+  const now = input.nowMs;
+  const lockCause: LockCause | null =
+    policy.stage === 'locked' ? 'stage' : passed(policy.lockAt, now) ? 'lock_at' : passed(policy.offlineLockAt, now) ? 'offline' : null;
+  const credit = creditActive(input.creditUntil, now);
+  if (lockCause) return credit ? { mode: 'normal', lockCause: null, creditOverride: true } : { mode: 'locked', lockCause, creditOverride: false };
+  if (policy.stage === 'restricted') return credit ? { mode: 'normal', ...none, creditOverride: true } : { mode: 'restricted', ...none };
+  if (policy.stage === 'notice') return { mode: 'notice', ...none };
+  if (policy.stage === 'reminder') return { mode: 'reminder', ...none };
+  return { mode: 'normal', ...none };
+}
+
+/** Digits only (a leading + and separators dropped), so "+254 700-000 001" matches "254700000001". */
+export function dialDigits(number: string): string {
+  return number.replace(/\D/g, '');
+}
+
+// National and international forms of the same line share their last nine digits.
+const SAME_LINE_DIGITS = 9;
+
+function sameLine(a: string, b: string): boolean {
+  const x = dialDigits(a);
+  const y = dialDigits(b);
+  if (x === '' || y === '') return false;
+  if (x === y) return true;
+  return x.length >= SAME_LINE_DIGITS && y.length >= SAME_LINE_DIGITS && x.slice(-SAME_LINE_DIGITS) === y.slice(-SAME_LINE_DIGITS);
+}
+
+export function isEmergencyNumber(number: string): boolean {
+  const digits = dialDigits(number);
+  return EMERGENCY_NUMBERS.includes(digits);
+}
+
+/** Numbers a locked phone may still call besides emergencies: the lender and the policy's list. */
+export function alwaysAllowedNumbers(policy: Policy | null): string[] {
+  if (!policy) return [];
+  const list = [policy.lender.phone, ...(policy.allowedNumbers ?? [])].filter((n) => dialDigits(n) !== '');
+  return [...new Set(list)];
+}
+
+/**
+ * Whether a call may be placed. Only the lock screen limits calls: `restricted` takes apps away,
+ * not the phone (the policy carries no call limit).
+ */
+export function callAllowed(number: string, mode: ScreenMode, policy: Policy | null): boolean {
+  if (mode !== 'locked') return true;
+  return isEmergencyNumber(number) || alwaysAllowedNumbers(policy).some((n) => sameLine(n, number));
+}
+
+/**
+ * Minor units as a decimal string with the currency's own number of decimals: 125000 KES →
+ * "1,250.00", 5000 UGX → "5,000". String arithmetic, so no amount is ever rounded through a float.
+ */
+export function formatAmount(minor: number | string, currency: string): string {
+  const raw = String(minor).trim();
+  if (!/^-?\d+$/.test(raw)) return raw;
+  const decimals = currencyDecimals(currency);
+  const negative = raw.startsWith('-');
+  const digits = (negative ? raw.slice(1) : raw).replace(/^0+(?=\d)/, '').padStart(decimals + 1, '0');
+  const whole = digits.slice(0, digits.length - decimals).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const fraction = decimals > 0 ? `.${digits.slice(-decimals)}` : '';
+  return `${negative ? '-' : ''}${whole}${fraction}`;
+}
+
+function currencyDecimals(currency: string): number {
+  try {
+    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    return 2;
+  }
+}
+
+export interface ViewInput {
+  mode: ScreenMode;
+  policy: Policy | null;
+  creditUntil: string | null;
+  nowMs: number;
+  backoffSeconds: number;
+}
+
+export function buildView(input: ViewInput): LockScreenView {
+  const { mode, policy } = input;
+  const terminal = mode === 'released' || mode === 'dormant';
+  const showPolicy = policy !== null && mode !== 'dormant';
+  const due = showPolicy && !terminal && Number(policy.amountDue) > 0;
+  return {
+    mode,
+    lender: showPolicy ? { ...policy.lender } : null,
+    amountDue: due ? formatAmount(policy.amountDue, policy.currency) : null,
+    currency: due ? policy.currency : null,
+    lockReference: showPolicy && !terminal ? policy.lockReference : null,
+    message: showPolicy && !terminal ? policy.message : null,
+    noticeUntil: showPolicy && mode === 'notice' ? (policy.noticeUntil ?? null) : null,
+    creditUntil: !terminal && creditActive(input.creditUntil, input.nowMs) ? input.creditUntil : null,
+    codeEntryEnabled: !terminal && input.backoffSeconds === 0,
+    backoffSecondsRemaining: terminal ? 0 : input.backoffSeconds,
+    emergencyNumbers: EMERGENCY_NUMBERS,
+    allowedNumbers: terminal ? [] : alwaysAllowedNumbers(policy),
+  };
+}
