@@ -24,6 +24,7 @@ interface Run {
   p99Ms: number;
   errors: number;
   non2xx: number;
+  statusCodes?: Record<string, { count: number }>;
 }
 
 async function load(url: string, path: string, method: 'GET' | 'POST', setup?: (ctx: Record<string, unknown>) => { headers: Record<string, string>; body?: string }): Promise<Omit<Run, 'name'>> {
@@ -49,6 +50,7 @@ async function load(url: string, path: string, method: 'GET' | 'POST', setup?: (
     p99Ms: result.latency.p99,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+    statusCodes: (result as unknown as { statusCodeStats: Record<string, { count: number }> }).statusCodeStats,
   };
 }
 
@@ -118,6 +120,7 @@ runs.push({ name: 'Lien check-in (PGlite)', ...(await lienCheckins(false)) });
 runs.push({ name: 'Lien check-in (PostgreSQL)', ...(await lienCheckins(true)) });
 const baseline = runs[0]!.requestsPerSec;
 const rows = runs.map((r) => ({ ...r, ratio: Number((r.requestsPerSec / baseline).toFixed(3)) }));
+console.log(JSON.stringify(rows.map((r) => r.statusCodes)));
 printTable(rows.map((r) => ({ run: r.name, 'req/s': Math.round(r.requestsPerSec), ratio: r.ratio, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors, non2xx: r.non2xx })));
 const file = writeResult('checkin', {
   target: 'ratio >= 0.25 against the bare server',

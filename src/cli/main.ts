@@ -4,8 +4,9 @@ import { serveCommand } from './serve.ts';
 import { migrateCommand } from './migrate.ts';
 import { importManifestCommand } from './import-manifest.ts';
 import { auditCommand } from './audit.ts';
+import { demoCommand } from './demo.ts';
 
-const COMMANDS: Command[] = [serveCommand, migrateCommand, importManifestCommand, auditCommand];
+const COMMANDS: Command[] = [serveCommand, migrateCommand, importManifestCommand, demoCommand, auditCommand];
 
 function usage(): string {
   return [

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig } from '../server/config.ts';
 import { buildLien } from '../server/app.ts';
 import { intOption, type Command } from './args.ts';
@@ -31,6 +33,10 @@ export const serveCommand: Command = {
     process.on('SIGTERM', () => void stop('SIGTERM'));
     await lien.app.listen({ port: config.port, host: config.host });
     const base = config.publicUrl;
+    if (lien.newOperatorKey && lien.services.database.kind === 'pglite') {
+      // Kept beside the embedded database so `lien demo --server` finds it.
+      writeFileSync(join(config.dataDir, 'operator.key'), lien.newOperatorKey + '\n', { mode: 0o600 });
+    }
     console.log(
       [
         '',

@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
-import { Value } from 'typebox/value';
+import { Compile, type Validator } from 'typebox/compile';
 import { LienError } from '../domain/errors.ts';
 import { PolicySchema } from './policy.ts';
 
@@ -78,10 +78,19 @@ export interface CheckinResponse {
 
 export type StreamMessage = { type: 'sync' } | { type: 'hello' };
 
+// Compiled once per schema: the check-in hot path validates every request.
+const compiled = new WeakMap<TSchema, Validator>();
+function validatorFor(schema: TSchema): Validator {
+  let v = compiled.get(schema);
+  if (!v) compiled.set(schema, (v = Compile(schema) as unknown as Validator));
+  return v;
+}
+
 /** Returns the value typed by the schema, or throws invalid_input naming the first bad field. */
 export function validate<S extends TSchema>(schema: S, value: unknown): Static<S> {
-  if (Value.Check(schema, value)) return value as Static<S>;
-  const errors = Value.Errors(schema, value);
+  const validator = validatorFor(schema);
+  if (validator.Check(value)) return value as Static<S>;
+  const errors = validator.Errors(value);
   const first = errors.find((e) => e.keyword !== 'anyOf') ?? errors[0];
   const params = (first?.params ?? {}) as { requiredProperties?: string[]; additionalProperties?: string[] };
   const extra = params.requiredProperties?.[0] ?? params.additionalProperties?.[0];

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { Clock } from '../domain/clock.ts';
 import { ManualClock, systemClock } from '../domain/clock.ts';
@@ -63,7 +63,8 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
     const app = Fastify({
       logger: opts.logger === false ? false : { level: config.logLevel },
       bodyLimit: 1024 * 1024,
-      disableRequestLogging: true,
+      // Per-request logs would cost the check-in hot path; errors are still logged.
+      logController: new LogController({ disableRequestLogging: true }),
       ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     });
     installErrorHandling(app);

@@ -5,7 +5,6 @@ import {
   verifyEnrollProof,
   verifyRequest,
   type CheckinRequest,
-  type CheckinResponse,
   type EnrollRequest,
   type EnrollResponse,
   type SignedPolicy,
@@ -35,12 +34,15 @@ const EVALUATING_EVENTS = new Set(['notice_shown', 'factory_reset']);
 export class DeviceGateway {
   private readonly nonces: NonceIssuer;
   private readonly devices = new Map<string, CachedDevice>();
-  private readonly policies = new Map<string, SignedPolicy | null>();
+  /** Latest signed policy per device, with its JSON text: answers splice it in unserialised. */
+  private readonly policies = new Map<string, { signed: SignedPolicy; json: string } | null>();
   readonly bookkeeping: CheckinBookkeeper;
+  private readonly keysJson: string;
 
   constructor(private readonly s: Services, flushMs: number) {
     this.nonces = new NonceIssuer(s.masterKey);
     this.bookkeeping = new CheckinBookkeeper(s.db, flushMs);
+    this.keysJson = JSON.stringify(s.keyring.publicKeys());
     s.nudges.onNudge((id) => {
       this.devices.delete(id);
       this.policies.delete(id);
@@ -124,7 +126,8 @@ export class DeviceGateway {
     return { deviceId, counter: result.counter, credentialVersion: cached.credentialVersion };
   }
 
-  async checkin(auth: { deviceId: string; counter: number; credentialVersion: number }, req: CheckinRequest): Promise<CheckinResponse> {
+  /** The check-in answer as JSON text (a CheckinResponse). */
+  async checkin(auth: { deviceId: string; counter: number; credentialVersion: number }, req: CheckinRequest): Promise<string> {
     const { deviceId } = auth;
     const now = this.s.clock.now();
     this.bookkeeping.seen(deviceId, {
@@ -148,14 +151,15 @@ export class DeviceGateway {
         .then(() => this.evaluateDevice(deviceId))
         .catch(() => undefined);
     }
-    const signed = await this.latest(deviceId);
-    const response: CheckinResponse = { nextCheckinAt: this.nextCheckin(now), serverTime: now.toISOString() };
-    if (signed && signed.policy.version > req.policyVersion) {
-      response.policy = signed;
-      response.signingKeys = this.s.keyring.publicKeys();
+    const latest = await this.latest(deviceId);
+    const head = `{"nextCheckinAt":"${this.nextCheckin(now)}","serverTime":"${now.toISOString()}"`;
+    if (latest && latest.signed.policy.version > req.policyVersion) {
+      return `${head},"policy":${latest.json},"signingKeys":${this.keysJson}}`;
     }
-    return response;
+    return `${head}}`;
   }
+
+
 
   private async evaluateDevice(deviceId: string): Promise<void> {
     const c = await this.s.db.selectFrom('contracts').select('id').where('device_id', '=', deviceId).where('status', '=', 'active').executeTakeFirst();
@@ -180,11 +184,12 @@ export class DeviceGateway {
     return entry;
   }
 
-  private async latest(deviceId: string): Promise<SignedPolicy | null> {
+  private async latest(deviceId: string): Promise<{ signed: SignedPolicy; json: string } | null> {
     if (this.policies.has(deviceId)) return this.policies.get(deviceId)!;
     const signed = await latestPolicy(this.s.db, deviceId);
-    this.policies.set(deviceId, signed);
-    return signed;
+    const entry = signed ? { signed, json: JSON.stringify(signed) } : null;
+    this.policies.set(deviceId, entry);
+    return entry;
   }
 }
 

@@ -20,11 +20,11 @@ export async function deviceRoutes(app: FastifyInstance, opts: { gateway: Device
     return gateway.enroll(body);
   });
 
-  app.post('/v1/device/checkin', async (req) => {
+  app.post('/v1/device/checkin', async (req, reply) => {
     const raw = typeof req.body === 'string' ? req.body : '';
     const auth = await gateway.authenticate(req.headers, 'POST', '/v1/device/checkin', raw);
     const body = validate(CheckinRequestSchema, parseJson(raw));
-    return gateway.checkin(auth, body);
+    return reply.type('application/json').send(await gateway.checkin(auth, body));
   });
 
   app.get('/v1/device/stream', { websocket: true }, async (socket, req) => {
