@@ -1,21 +1,32 @@
-import { Type, type Static, type TSchema } from 'typebox';
-import { Compile, type Validator } from 'typebox/compile';
-import { LienError } from '../domain/errors.ts';
+import { Type, type Static } from 'typebox';
 import { PolicySchema } from './policy.ts';
+import { Base64Url32, IsoDateTime, KeyId, SafeCount } from './primitives.ts';
 
-const IsoInstant = Type.String({ minLength: 10, maxLength: 40 });
+export { validate } from './validate.ts';
 
-export const SigningKeySchema = Type.Object({ kid: Type.String(), publicKey: Type.String() }, { additionalProperties: false });
-export const SignedPolicySchema = Type.Object({ policy: PolicySchema, kid: Type.String(), sig: Type.String() }, { additionalProperties: false });
+/** Wire messages of the device API (DESIGN.md §5). Request schemas are closed; see each note. */
 
-export const NonceResponseSchema = Type.Object({ nonce: Type.String(), expiresAt: IsoInstant });
+export const SigningKeySchema = Type.Object({ kid: KeyId, publicKey: Base64Url32 }, { additionalProperties: false });
+export const SigningKeysSchema = Type.Array(SigningKeySchema, { minItems: 1, maxItems: 16 });
+
+/** The wire shape of signing.ts's SignedPolicy; whether the signature holds is verifySignedPolicy's job. */
+export const SignedPolicySchema = Type.Object(
+  { policy: PolicySchema, kid: KeyId, sig: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+);
+export type SignedPolicyMessage = Static<typeof SignedPolicySchema>;
+
+/** `GET /v1/device/nonce` */
+export const NonceResponseSchema = Type.Object({ nonce: Type.String({ minLength: 1, maxLength: 128 }), expiresAt: IsoDateTime });
 export type NonceResponse = Static<typeof NonceResponseSchema>;
 
+/** `POST /v1/device/enroll` */
 export const EnrollRequestSchema = Type.Object(
   {
     imeis: Type.Array(Type.String({ pattern: '^\\d{15}$' }), { minItems: 1, maxItems: 2 }),
     serial: Type.String({ minLength: 1, maxLength: 64 }),
     nonce: Type.String({ minLength: 1, maxLength: 128 }),
+    /** enrollProof(authKey, nonce, imeis[0], serial). Loosely bounded: a wrong proof is a 401, not a 400. */
     proof: Type.String({ minLength: 1, maxLength: 128 }),
     agentVersion: Type.String({ minLength: 1, maxLength: 32 }),
   },
@@ -23,77 +34,59 @@ export const EnrollRequestSchema = Type.Object(
 );
 export type EnrollRequest = Static<typeof EnrollRequestSchema>;
 
+export const NotFinancedResponseSchema = Type.Object({ status: Type.Literal('not_financed') });
+export const EnrolledResponseSchema = Type.Object({
+  status: Type.Literal('enrolled'),
+  deviceId: Type.String({ minLength: 1, maxLength: 80 }),
+  /** 32-byte session key, base64url: the agent MACs every later request with it (not with the factory authKey). */
+  credential: Base64Url32,
+  policy: SignedPolicySchema,
+  signingKeys: SigningKeysSchema,
+  serverTime: IsoDateTime,
+  nextCheckinAt: IsoDateTime,
+});
+/** Not registered, or sold retail: the agent goes dormant for good. */
+export const EnrollResponseSchema = Type.Union([NotFinancedResponseSchema, EnrolledResponseSchema]);
+export type EnrolledResponse = Static<typeof EnrolledResponseSchema>;
+export type EnrollResponse = Static<typeof EnrollResponseSchema>;
+
 export const EVENT_KINDS = ['boot', 'notice_shown', 'lock_shown', 'unlocked', 'token_accepted', 'token_rejected', 'sim_change', 'factory_reset', 'policy_rejected', 'released'] as const;
+export type DeviceEventKind = (typeof EVENT_KINDS)[number];
+export const MAX_EVENTS_PER_CHECKIN = 100;
+
 export const DeviceEventSchema = Type.Object(
   {
-    kind: Type.Union([
-      Type.Literal('boot'),
-      Type.Literal('notice_shown'),
-      Type.Literal('lock_shown'),
-      Type.Literal('unlocked'),
-      Type.Literal('token_accepted'),
-      Type.Literal('token_rejected'),
-      Type.Literal('sim_change'),
-      Type.Literal('factory_reset'),
-      Type.Literal('policy_rejected'),
-      Type.Literal('released'),
-    ]),
-    at: IsoInstant,
-    detail: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    kind: Type.Enum(EVENT_KINDS),
+    at: IsoDateTime,
+    detail: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown())),
   },
   { additionalProperties: false },
 );
 export type DeviceEvent = Static<typeof DeviceEventSchema>;
 
+/** `POST /v1/device/checkin` (authenticated with the request headers of auth.ts) */
 export const CheckinRequestSchema = Type.Object(
   {
     agentVersion: Type.String({ minLength: 1, maxLength: 32 }),
-    policyVersion: Type.Integer({ minimum: 0 }),
-    tokenCounter: Type.Integer({ minimum: 0 }),
-    events: Type.Array(DeviceEventSchema, { maxItems: 100 }),
+    /** Version of the policy the device holds; 0 before it holds any. */
+    policyVersion: SafeCount,
+    tokenCounter: SafeCount,
+    events: Type.Array(DeviceEventSchema, { maxItems: MAX_EVENTS_PER_CHECKIN }),
   },
   { additionalProperties: false },
 );
 export type CheckinRequest = Static<typeof CheckinRequestSchema>;
 
-export type SignedPolicyMessage = Static<typeof SignedPolicySchema>;
+export const CheckinResponseSchema = Type.Object({
+  /** Present only when the server holds a newer policy than `policyVersion`. */
+  policy: Type.Optional(SignedPolicySchema),
+  nextCheckinAt: IsoDateTime,
+  serverTime: IsoDateTime,
+  /** Present when the published keys changed (rotation). */
+  signingKeys: Type.Optional(SigningKeysSchema),
+});
+export type CheckinResponse = Static<typeof CheckinResponseSchema>;
 
-export interface EnrolledResponse {
-  status: 'enrolled';
-  deviceId: string;
-  credential: string;
-  policy: SignedPolicyMessage;
-  signingKeys: Static<typeof SigningKeySchema>[];
-  serverTime: string;
-  nextCheckinAt: string;
-}
-export type EnrollResponse = { status: 'not_financed' } | EnrolledResponse;
-
-export interface CheckinResponse {
-  policy?: SignedPolicyMessage;
-  nextCheckinAt: string;
-  serverTime: string;
-  signingKeys?: Static<typeof SigningKeySchema>[];
-}
-
-export type StreamMessage = { type: 'sync' } | { type: 'hello' };
-
-// Compiled once per schema: the check-in hot path validates every request.
-const compiled = new WeakMap<TSchema, Validator>();
-function validatorFor(schema: TSchema): Validator {
-  let v = compiled.get(schema);
-  if (!v) compiled.set(schema, (v = Compile(schema) as unknown as Validator));
-  return v;
-}
-
-/** Returns the value typed by the schema, or throws invalid_input naming the first bad field. */
-export function validate<S extends TSchema>(schema: S, value: unknown): Static<S> {
-  const validator = validatorFor(schema);
-  if (validator.Check(value)) return value as Static<S>;
-  const errors = validator.Errors(value);
-  const first = errors.find((e) => e.keyword !== 'anyOf') ?? errors[0];
-  const params = (first?.params ?? {}) as { requiredProperties?: string[]; additionalProperties?: string[] };
-  const extra = params.requiredProperties?.[0] ?? params.additionalProperties?.[0];
-  const path = [first?.instancePath.replace(/^\//, '').replaceAll('/', '.'), extra].filter(Boolean).join('.');
-  throw new LienError('invalid_input', `${path || 'body'}: ${first?.keyword === 'additionalProperties' ? 'unknown field' : first?.message ?? 'invalid'}`, { field: path || null });
-}
+/** `GET /v1/device/stream` (WebSocket), server → device: `hello` once on connect, `sync` to check in now. */
+export const StreamMessageSchema = Type.Object({ type: Type.Enum(['sync', 'hello'] as const) });
+export type StreamMessage = Static<typeof StreamMessageSchema>;

@@ -1,7 +1,10 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { LienError } from '../domain/errors.ts';
 import { canonicalJson } from './canonical.ts';
-import { isPolicy, type Policy } from './policy.ts';
+import { isPolicy, PolicySchema, type Policy } from './policy.ts';
+import { validate } from './validate.ts';
 
+/** A published policy-signing key: what devices pin. */
 export interface SigningKey {
   kid: string;
   /** Raw 32-byte Ed25519 public key, base64url. */
@@ -9,79 +12,138 @@ export interface SigningKey {
 }
 
 export interface PrivateSigningKey extends SigningKey {
+  /** PKCS#8 PEM; stays on the server. */
   privateKeyPem: string;
 }
 
 export interface SignedPolicy {
   policy: Policy;
   kid: string;
-  /** Ed25519 over canonicalJson(policy), base64url. */
+  /** Ed25519 over the UTF-8 bytes of canonicalJson(policy), base64url. */
   sig: string;
 }
 
-export type VerifyFailure = 'unknown_key' | 'bad_signature' | 'wrong_device' | 'rollback' | 'malformed';
+export type PolicyRejection = 'unknown_key' | 'bad_signature' | 'wrong_device' | 'rollback' | 'malformed';
+export type PolicyVerdict = { ok: true; policy: Policy } | { ok: false; reason: PolicyRejection };
 
+// DER header of an Ed25519 SubjectPublicKeyInfo; the raw key follows it.
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
-export function generateSigningKey(kid = `k${randomBytes(6).toString('hex')}`): PrivateSigningKey {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519_PREFIX.length);
-  return { kid, publicKey: Buffer.from(raw).toString('base64url'), privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() };
+function rawPublicKey(key: KeyObject): string {
+  return key.export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519_PREFIX.length).toString('base64url');
 }
 
-const privateKeys = new Map<string, KeyObject>();
+export function generateSigningKey(kid = `k${randomBytes(6).toString('hex')}`): PrivateSigningKey {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(kid)) throw new LienError('invalid_input', `A key id is 1–64 letters, digits, '.', '_' or '-' (got ${JSON.stringify(kid)}).`);
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  return { kid, publicKey: rawPublicKey(publicKey), privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() };
+}
 
 /** A signer: the key id with the private key as PEM text or a KeyObject. */
 export type Signer = { kid: string } & ({ privateKeyPem: string } | { privateKey: KeyObject | string });
 
-export function signPolicy(policy: Policy, key: Signer): SignedPolicy {
-  let pk: KeyObject | undefined;
+// Parsing PEM costs more than signing; the server signs with the same few keys all day.
+const privateKeyCache = new Map<string, KeyObject>();
+function privateKeyOf(key: Signer): KeyObject {
   const pem = 'privateKeyPem' in key ? key.privateKeyPem : typeof key.privateKey === 'string' ? key.privateKey : undefined;
-  if (pem !== undefined) {
-    pk = privateKeys.get(pem);
-    if (!pk) privateKeys.set(pem, (pk = createPrivateKey(pem)));
-  } else {
-    pk = (key as { privateKey: KeyObject }).privateKey;
-  }
-  const sig = sign(null, Buffer.from(canonicalJson(policy)), pk).toString('base64url');
-  return { policy, kid: key.kid, sig };
-}
-
-const publicKeys = new Map<string, KeyObject>();
-function publicKeyObject(b64: string) {
-  let k = publicKeys.get(b64);
+  if (pem === undefined) return (key as { privateKey: KeyObject }).privateKey;
+  let k = privateKeyCache.get(pem);
   if (!k) {
-    // Raw 32-byte keys, or the same key wrapped as SPKI DER (what KeyObject.export gives).
-    let der = Buffer.from(b64, 'base64url');
-    if (der.length === 32) der = Buffer.concat([SPKI_ED25519_PREFIX, der]);
-    if (der.length !== 44 || !der.subarray(0, 12).equals(SPKI_ED25519_PREFIX)) throw new Error('not an Ed25519 public key');
-    k = createPublicKey({ key: der, format: 'der', type: 'spki' });
-    publicKeys.set(b64, k);
+    k = createPrivateKey(pem);
+    if (k.asymmetricKeyType !== 'ed25519') throw new LienError('invalid_input', `Signing key ${key.kid} is not an Ed25519 key.`);
+    privateKeyCache.set(pem, k);
   }
   return k;
 }
 
 /**
- * What the agent runs before applying a policy: a pinned key, a valid signature, this device,
- * and a version strictly above the one it holds.
+ * Signs a policy. The policy is checked against the schema first: the server must never sign a
+ * document every agent would refuse as malformed.
+ */
+export function signPolicy(policy: Policy, key: Signer): SignedPolicy {
+  const checked = validate(PolicySchema, policy);
+  const sig = sign(null, Buffer.from(canonicalJson(checked), 'utf8'), privateKeyOf(key)).toString('base64url');
+  return { policy: checked, kid: key.kid, sig };
+}
+
+const publicKeyCache = new Map<string, KeyObject>();
+function publicKeyObject(raw: string): KeyObject | null {
+  let k = publicKeyCache.get(raw);
+  if (!k) {
+    const bytes = Buffer.from(raw, 'base64url');
+    if (bytes.length !== 32) return null;
+    try {
+      k = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, bytes]), format: 'der', type: 'spki' });
+    } catch {
+      return null;
+    }
+    publicKeyCache.set(raw, k);
+  }
+  return k;
+}
+
+/**
+ * What the agent runs before applying a policy: well-formed, signed by a pinned key, for this
+ * device, and strictly newer than the one it holds. Never throws: every refusal has a reason the
+ * agent reports back.
  */
 export function verifySignedPolicy(
   signed: unknown,
   pinnedKeys: readonly SigningKey[],
   expect: { deviceId: string; minVersionExclusive: number },
-): { ok: true; policy: Policy } | { ok: false; reason: VerifyFailure } {
+): PolicyVerdict {
   const s = signed as Partial<SignedPolicy> | null;
   if (!s || typeof s !== 'object' || typeof s.kid !== 'string' || typeof s.sig !== 'string' || !isPolicy(s.policy)) return { ok: false, reason: 'malformed' };
-  const key = pinnedKeys.find((k) => k.kid === s.kid);
-  if (!key) return { ok: false, reason: 'unknown_key' };
-  let good = false;
+  const pinned = pinnedKeys.find((k) => k.kid === s.kid);
+  if (!pinned) return { ok: false, reason: 'unknown_key' };
+  let message: Buffer;
   try {
-    good = verify(null, Buffer.from(canonicalJson(s.policy)), publicKeyObject(key.publicKey), Buffer.from(s.sig, 'base64url'));
+    message = Buffer.from(canonicalJson(s.policy), 'utf8');
   } catch {
-    good = false;
+    return { ok: false, reason: 'malformed' };
   }
-  if (!good) return { ok: false, reason: 'bad_signature' };
+  const publicKey = publicKeyObject(pinned.publicKey);
+  const signature = Buffer.from(s.sig, 'base64url');
+  if (!publicKey || signature.length !== 64 || !verify(null, message, publicKey, signature)) return { ok: false, reason: 'bad_signature' };
   if (s.policy.deviceId !== expect.deviceId) return { ok: false, reason: 'wrong_device' };
   if (s.policy.version <= expect.minVersionExclusive) return { ok: false, reason: 'rollback' };
   return { ok: true, policy: s.policy };
+}
+
+/**
+ * The server's signing keys. The active key signs; every key in the ring is published so devices
+ * that pinned an older key keep verifying until they pick up the new one at their next check-in.
+ */
+export interface SigningKeyring {
+  active: string;
+  keys: PrivateSigningKey[];
+}
+
+export function activeSigningKey(ring: SigningKeyring): PrivateSigningKey {
+  const key = ring.keys.find((k) => k.kid === ring.active);
+  if (!key) throw new LienError('invalid_input', `The keyring's active key ${ring.active} is not in the ring.`);
+  return key;
+}
+
+export function signWithKeyring(policy: Policy, ring: SigningKeyring): SignedPolicy {
+  return signPolicy(policy, activeSigningKey(ring));
+}
+
+/** The public half of every key in the ring, active key first: what devices are given to pin. */
+export function publishedKeys(ring: SigningKeyring): SigningKey[] {
+  const active = activeSigningKey(ring);
+  return [active, ...ring.keys.filter((k) => k !== active)].map(({ kid, publicKey }) => ({ kid, publicKey }));
+}
+
+/** Adds a key and makes it the active one; the previous keys stay in the ring and stay published. */
+export function rotateKeyring(ring: SigningKeyring, next: PrivateSigningKey): SigningKeyring {
+  if (ring.keys.some((k) => k.kid === next.kid)) throw new LienError('conflict', `The keyring already has a key ${next.kid}.`);
+  return { active: next.kid, keys: [...ring.keys, next] };
+}
+
+/** Drops an old key once no device still depends on it. The active key cannot be retired. */
+export function retireSigningKey(ring: SigningKeyring, kid: string): SigningKeyring {
+  if (kid === ring.active) throw new LienError('conflict', `Key ${kid} is the active signing key; rotate to a new key before retiring it.`);
+  if (!ring.keys.some((k) => k.kid === kid)) throw new LienError('not_found', `The keyring has no key ${kid}.`);
+  return { active: ring.active, keys: ring.keys.filter((k) => k.kid !== kid) };
 }
