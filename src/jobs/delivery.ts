@@ -87,10 +87,15 @@ export async function claimDue<T extends OutboxTable>(
   const leaseUntil = new Date(now.getTime() + policy.leaseMs);
   const t = sql.table(table);
   return db.transaction().execute(async (tx) => {
+    // SKIP LOCKED here too: two workers closing the same rows in different orders could deadlock.
     await sql`
       UPDATE ${t} SET status = 'failed', next_attempt_at = NULL,
         last_error = coalesce(last_error || ' ', '') || '(worker stopped during the last attempt)'
-      WHERE status = 'sending' AND next_attempt_at <= ${now} AND attempts >= ${policy.maxAttempts}`.execute(tx);
+      WHERE id IN (
+        SELECT id FROM ${t}
+        WHERE status = 'sending' AND next_attempt_at <= ${now} AND attempts >= ${policy.maxAttempts}
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED)`.execute(tx);
     const picked = await sql<{ id: string }>`
       SELECT id FROM ${t}
       WHERE status IN ('pending', 'sending') AND next_attempt_at <= ${now} AND attempts < ${policy.maxAttempts}

@@ -15,7 +15,7 @@ import type { Clock } from '../domain/clock.ts';
 import { LienError } from '../domain/errors.ts';
 import { newId } from '../store/ids.ts';
 import type { DB, WebhookDeliveriesTable } from '../store/schema.ts';
-import { open, seal } from '../store/secrets.ts';
+import { aad, open, seal } from '../store/secrets.ts';
 import {
   DEFAULT_RETRY_POLICY,
   afterFailure,
@@ -121,7 +121,7 @@ export interface WebhookInfo {
 }
 
 function secretAad(webhookId: string): string {
-  return `webhook:${webhookId}`;
+  return aad.webhookSecret(webhookId);
 }
 
 function checkUrl(url: unknown): string {

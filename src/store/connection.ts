@@ -1,46 +1,72 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import {
-  CompiledQuery,
-  Kysely,
-  PostgresAdapter,
-  PostgresDialect,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
-  sql,
-  type DatabaseConnection,
-  type Dialect,
-  type Driver,
-  type QueryResult,
-} from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { LienError } from '../domain/errors.ts';
+import { takePidLock, type PidLock } from './lockfile.ts';
+import { PgliteDriver, pgliteDialect } from './pglite-driver.ts';
 import type { DB } from './schema.ts';
+import { OID, parseByteaHex, parseDate, parseInt8, parseNumeric } from './types.ts';
+
+export type Unlisten = () => Promise<void>;
 
 export interface Database {
   db: Kysely<DB>;
   kind: 'pglite' | 'postgres';
-  /** The PostgreSQL schema the tables live in. */
+  /** The schema the tables live in ('public' unless a PostgreSQL schema was asked for). */
   schema: string;
   close(): Promise<void>;
-  listen(channel: string, fn: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribes to NOTIFY on `channel` (lowercase letters, digits, underscores). On PostgreSQL
+   * with a `schema`, channels are namespaced by it, so tenants sharing a database do not hear
+   * each other.
+   */
+  listen(channel: string, fn: (payload: string) => void): Promise<Unlisten>;
   notify(channel: string, payload: string): Promise<void>;
+  /** The channel name on the wire, for a NOTIFY sent inside a transaction (`SELECT pg_notify(name, …)`), delivered only if it commits. */
+  channelName(channel: string): string;
+  /** PGlite only: a tarball of the whole data directory, taken with the session to itself (backups, test templates). */
+  dump?(): Promise<Blob>;
 }
 
 export interface OpenOptions {
+  /** PostgreSQL connection string; unset → embedded PGlite. */
   databaseUrl?: string;
-  /** Embedded data directory (default ./data). */
+  /** Embedded data directory (default ./data): PGlite files, the pid lock, the generated master key. */
   dataDir?: string;
-  /** Embedded, in memory: tests. */
+  /** Embedded, in memory (tests). */
   memory?: boolean;
-  /** PostgreSQL only: the schema to work in (created if missing). */
+  /** PostgreSQL only: the schema to work in (the connection's search_path; created if missing). */
   schema?: string;
-  /** PostgreSQL pool size. */
+  /** PostgreSQL pool size (default 10). */
   poolSize?: number;
+  /** Embedded in memory only: start from a dumped data directory (PGlite.dumpDataDir) instead of initdb. */
+  pgliteTemplate?: Blob;
+  /** Connection errors that no query is waiting for (a dropped idle connection); default: a process warning. */
+  onError?(e: Error): void;
 }
 
-const OID = { int8: 20, bytea: 17, date: 1082, numeric: 1700 } as const;
+const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function checkChannel(channel: string): void {
+  if (!IDENT.test(channel)) {
+    throw new LienError('invalid_input', `notification channel "${channel}" must be lowercase letters, digits and underscores`);
+  }
+}
+
+function warn(e: Error): void {
+  process.emitWarning(`database connection: ${e.message}`);
+}
+
+/** A listener that throws must not break the connection that delivered the notification. */
+function guarded(fn: (payload: string) => void, payload: string, onError: (e: Error) => void): void {
+  try {
+    fn(payload);
+  } catch (e) {
+    onError(e instanceof Error ? e : new Error(String(e)));
+  }
+}
 
 export async function openDatabase(opts: OpenOptions = {}): Promise<Database> {
   return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts) : openPglite(opts);
@@ -49,210 +75,253 @@ export async function openDatabase(opts: OpenOptions = {}): Promise<Database> {
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+    if (format !== 'binary') {
+      if (oid === OID.int8) return parseInt8;
+      if (oid === OID.date) return parseDate;
+      if (oid === OID.numeric) return parseNumeric;
+    }
+    return pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+  },
+};
+
+async function ensureSchema(url: string, schema: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(schema)}`);
+  } catch (e) {
+    // Two processes creating it at the same moment: the loser sees a duplicate, which is fine.
+    const code = (e as { code?: string }).code;
+    if (code !== '23505' && code !== '42P06') throw e;
+  } finally {
+    await c.end();
+  }
+}
+
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable DATABASE_URL)';
+  }
+}
+
+function unreachable(url: string, e: unknown): LienError {
+  return new LienError('unavailable', `cannot use PostgreSQL at ${redact(url)}: ${e instanceof Error ? e.message : String(e)}`);
+}
+
 async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
   const schema = opts.schema;
-  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-    throw new LienError('invalid_input', `schema name "${schema}" must be lowercase letters, digits and underscores`);
+  if (schema !== undefined && !IDENT.test(schema)) {
+    throw new LienError('invalid_input', `schema name "${schema}" must be lowercase letters, digits and underscores (at most 63)`);
   }
-  const types = {
-    getTypeParser(oid: number, format?: 'text' | 'binary') {
-      if (oid === OID.int8) return (v: string) => Number(v);
-      if (oid === OID.date) return (v: string) => v;
-      return pg.types.getTypeParser(oid, format as 'text');
-    },
+  if (schema) await ensureSchema(url, schema).catch((e) => Promise.reject(unreachable(url, e)));
+  const onError = opts.onError ?? warn;
+  const clientConfig: pg.ClientConfig = {
+    connectionString: url,
+    types: pgTypes,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
   };
-  const base = { connectionString: url, types, ...(schema ? { options: `-c search_path=${schema}` } : {}) };
-  if (schema) {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    } finally {
-      await c.end();
-    }
-  }
-  const pool = new pg.Pool({ ...base, max: opts.poolSize ?? 10 });
+  const pool = new pg.Pool({ ...clientConfig, max: opts.poolSize ?? 10 });
+  // An idle client dropped by the server emits 'error' on the pool; unhandled it would kill the process.
+  pool.on('error', onError);
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-  let listener: pg.Client | null = null;
-  const handlers = new Map<string, Set<(payload: string) => void>>();
+  const qualify = (channel: string) => {
+    checkChannel(channel);
+    const name = schema ? `${schema}.${channel}` : channel;
+    if (Buffer.byteLength(name) > 63) throw new LienError('invalid_input', `notification channel "${name}" is longer than 63 bytes`);
+    return name;
+  };
+  const listener = new PgListener(clientConfig, onError);
+  let current = schema;
+  if (!current) {
+    // Where unqualified tables land for this role (usually public): migrations need to know.
+    const { rows } = await sql<{ s: string | null }>`SELECT current_schema() AS s`.execute(db).catch(async (e) => {
+      await db.destroy();
+      throw unreachable(url, e);
+    });
+    current = rows[0]?.s ?? 'public';
+  }
+  let closing: Promise<void> | null = null;
   return {
     db,
     kind: 'postgres',
-    schema: schema ?? 'public',
-    async listen(channel, fn) {
-      if (!listener) {
-        listener = new pg.Client(base);
-        await listener.connect();
-        listener.on('notification', (n) => {
-          for (const h of handlers.get(n.channel) ?? []) h(n.payload ?? '');
-        });
-      }
-      let set = handlers.get(channel);
-      if (!set) {
-        handlers.set(channel, (set = new Set()));
-        await listener.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-      }
-      set.add(fn);
-      return async () => {
-        set.delete(fn);
-      };
-    },
+    schema: current,
+    listen: async (channel, fn) => listener.listen(qualify(channel), fn),
+    channelName: qualify,
     async notify(channel, payload) {
-      await sql`SELECT pg_notify(${channel}, ${payload})`.execute(db);
+      await sql`SELECT pg_notify(${qualify(channel)}, ${payload})`.execute(db);
     },
-    async close() {
-      await listener?.end();
-      listener = null;
-      await db.destroy();
+    close() {
+      closing ??= (async () => {
+        await listener.close();
+        await db.destroy();
+      })();
+      return closing;
     },
   };
+}
+
+/**
+ * LISTEN needs a session of its own that stays open (pooled clients come and go). If the
+ * connection drops, it reconnects with backoff and listens again; notifications sent while it
+ * was away are lost, which callers must tolerate (devices also check in on a timer).
+ */
+class PgListener {
+  private client: pg.Client | null = null;
+  private connecting: Promise<pg.Client> | null = null;
+  private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+  private closed = false;
+  private retryMs = 100;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly config: pg.ClientConfig,
+    private readonly onError: (e: Error) => void,
+  ) {}
+
+  async listen(channel: string, fn: (payload: string) => void): Promise<Unlisten> {
+    if (this.closed) throw new Error('the database is closed');
+    const client = await this.connect();
+    let set = this.handlers.get(channel);
+    if (!set) {
+      this.handlers.set(channel, (set = new Set()));
+      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    }
+    set.add(fn);
+    return async () => {
+      const current = this.handlers.get(channel);
+      if (!current?.delete(fn) || current.size > 0) return;
+      this.handlers.delete(channel);
+      if (this.client && !this.closed) await this.client.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
+    };
+  }
+
+  private connect(): Promise<pg.Client> {
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= (async () => {
+      const client = new pg.Client(this.config);
+      client.on('error', (e) => this.lost(client, e));
+      client.on('notification', (n) => {
+        for (const h of this.handlers.get(n.channel) ?? []) guarded(h, n.payload ?? '', this.onError);
+      });
+      try {
+        await client.connect();
+        for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      } catch (e) {
+        client.end().catch(() => undefined);
+        throw e;
+      } finally {
+        this.connecting = null;
+      }
+      this.client = client;
+      this.retryMs = 100;
+      return client;
+    })();
+    return this.connecting;
+  }
+
+  private lost(client: pg.Client, e: Error): void {
+    if (this.client !== client) return;
+    this.client = null;
+    client.end().catch(() => undefined);
+    if (this.closed) return;
+    this.onError(e);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.retryTimer || this.handlers.size === 0) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.connect().catch((e: Error) => {
+        this.onError(e);
+        this.retryMs = Math.min(this.retryMs * 2, 30_000);
+        this.scheduleReconnect();
+      });
+    }, this.retryMs);
+    this.retryTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.handlers.clear();
+    const pending = this.connecting;
+    const client = this.client ?? (pending ? await pending.catch(() => null) : null);
+    this.client = null;
+    await client?.end().catch(() => undefined);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
 // PGlite
 
-/** FIFO lock: PGlite has one session, so a transaction must own it until commit or rollback. */
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  lock(): Promise<() => void> {
-    let release!: () => void;
-    const next = new Promise<void>((r) => (release = r));
-    const acquired = this.tail.then(() => release);
-    this.tail = this.tail.then(() => next);
-    return acquired;
-  }
-}
-
-class PgliteConnection implements DatabaseConnection {
-  constructor(private readonly pg: PGlite) {}
-  async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
-    const r = await this.pg.query<R>(q.sql, q.parameters as unknown[]);
-    const affected = r.affectedRows ?? 0;
-    const cmd = r.command ?? '';
-    return cmd === 'INSERT' || cmd === 'UPDATE' || cmd === 'DELETE' || cmd === 'MERGE'
-      ? { rows: r.rows, numAffectedRows: BigInt(affected) }
-      : { rows: r.rows };
-  }
-  // eslint-disable-next-line require-yield
-  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
-    throw new Error('streaming queries are not supported on PGlite');
-  }
-}
-
-/**
- * A Kysely driver over one PGlite instance. Every acquire takes the mutex, and a transaction
- * keeps its connection until commit/rollback, so statements from other callers wait instead of
- * landing inside someone else's transaction (what kysely-pglite gets wrong).
- */
-class PgliteDriver implements Driver {
-  private readonly mutex = new Mutex();
-  private readonly conn: PgliteConnection;
-  private release: (() => void) | null = null;
-  constructor(pg: PGlite) {
-    this.conn = new PgliteConnection(pg);
-  }
-  async init(): Promise<void> {}
-  async acquireConnection(): Promise<DatabaseConnection> {
-    this.release = await this.mutex.lock();
-    return this.conn;
-  }
-  async beginTransaction(c: DatabaseConnection): Promise<void> {
-    await c.executeQuery(CompiledQuery.raw('BEGIN'));
-  }
-  async commitTransaction(c: DatabaseConnection): Promise<void> {
-    await c.executeQuery(CompiledQuery.raw('COMMIT'));
-  }
-  async rollbackTransaction(c: DatabaseConnection): Promise<void> {
-    await c.executeQuery(CompiledQuery.raw('ROLLBACK'));
-  }
-  async releaseConnection(): Promise<void> {
-    const r = this.release;
-    this.release = null;
-    r?.();
-  }
-  async destroy(): Promise<void> {}
-}
-
-function pgliteDialect(pg: PGlite): Dialect {
-  return {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new PgliteDriver(pg),
-    createIntrospector: (db) => new PostgresIntrospector(db),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  };
-}
-
-const heldLocks = new Set<string>();
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** PGlite does not lock its data directory; two processes on one directory corrupt it. */
-function takePidLock(dir: string): string {
-  const file = join(dir, 'lien.pid');
-  if (heldLocks.has(file)) throw new LienError('conflict', `data directory ${dir} is already open in this process`);
-  if (existsSync(file)) {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-      throw new LienError('conflict', `data directory ${dir} is in use by process ${pid}; stop it or use --data-dir`, { pid });
-    }
-  }
-  writeFileSync(file, String(process.pid));
-  heldLocks.add(file);
-  return file;
-}
+const pgliteParsers = {
+  [OID.int8]: parseInt8,
+  [OID.date]: parseDate,
+  [OID.numeric]: parseNumeric,
+  [OID.bytea]: parseByteaHex,
+};
 
 async function openPglite(opts: OpenOptions): Promise<Database> {
-  let lockFile: string | null = null;
-  let dataDir: string | undefined;
-  if (!opts.memory) {
-    dataDir = resolve(opts.dataDir ?? './data');
-    mkdirSync(dataDir, { recursive: true });
-    lockFile = takePidLock(dataDir);
-  }
-  const parsers = {
-    [OID.int8]: (v: string) => Number(v),
-    [OID.date]: (v: string) => v,
-    [OID.bytea]: (v: string) => Buffer.from(v.slice(2), 'hex'),
-  };
+  let lock: PidLock | null = null;
   let pglite: PGlite;
   try {
-    pglite = dataDir ? new PGlite(join(dataDir, 'pg'), { parsers }) : new PGlite({ parsers });
+    if (opts.memory) {
+      pglite = new PGlite({ parsers: pgliteParsers, ...(opts.pgliteTemplate ? { loadDataDir: opts.pgliteTemplate } : {}) });
+    } else {
+      const shown = opts.dataDir ?? './data';
+      const dir = resolve(shown);
+      mkdirSync(dir, { recursive: true });
+      lock = takePidLock(dir, shown);
+      pglite = new PGlite(join(dir, 'pg'), { parsers: pgliteParsers });
+    }
     await pglite.waitReady;
   } catch (e) {
-    if (lockFile) {
-      rmSync(lockFile, { force: true });
-      heldLocks.delete(lockFile);
-    }
+    lock?.release();
     throw e;
   }
-  const db = new Kysely<DB>({ dialect: pgliteDialect(pglite) });
+  const driver = new PgliteDriver(pglite);
+  const db = new Kysely<DB>({ dialect: pgliteDialect(driver) });
+  let closing: Promise<void> | null = null;
   return {
     db,
     kind: 'pglite',
     schema: 'public',
     async listen(channel, fn) {
-      const unsub = await pglite.listen(channel, fn);
+      checkChannel(channel);
+      // LISTEN goes through the session lock: run bare it could land inside (and roll back with) a transaction.
+      const onError = opts.onError ?? warn;
+      const unsub = await driver.exclusive(() => pglite.listen(channel, (payload) => guarded(fn, payload, onError)));
       return async () => {
-        await unsub();
+        if (!pglite.closed) await driver.exclusive(() => unsub()).catch(() => undefined);
       };
     },
     async notify(channel, payload) {
+      checkChannel(channel);
       await sql`SELECT pg_notify(${channel}, ${payload})`.execute(db);
     },
-    async close() {
-      await db.destroy();
-      await pglite.close();
-      if (lockFile) {
-        rmSync(lockFile, { force: true });
-        heldLocks.delete(lockFile);
-      }
+    channelName(channel) {
+      checkChannel(channel);
+      return channel;
+    },
+    dump: () => driver.exclusive(() => pglite.dumpDataDir('none')),
+    close() {
+      closing ??= (async () => {
+        try {
+          await db.destroy();
+          await pglite.close();
+        } finally {
+          lock?.release();
+        }
+      })();
+      return closing;
     },
   };
 }

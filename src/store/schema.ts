@@ -1,11 +1,28 @@
-import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
-/** JSON columns: read as parsed values, written as JSON text or values. */
-type Json<T = unknown> = ColumnType<T, string | T, string | T>;
+/**
+ * What a json/jsonb column accepts on write: JSON text, or an object that the driver
+ * stringifies. Not a bare array: node-postgres turns JS arrays into Postgres array literals,
+ * which jsonb rejects — write `JSON.stringify(array)` instead (the type enforces it).
+ */
+export type JsonWrite = string | { [k: string]: unknown } | (object & { length?: never });
+/** json/jsonb columns read back parsed on both drivers. */
+export type Json<T = unknown> = ColumnType<T, JsonWrite, JsonWrite>;
+type JsonDefault<T = unknown> = ColumnType<T, JsonWrite | undefined, JsonWrite>;
+type JsonNull<T = unknown> = ColumnType<T | null, JsonWrite | null | undefined, JsonWrite | null>;
+
+/** timestamptz: a Date on read; a Date or ISO text on write. */
 type Ts = ColumnType<Date, Date | string, Date | string>;
 type TsNull = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
-/** date columns come back as 'YYYY-MM-DD' strings on both drivers. */
-type PlainDate = string;
+/** date columns read as 'YYYY-MM-DD' text on both drivers, never a Date (no time-zone shifts). */
+export type PlainDate = string;
+/** int8 columns read as numbers (minor units, counters: always safe integers). */
+type Int8 = number;
+
+export type SaleStatus = 'unsold' | 'retail' | 'financed';
+export type ContractStatus = 'active' | 'paid_off' | 'written_off' | 'returned';
+export type ClaimStatus = 'open' | 'approved' | 'rejected';
+export type UserRole = 'operator' | 'admin' | 'support' | 'agent' | 'viewer';
 
 export interface LendersTable {
   id: string;
@@ -17,7 +34,8 @@ export interface LendersTable {
   currency: string;
   time_zone: string;
   compliance_profile: Json;
-  allocation_order: Json;
+  /** Allocation order within an installment, e.g. ["penalty","fee","interest","principal"]. */
+  allocation_order: JsonDefault;
   created_at: Ts;
 }
 
@@ -27,17 +45,23 @@ export interface DevicesTable {
   imei2: string | null;
   serial: string;
   model: string;
+  /** The 32-byte factory secret sealed with the master key (aad `factory-secret:<serial>`). */
   factory_secret_enc: Buffer;
-  sale_status: 'unsold' | 'retail' | 'financed';
+  sale_status: ColumnType<SaleStatus, SaleStatus | undefined, SaleStatus>;
   lender_id: string | null;
   enrolled_at: TsNull;
+  /** sha256 of the current session credential. */
+  credential_hash: Buffer | null;
+  /** The session credential sealed with the master key (aad `credential:<device id>`). */
   credential_enc: Buffer | null;
   credential_version: Generated<number>;
-  last_counter: Generated<number>;
+  last_counter: Generated<Int8>;
   last_seen_at: TsNull;
   agent_version: string | null;
   policy_version_held: Generated<number>;
+  /** Server side OpenPAYGO token count. */
   token_counter: Generated<number>;
+  token_used_counts: JsonDefault<Record<string, number>>;
   released_at: TsNull;
   created_at: Ts;
 }
@@ -50,25 +74,27 @@ export interface ContractsTable {
   borrower_phone: string;
   borrower_language: Generated<string>;
   currency: string;
-  financed: number;
+  financed: Int8;
+  /** The schedule inputs the installments were built from. */
   terms: Json;
   consent_at: TsNull;
   consent_channel: string | null;
   consent_terms_version: string | null;
-  status: 'active' | 'paid_off' | 'written_off' | 'returned';
-  stage: string;
+  status: ColumnType<ContractStatus, ContractStatus | undefined, ContractStatus>;
+  stage: Generated<string>;
   stage_reason: string | null;
   stage_changed_at: TsNull;
   lock_reference: string;
   lock_at: TsNull;
   notice_index: number | null;
+  /** Due date of the oldest installment not fully paid; the sweep computes DPD from it. */
   oldest_unpaid_due_date: PlainDate | null;
-  amount_overdue: number;
-  outstanding: number;
+  amount_overdue: Generated<Int8>;
+  outstanding: Generated<Int8>;
   next_evaluation_at: TsNull;
   last_evaluated_on: PlainDate | null;
-  manual_action: Json | null;
-  policy_version: number;
+  manual_action: JsonNull;
+  policy_version: Generated<number>;
   created_at: Ts;
   updated_at: Ts;
 }
@@ -77,23 +103,24 @@ export interface InstallmentsTable {
   contract_id: string;
   n: number;
   due_date: PlainDate;
-  principal: number;
-  interest: number;
-  fee: number;
-  penalty: number;
-  paid_principal: number;
-  paid_interest: number;
-  paid_fee: number;
-  paid_penalty: number;
+  principal: Int8;
+  interest: Generated<Int8>;
+  fee: Generated<Int8>;
+  penalty: Generated<Int8>;
+  paid_principal: Generated<Int8>;
+  paid_interest: Generated<Int8>;
+  paid_fee: Generated<Int8>;
+  paid_penalty: Generated<Int8>;
 }
 
 export interface PaymentsTable {
   id: string;
   lender_id: string;
   contract_id: string;
+  /** Receipt number / mobile money transaction id; unique per lender. */
   external_ref: string;
   channel: string;
-  amount: number;
+  amount: Int8;
   currency: string;
   received_at: Ts;
   posted_at: Ts;
@@ -106,6 +133,7 @@ export interface PaymentsTable {
 export interface PaymentChannelsTable {
   lender_id: string;
   channel: string;
+  /** New locks for the lender are held when the channel has not reported within this window. */
   freshness_minutes: number;
   last_reported_at: TsNull;
 }
@@ -126,13 +154,13 @@ export interface ClaimsTable {
   device_id: string;
   lender_id: string;
   transaction_ref: string;
-  amount: number;
+  amount: Int8;
   currency: string;
   paid_on: PlainDate;
   channel: string;
   receipt: Buffer | null;
   receipt_type: string | null;
-  status: 'open' | 'approved' | 'rejected';
+  status: ColumnType<ClaimStatus, ClaimStatus | undefined, ClaimStatus>;
   message: string | null;
   created_at: Ts;
   decided_at: TsNull;
@@ -140,18 +168,19 @@ export interface ClaimsTable {
 }
 
 export interface DeviceEventsTable {
-  id: Generated<number>;
+  id: Generated<Int8>;
   device_id: string;
   kind: string;
   at: Ts;
-  detail: Json | null;
-  received_at: Ts;
+  detail: JsonNull;
+  received_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface PoliciesTable {
   device_id: string;
   version: number;
   stage: string;
+  /** The signed policy as sent to the device. */
   body: Json;
   issued_at: Ts;
 }
@@ -160,7 +189,7 @@ export interface SigningKeysTable {
   kid: string;
   public_key: string;
   private_key_enc: Buffer;
-  active: boolean;
+  active: Generated<boolean>;
   created_at: Ts;
 }
 
@@ -178,7 +207,7 @@ export interface TokensIssuedTable {
 }
 
 export interface AuditLogTable {
-  seq: Generated<number>;
+  seq: Generated<Int8>;
   at: Ts;
   actor: string;
   action: string;
@@ -186,29 +215,40 @@ export interface AuditLogTable {
   subject_id: string;
   lender_id: string | null;
   reason: string;
-  data: Json;
-  prev_hash: string;
-  hash: string;
+  data: Json<Record<string, unknown>>;
+  /** The chain the entry belongs to: its lender id, or '' for the platform (generated). */
+  chain: ColumnType<string, never, never>;
+  /**
+   * Position in the chain, predecessor's hash and own hash: set by the database when the
+   * entry's transaction commits (null only when read back inside that transaction).
+   */
+  chain_pos: ColumnType<Int8 | null, never, never>;
+  prev_hash: ColumnType<string | null, never, never>;
+  hash: ColumnType<string | null, never, never>;
 }
 
+/** One row per audit chain: where the next entry links on. Maintained by the database. */
 export interface AuditHeadTable {
-  id: number;
-  last_seq: number;
+  chain: string;
+  last_pos: Int8;
+  last_seq: Int8;
   last_hash: string;
 }
 
 export interface UsersTable {
   id: string;
+  /** null for the platform operator's own users. */
   lender_id: string | null;
   email: string;
   name: string;
   password_hash: string;
-  role: 'operator' | 'admin' | 'support' | 'agent' | 'viewer';
+  role: UserRole;
   created_at: Ts;
   disabled_at: TsNull;
 }
 
 export interface SessionsTable {
+  /** sha256 (hex) of the session token; the token itself is only in the cookie. */
   id: string;
   user_id: string;
   csrf_token: string;
@@ -241,7 +281,7 @@ export interface WebhooksTable {
   url: string;
   secret_enc: Buffer;
   events: Json;
-  active: boolean;
+  active: Generated<boolean>;
   created_at: Ts;
 }
 
@@ -251,8 +291,8 @@ export interface WebhookDeliveriesTable {
   event_id: string;
   event_type: string;
   payload: Json;
-  status: string;
-  attempts: number;
+  status: Generated<string>;
+  attempts: Generated<number>;
   next_attempt_at: TsNull;
   last_status_code: number | null;
   last_error: string | null;
@@ -268,8 +308,8 @@ export interface NotificationsTable {
   channel: string;
   recipient: string;
   body: string;
-  status: string;
-  attempts: number;
+  status: Generated<string>;
+  attempts: Generated<number>;
   next_attempt_at: TsNull;
   last_error: string | null;
   created_at: Ts;
@@ -288,7 +328,7 @@ export interface SweepRunsTable {
 export interface RateLimitsTable {
   key: string;
   window_start: Ts;
-  count: number;
+  count: Generated<number>;
 }
 
 export interface DB {
@@ -317,4 +357,15 @@ export interface DB {
   rate_limits: RateLimitsTable;
 }
 
-export type { JSONColumnType };
+export type Lender = Selectable<LendersTable>;
+export type NewLender = Insertable<LendersTable>;
+export type LenderPatch = Updateable<LendersTable>;
+export type Device = Selectable<DevicesTable>;
+export type NewDevice = Insertable<DevicesTable>;
+export type Contract = Selectable<ContractsTable>;
+export type NewContract = Insertable<ContractsTable>;
+export type Installment = Selectable<InstallmentsTable>;
+export type NewInstallment = Insertable<InstallmentsTable>;
+export type Payment = Selectable<PaymentsTable>;
+export type NewPayment = Insertable<PaymentsTable>;
+export type AuditRow = Selectable<AuditLogTable>;

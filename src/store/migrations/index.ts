@@ -1,25 +1,39 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import { LienError } from '../../domain/errors.ts';
-import * as m001 from './001_initial.ts';
-
-// Migrations live in code (not read from disk) so they ship inside any bundle unchanged.
-const MIGRATIONS: Record<string, Migration> = {
-  '001_initial': m001,
-};
-
-const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { DB } from '../schema.ts';
+import { initial } from './0001_initial.ts';
 
 /**
- * Applies pending migrations. `schema` names where the migration bookkeeping lives: Kysely looks
- * for its tables across all schemas, so without it a database shared by several schemas
- * (tests, tenants) would find another schema's bookkeeping.
+ * Every migration, in order, defined in code (no files read from disk, so the CLI and tests run
+ * from any directory). Names sort in the order they must run. Never edit one that has shipped:
+ * add the next.
  */
-export async function migrate(db: Kysely<any>, schema = 'public'): Promise<string[]> {
+export const migrations: Record<string, Migration> = {
+  '0001_initial': initial,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/**
+ * Brings the schema up to date and returns the names of the migrations it applied (none when
+ * it was current). Safe on every start and from several processes at once: Kysely's Migrator
+ * holds an advisory lock while it runs.
+ *
+ * `schema` is where the tables live (Database.schema; default: the connection's current
+ * schema). Kysely's bookkeeping tables are kept there too: it looks for them across all
+ * schemas, and finding another schema's would make it think this one is migrated.
+ */
+export async function migrate(db: Kysely<DB>, schema?: string): Promise<string[]> {
+  if (!schema) {
+    const { rows } = await sql<{ schema: string | null }>`SELECT current_schema() AS schema`.execute(db);
+    schema = rows[0]?.schema ?? undefined;
+    if (!schema) throw new Error('no current schema: the search_path names no existing schema');
+  }
   const migrator = new Migrator({ db, provider, migrationTableSchema: schema });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
-    const failed = results?.find((r) => r.status === 'Error');
-    throw new LienError('unavailable', `database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message}`);
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    const cause = error instanceof Error ? error.message : String(error);
+    throw new Error(`database migration ${failed ?? ''} failed: ${cause}`.replace('  ', ' '), { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
