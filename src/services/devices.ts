@@ -11,6 +11,7 @@ import {
 } from '../protocol/index.ts';
 import { open, seal } from '../store/secrets.ts';
 import { audit } from './audit.ts';
+import { enqueueWebhookEvent } from '../jobs/webhooks.ts';
 import type { Services } from './context.ts';
 import { NonceIssuer } from './nonce.ts';
 import { CheckinBookkeeper } from './bookkeeping.ts';
@@ -94,6 +95,9 @@ export class DeviceGateway {
         reason: device.enrolled_at ? 're-enrolled; previous credential revoked' : 'first enrollment',
         data: { credentialVersion: device.credential_version + 1 },
       });
+      if (device.lender_id) {
+        await enqueueWebhookEvent(tx, { lenderId: device.lender_id, type: 'device.enrolled', at: now, data: { deviceId: device.id, reEnrollment: device.enrolled_at !== null, agentVersion: req.agentVersion } });
+      }
       return latestPolicy(tx, device.id);
     });
     // Drops the old credential from every process's cache.

@@ -5,6 +5,8 @@ import { validateProfile, type ComplianceProfile } from '../domain/compliance.ts
 import { decideStage, isLocking, type ManualAction, type Stage, type StageDecision } from '../domain/stage.ts';
 import type { DB } from '../store/schema.ts';
 import { audit } from './audit.ts';
+import { enqueueWebhookEvent } from '../jobs/webhooks.ts';
+import { enqueueNotification } from '../jobs/notifications.ts';
 import type { Actor, Services } from './context.ts';
 import { buildPolicy } from './policy.ts';
 
@@ -204,6 +206,7 @@ export async function applyOutcome(s: Services, tx: Tx, o: Outcome, now: Date, a
     }
   }
   const action = transitionAction(c.stage as Stage, decision.stage);
+  if (action) await announce(tx, o, action, now);
   if (action) {
     await audit(tx, actor, now, {
       action,
@@ -215,6 +218,20 @@ export async function applyOutcome(s: Services, tx: Tx, o: Outcome, now: Date, a
     });
   }
   return { contractId: c.id, deviceId: c.device_id, decision, previousStage: c.stage as Stage, policyChanged: o.changed, policyVersion: version };
+}
+
+/**
+ * Tells the lender (webhook) and the borrower (SMS in their language) about a change the phone
+ * will show, in the same transaction as the change.
+ */
+async function announce(tx: Tx, o: Outcome, action: string, now: Date): Promise<void> {
+  const c = o.facts.contract;
+  const data = { deviceId: c.device_id, contractId: c.id, stage: o.decision.stage, reason: o.decision.reason, amountOverdue: o.delinquency.amountOverdue, currency: c.currency };
+  const webhook = action === 'device.locked' || action === 'device.unlocked' || action === 'device.released' ? action : null;
+  if (webhook) await enqueueWebhookEvent(tx as Kysely<DB>, { lenderId: c.lender_id, type: webhook, data, at: now });
+  if (action === 'device.locked') await enqueueNotification(tx as Kysely<DB>, { contractId: c.id, kind: 'lock', at: now });
+  if (action === 'device.unlocked') await enqueueNotification(tx as Kysely<DB>, { contractId: c.id, kind: 'unlock', at: now, params: { amount: Math.max(0, c.amount_overdue - o.delinquency.amountOverdue) } });
+  if (action === 'device.released') await enqueueNotification(tx as Kysely<DB>, { contractId: c.id, kind: 'release', at: now });
 }
 
 /**

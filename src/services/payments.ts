@@ -6,6 +6,7 @@ import type { DB } from '../store/schema.ts';
 import { newId } from '../store/ids.ts';
 import { insertPayment } from '../store/repos/payments.ts';
 import { audit } from './audit.ts';
+import { enqueueWebhookEvent } from '../jobs/webhooks.ts';
 import type { Actor, Services } from './context.ts';
 import { evaluateContractTx, type Evaluation } from './evaluate.ts';
 
@@ -101,6 +102,7 @@ export async function postPayment(s: Services, actor: Actor, input: PostPaymentI
       reason: `payment ${input.externalRef} via ${input.channel}`,
       data: { contractId: c.id, amount: input.amount, currency: input.currency, externalRef: input.externalRef },
     });
+    await enqueueWebhookEvent(tx, { lenderId: c.lender_id, type: 'payment.posted', at: now, data: { paymentId, contractId: c.id, amount: input.amount, currency: input.currency, externalRef: input.externalRef, channel: input.channel } });
     const evaluation = await evaluateContractTx(s, tx, c.id, actor, `payment ${input.externalRef} posted`);
     return { paymentId, evaluation };
   });
@@ -130,6 +132,7 @@ export async function reversePayment(s: Services, actor: Actor, paymentId: strin
       reason,
       data: { contractId: p.contract_id, amount: p.amount, externalRef: p.external_ref },
     });
+    await enqueueWebhookEvent(tx, { lenderId: p.lender_id, type: 'payment.reversed', at: now, data: { paymentId, contractId: p.contract_id, amount: p.amount, externalRef: p.external_ref, reason } });
     const evaluation = await evaluateContractTx(s, tx, p.contract_id, actor, `payment ${p.external_ref} reversed`);
     return { paymentId, evaluation };
   });
