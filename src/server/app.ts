@@ -16,6 +16,11 @@ import { deviceRoutes } from './routes/device.ts';
 import { lenderRoutes } from './routes/lender.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { testClockRoutes } from './routes/test-clock.ts';
+import { emulatorRoutes } from './routes/emulator.ts';
+import { startJobLoop, type JobLoop } from '../jobs/delivery.ts';
+import { sweep } from '../jobs/sweep.ts';
+import { runWebhookDeliveries } from '../jobs/webhooks.ts';
+import { ConsoleAdapter, HttpSmsGatewayAdapter, runNotificationDeliveries } from '../jobs/notifications.ts';
 
 export interface Lien {
   app: FastifyInstance;
@@ -26,11 +31,30 @@ export interface Lien {
   close(): Promise<void>;
 }
 
+/**
+ * Background work every process runs; each loop is safe alongside the same loop in other
+ * processes (claims with SKIP LOCKED). A sweep interval of 0 turns the loops off.
+ */
+function startJobs(s: Services, config: Config, app: FastifyInstance): JobLoop[] {
+  if (config.sweepIntervalMin === 0) return [];
+  const onError = (e: unknown) => app.log.error({ err: e }, 'background job failed');
+  const adapter = process.env.LIEN_SMS_GATEWAY_URL
+    ? new HttpSmsGatewayAdapter({ url: process.env.LIEN_SMS_GATEWAY_URL, token: process.env.LIEN_SMS_GATEWAY_TOKEN ?? '' })
+    : new ConsoleAdapter({ log: (line) => app.log.info(line) });
+  return [
+    startJobLoop(() => sweep(s), config.sweepIntervalMin * 60_000, { onError }),
+    startJobLoop(() => runWebhookDeliveries(s.db, { masterKey: s.masterKey, clock: s.clock }), 10_000, { onError }),
+    startJobLoop(() => runNotificationDeliveries(s.db, { adapter, clock: s.clock }), 10_000, { onError }),
+  ];
+}
+
 export interface BuildOptions {
   clock?: Clock;
   /** An already open database (tests); otherwise opened from the config. */
   database?: Database;
   logger?: boolean;
+  /** Run the sweep and delivery loops (default true; tests drive them by hand). */
+  jobs?: boolean;
 }
 
 /**
@@ -74,6 +98,9 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
     await app.register(operatorRoutes, { s: services });
     await app.register(lenderRoutes, { s: services });
     if (clock instanceof ManualClock) await app.register(testClockRoutes, { s: services, clock });
+    await app.register(emulatorRoutes, { s: services }); // mounts itself only in development; see routes/emulator.ts
+
+    const loops = opts.jobs === false ? [] : startJobs(services, config, app);
 
     return {
       app,
@@ -81,6 +108,7 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
       gateway,
       newOperatorKey,
       async close() {
+        await Promise.all(loops.map((l) => l.stop()));
         await app.close();
         await gateway.bookkeeping.close();
         await nudges.stop();

@@ -60,6 +60,8 @@ export const CONFIG_TABLE: [variable: string, default_: string, meaning: string]
   ['LIEN_PUBLIC_URL', 'http://HOST:PORT', 'address printed for the console, portal and devices'],
   ['LIEN_CHECKIN_INTERVAL', '21600', 'seconds between routine device check-ins'],
   ['LIEN_CHECKIN_FLUSH_MS', '250', 'how long check-in bookkeeping is batched before it is written'],
-  ['LIEN_SWEEP_INTERVAL', '15', 'minutes between sweeps (each contract is evaluated at least daily)'],
+  ['LIEN_SWEEP_INTERVAL', '15', 'minutes between sweeps (each contract is evaluated at least daily); 0 turns background jobs off'],
+  ['LIEN_SMS_GATEWAY_URL', '(unset)', 'HTTP SMS gateway for borrower messages (JSON {to, text, reference}); unset logs them'],
+  ['LIEN_SMS_GATEWAY_TOKEN', '(unset)', 'bearer token for the SMS gateway'],
   ['LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace'],
 ];

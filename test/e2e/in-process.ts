@@ -48,7 +48,7 @@ export class TestPlatform {
     const database = await openTestDb();
     const config = loadConfig({ LIEN_DATA_DIR: this.dataDir, LIEN_CHECKIN_FLUSH_MS: '10' } as NodeJS.ProcessEnv, { port: 0 });
     process.env.LIEN_MASTER_KEY ??= randomBytes(32).toString('hex');
-    this.lien = await buildLien(config, { clock: this.clock, database, logger: false });
+    this.lien = await buildLien(config, { clock: this.clock, database, logger: false, jobs: false });
     const close = this.lien.close;
     this.lien.close = async () => {
       await close();
