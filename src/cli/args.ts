@@ -38,7 +38,7 @@ export function renderHelp(cmd: Command): string {
     lines.push('', 'Options:');
     for (const [name, o] of opts) {
       const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ' <value>' : ''}`;
-      lines.push(`  ${flag.padEnd(30)}${o.description}`);
+      lines.push(`  ${flag.padEnd(30)} ${o.description}`);
     }
   }
   lines.push(`      --help                  show this help`);

@@ -5,8 +5,9 @@ import { migrateCommand } from './migrate.ts';
 import { importManifestCommand } from './import-manifest.ts';
 import { auditCommand } from './audit.ts';
 import { demoCommand } from './demo.ts';
+import { deviceCommand } from './device.ts';
 
-const COMMANDS: Command[] = [serveCommand, migrateCommand, importManifestCommand, demoCommand, auditCommand];
+const COMMANDS: Command[] = [serveCommand, migrateCommand, importManifestCommand, demoCommand, deviceCommand, auditCommand];
 
 function usage(): string {
   return [

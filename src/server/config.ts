@@ -63,5 +63,6 @@ export const CONFIG_TABLE: [variable: string, default_: string, meaning: string]
   ['LIEN_SWEEP_INTERVAL', '15', 'minutes between sweeps (each contract is evaluated at least daily); 0 turns background jobs off'],
   ['LIEN_SMS_GATEWAY_URL', '(unset)', 'HTTP SMS gateway for borrower messages (JSON {to, text, reference}); unset logs them'],
   ['LIEN_SMS_GATEWAY_TOKEN', '(unset)', 'bearer token for the SMS gateway'],
+  ['LIEN_EMULATOR', '(off)', '1 mounts the browser device emulator at /emulator (development and demos; also on under LIEN_TEST_CLOCK)'],
   ['LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace'],
 ];
