@@ -10,6 +10,8 @@ import { audit } from '../../services/audit.ts';
 import type { Services } from '../../services/context.ts';
 import { requireApiKey, actorOf } from '../auth.ts';
 import { sweep } from '../../jobs/sweep.ts';
+import { validateImei } from '../../domain/imei.ts';
+import { lookupRegistry } from '../../services/registry.ts';
 
 const LenderBody = Type.Object(
   {
@@ -27,7 +29,7 @@ const LenderBody = Type.Object(
 );
 
 /** The platform operator: onboards lenders and uploads factory manifests. Sees no borrower data. */
-export async function operatorRoutes(app: FastifyInstance, { s }: { s: Services }): Promise<void> {
+export async function operatorRoutes(app: FastifyInstance, { s, sweepBatchSize }: { s: Services; sweepBatchSize?: number }): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   r.addHook('preHandler', requireApiKey(s, 'operator'));
 
@@ -48,8 +50,19 @@ export async function operatorRoutes(app: FastifyInstance, { s }: { s: Services 
     return reply.status(201).send(created);
   });
 
+  // Registry lookup for the help center and second-hand buyers' questions: whether a phone
+  // carries a lien and whose, never who the borrower is.
+  r.get('/v1/operator/devices', {
+    schema: {
+      summary: 'Look a device up in the registry by IMEI (no borrower data)',
+      tags: ['operator'],
+      security: [{ apiKey: [] }],
+      querystring: Type.Object({ imei: Type.String({ minLength: 14, maxLength: 20 }) }, { additionalProperties: false }),
+    },
+  }, async (req) => lookupRegistry(s.db, validateImei(req.query.imei)));
+
   // Runs the daily sweep now (it also runs on a timer); returns what it did.
-  r.post('/v1/operator/sweep', async () => sweep(s));
+  r.post('/v1/operator/sweep', async () => sweep(s, sweepBatchSize ? { batchSize: sweepBatchSize } : {}));
 
   r.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: 64 * 1024 * 1024 }, (_req, body, done) => done(null, body));
   r.post('/v1/operator/manifests', async (req, reply) => {
@@ -64,6 +77,10 @@ export async function operatorRoutes(app: FastifyInstance, { s }: { s: Services 
       reason: 'factory manifest upload',
       data: { inserted: result.inserted, skipped: result.skipped, errors: result.errors.length },
     });
-    return reply.status(result.errors.length && !result.inserted ? 422 : 200).send(result);
+    if (result.errors.length && !result.inserted) {
+      const first = result.errors[0]!;
+      throw new LienError('invalid_input', `No device was registered: ${result.errors.length} bad row(s); first, line ${first.line}: ${first.reason}`, { ...result });
+    }
+    return reply.status(200).send(result);
   });
 }

@@ -1,0 +1,131 @@
+/**
+ * `Idempotency-Key` for every POST, as a generic hook: a client that retries a request after a
+ * timeout gets the first response back instead of a second payment or a second sale.
+ *
+ * - Keys are scoped per lender (per operator key for the operator); a key is kept 24 hours.
+ * - Same key, same request (method, path, body) → the stored status and body, with
+ *   `Idempotent-Replayed: true`. Same key, another request → 422 idempotency_key_reused.
+ * - The key row is claimed *before* the handler runs (INSERT … ON CONFLICT DO NOTHING), so of two
+ *   concurrent requests with one key only one executes; the other gets 409 while it runs.
+ * - 5xx responses are not stored (the key is released and the retry runs again); 4xx are stored,
+ *   as the same request would fail the same way.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { Services } from '../services/context.ts';
+import type { ErrorBody } from './errors.ts';
+
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+export const REPLAYED_HEADER = 'Idempotent-Replayed';
+export const KEY_TTL_MS = 24 * 3_600_000;
+/** A claim older than this with no response is from a process that died mid-request. */
+const ABANDONED_MS = 60_000;
+const IN_PROGRESS = 0;
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    idempotency?: { scope: string; key: string };
+  }
+  interface FastifyContextConfig {
+    /** false: this POST is not covered (e.g. device protocol, which has its own replay checks). */
+    idempotency?: boolean;
+  }
+}
+
+interface Stored {
+  contentType: string;
+  body: string;
+}
+
+function requestHash(req: FastifyRequest): string {
+  const body = typeof req.body === 'string' || Buffer.isBuffer(req.body) ? req.body : JSON.stringify(req.body ?? null);
+  return createHash('sha256').update(`${req.method} ${req.url}\n`).update(body).digest('hex');
+}
+
+function fail(reply: FastifyReply, status: number, body: ErrorBody) {
+  return reply.status(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+/** The scope a key lives in: the lender, or the operator's own API key. Null: not covered. */
+function scopeOf(req: FastifyRequest): string | null {
+  const actor = req.actor;
+  if (!actor) return null;
+  return actor.lenderId ?? `operator:${actor.id}`;
+}
+
+export function installIdempotency(app: FastifyInstance, s: Services): void {
+  const before = async (req: FastifyRequest, reply: FastifyReply) => {
+    const raw = req.headers[IDEMPOTENCY_HEADER];
+    if (raw === undefined) return;
+    const key = Array.isArray(raw) ? raw[0]! : raw;
+    if (!KEY_PATTERN.test(key)) {
+      return fail(reply, 400, { code: 'invalid_input', message: 'Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is a good choice).', details: { field: 'Idempotency-Key' } });
+    }
+    const scope = scopeOf(req);
+    if (!scope) return;
+    const hash = requestHash(req);
+    const now = s.clock.now();
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const claimed = await s.db
+        .insertInto('idempotency_keys')
+        .values({ lender_id: scope, key, request_hash: hash, status_code: IN_PROGRESS, response: JSON.stringify({}), created_at: now })
+        .onConflict((oc) => oc.columns(['lender_id', 'key']).doNothing())
+        .returning('key')
+        .executeTakeFirst();
+      if (claimed) {
+        req.idempotency = { scope, key };
+        return;
+      }
+      const row = await s.db.selectFrom('idempotency_keys').selectAll().where('lender_id', '=', scope).where('key', '=', key).executeTakeFirst();
+      if (!row) continue; // released meanwhile: claim again
+      const age = now.getTime() - row.created_at.getTime();
+      const expired = age > KEY_TTL_MS || (row.status_code === IN_PROGRESS && age > ABANDONED_MS);
+      if (expired) {
+        await s.db.deleteFrom('idempotency_keys').where('lender_id', '=', scope).where('key', '=', key).where('created_at', '=', row.created_at).execute();
+        continue;
+      }
+      if (row.request_hash !== hash) {
+        return fail(reply, 422, {
+          code: 'idempotency_key_reused',
+          message: 'This Idempotency-Key was already used for a different request (another path or body); use a new key for a new request.',
+          details: { idempotencyKey: key },
+        });
+      }
+      if (row.status_code === IN_PROGRESS) {
+        return fail(reply, 409, { code: 'conflict', message: 'A request with this Idempotency-Key is still being processed; retry in a moment.', details: { idempotencyKey: key } });
+      }
+      const stored = row.response as Stored;
+      return reply.status(row.status_code).header(REPLAYED_HEADER, 'true').header('content-type', stored.contentType).send(stored.body);
+    }
+    return fail(reply, 409, { code: 'conflict', message: 'The Idempotency-Key is contended; retry in a moment.', details: { idempotencyKey: key } });
+  };
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    const claim = req.idempotency;
+    if (!claim) return payload;
+    req.idempotency = undefined;
+    const where = s.db.deleteFrom('idempotency_keys').where('lender_id', '=', claim.scope).where('key', '=', claim.key);
+    if (reply.statusCode >= 500 || (typeof payload !== 'string' && !Buffer.isBuffer(payload))) {
+      await where.execute();
+      return payload;
+    }
+    const stored: Stored = { contentType: String(reply.getHeader('content-type') ?? 'application/json; charset=utf-8'), body: payload.toString() };
+    await s.db
+      .updateTable('idempotency_keys')
+      .set({ status_code: reply.statusCode, response: JSON.stringify(stored) })
+      .where('lender_id', '=', claim.scope)
+      .where('key', '=', claim.key)
+      .execute();
+    return payload;
+  });
+
+  // Appended to each POST route's own preHandlers, so it runs after authentication (which the
+  // route plugins install as hooks) and after body validation.
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.includes('POST') || route.config?.idempotency === false) return;
+    const existing = route.preHandler ? (Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]) : [];
+    route.preHandler = [...existing, before];
+  });
+}

@@ -1,0 +1,172 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { LienError } from '../../../domain/errors.ts';
+import { STAGES } from '../../../domain/stage.ts';
+import type { Services } from '../../../services/context.ts';
+import { openDispute, resolveDispute } from '../../../services/disputes.ts';
+import { applyManualAction, manualOutcome, MANUAL_ACTIONS } from '../../../services/manual-actions.ts';
+import { listContracts } from '../../../store/repos/contracts.ts';
+import { actorOf } from '../../auth.ts';
+import { Id, IdParam, Instant, Nullable, PageOf, PageQuery, Reason, Row, doc, lenderIdOf, limitOf, plain, requireScope } from './common.ts';
+import { PaymentRow } from './payments.ts';
+
+const ContractRow = Row({
+  id: Type.String(),
+  device_id: Type.String(),
+  borrower_ref: Type.String(),
+  status: Type.String(),
+  stage: Type.String(),
+  stage_reason: Nullable(Type.String()),
+  amount_overdue: Type.Integer(),
+  outstanding: Type.Integer(),
+  currency: Type.String(),
+  lock_reference: Type.String(),
+  manual_action: Type.Unknown(),
+});
+
+const InstallmentRow = Row({
+  n: Type.Integer(),
+  dueDate: Type.String(),
+  due: Type.Object({ principal: Type.Integer(), interest: Type.Integer(), fee: Type.Integer(), penalty: Type.Integer(), total: Type.Integer() }),
+  paid: Type.Object({ principal: Type.Integer(), interest: Type.Integer(), fee: Type.Integer(), penalty: Type.Integer(), total: Type.Integer() }),
+  remaining: Type.Integer(),
+});
+
+const str = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
+
+/** Contracts: listing, the schedule with what each installment has been paid, disputes, manual actions. */
+export async function contractRoutes(app: FastifyInstance, { s }: { s: Services }): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const read = requireScope('read');
+  const write = requireScope('write');
+
+  r.get('/v1/contracts', {
+    preHandler: read,
+    schema: {
+      ...doc('contracts', 'List contracts, newest first', 'read', { 200: PageOf(ContractRow) }),
+      querystring: Type.Object(
+        {
+          stage: Type.Optional(str(STAGES)),
+          status: Type.Optional(str(['active', 'paid_off', 'written_off', 'returned'])),
+          deviceId: Type.Optional(Id),
+          ...PageQuery,
+        },
+        { additionalProperties: false },
+      ),
+    },
+  }, async (req) => {
+    const q = req.query;
+    const limit = limitOf(q);
+    return plain(
+      await listContracts(s.db, {
+        lenderId: lenderIdOf(req),
+        ...(q.stage ? { stage: q.stage } : {}),
+        ...(q.status ? { status: q.status as 'active' } : {}),
+        ...(q.deviceId ? { deviceId: q.deviceId } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+        cursor: q.cursor ?? null,
+      }),
+    );
+  });
+
+  r.get('/v1/contracts/:id', {
+    preHandler: read,
+    schema: {
+      ...doc('contracts', 'A contract with its schedule, allocations per installment, payments, disputes and claims', 'read', {
+        200: Type.Object(
+          {
+            contract: ContractRow,
+            installments: Type.Array(InstallmentRow),
+            payments: Type.Array(PaymentRow),
+            disputes: Type.Array(Row({ id: Type.String(), opened_at: Instant, resolved_at: Nullable(Instant) })),
+            claims: Type.Array(Row({ id: Type.String(), status: Type.String() })),
+          },
+          { additionalProperties: false },
+        ),
+      }),
+      params: IdParam,
+    },
+  }, async (req) => {
+    const c = await s.db.selectFrom('contracts').selectAll().where('id', '=', req.params.id).where('lender_id', '=', lenderIdOf(req)).executeTakeFirst();
+    if (!c) throw new LienError('not_found', `No contract ${req.params.id}`);
+    const [installments, payments, disputes, claims] = await Promise.all([
+      s.db.selectFrom('installments').selectAll().where('contract_id', '=', c.id).orderBy('n').execute(),
+      s.db.selectFrom('payments').selectAll().where('contract_id', '=', c.id).orderBy('received_at').orderBy('id').execute(),
+      s.db.selectFrom('disputes').selectAll().where('contract_id', '=', c.id).orderBy('opened_at').execute(),
+      s.db.selectFrom('claims').select(['id', 'transaction_ref', 'amount', 'currency', 'paid_on', 'channel', 'status', 'message', 'created_at', 'decided_at']).where('contract_id', '=', c.id).orderBy('id').execute(),
+    ]);
+    const schedule = installments.map((i) => {
+      const due = { principal: i.principal, interest: i.interest, fee: i.fee, penalty: i.penalty, total: i.principal + i.interest + i.fee + i.penalty };
+      const paid = { principal: i.paid_principal, interest: i.paid_interest, fee: i.paid_fee, penalty: i.paid_penalty, total: i.paid_principal + i.paid_interest + i.paid_fee + i.paid_penalty };
+      return { n: i.n, dueDate: i.due_date, due, paid, remaining: due.total - paid.total };
+    });
+    return plain({ contract: c, installments: schedule, payments, disputes, claims });
+  });
+
+  r.post('/v1/contracts/:id/actions', {
+    preHandler: write,
+    schema: {
+      ...doc('contracts', 'Lock, unlock, pause, release or clear by hand (guardrails still apply)', 'write', {
+        200: Type.Object({
+          contractId: Type.String(),
+          action: Type.String(),
+          applied: Type.Boolean({ description: 'false when a guardrail holds the action back; it stays recorded' }),
+          heldBy: Nullable(Type.String()),
+          message: Type.String(),
+          stage: Type.String(),
+          reason: Type.String(),
+          policyVersion: Type.Integer(),
+        }),
+      }),
+      params: IdParam,
+      body: Type.Object(
+        {
+          action: str(MANUAL_ACTIONS),
+          reason: Reason,
+          until: Type.Optional(Instant),
+        },
+        { additionalProperties: false },
+      ),
+    },
+  }, async (req) => {
+    const b = req.body;
+    const ev = await applyManualAction(s, actorOf(req), req.params.id, {
+      action: b.action as (typeof MANUAL_ACTIONS)[number],
+      reason: b.reason,
+      ...(b.until ? { until: new Date(b.until) } : {}),
+    });
+    const out = manualOutcome(b.action as (typeof MANUAL_ACTIONS)[number], ev);
+    return { contractId: ev.contractId, action: b.action, ...out, stage: ev.decision.stage, reason: ev.decision.reason, policyVersion: ev.policyVersion };
+  });
+
+  r.post('/v1/contracts/:id/disputes', {
+    preHandler: write,
+    schema: {
+      ...doc('contracts', 'Open a dispute (pauses escalation, lifts a lock)', 'write', { 201: Type.Object({ disputeId: Type.String(), stage: Type.String() }) }),
+      params: IdParam,
+      body: Type.Object({ reason: Reason }, { additionalProperties: false }),
+    },
+  }, async (req, reply) => reply.status(201).send(await openDispute(s, actorOf(req), req.params.id, req.body.reason)));
+
+  r.post('/v1/disputes/:id/resolve', {
+    preHandler: write,
+    schema: {
+      ...doc('contracts', 'Resolve a dispute', 'write', { 200: Type.Object({ disputeId: Type.String(), stage: Type.String() }) }),
+      params: IdParam,
+      body: Type.Object({ reason: Reason }, { additionalProperties: false }),
+    },
+  }, async (req) => {
+    // Checked here too: resolveDispute's own not_found for another lender's dispute names the
+    // contract it belongs to, which would tell B that A's contract exists.
+    const own = await s.db
+      .selectFrom('disputes as d')
+      .innerJoin('contracts as c', 'c.id', 'd.contract_id')
+      .select('d.id')
+      .where('d.id', '=', req.params.id)
+      .where('c.lender_id', '=', lenderIdOf(req))
+      .executeTakeFirst();
+    if (!own) throw new LienError('not_found', `No dispute ${req.params.id}`);
+    return resolveDispute(s, actorOf(req), req.params.id, req.body.reason);
+  });
+}

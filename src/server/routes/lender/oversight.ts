@@ -1,0 +1,112 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Services } from '../../../services/context.ts';
+import { isStale } from '../../../services/settings.ts';
+import { decodeCursor, pageSize, toPage } from '../../../store/pagination.ts';
+import { listAudit, verifyAudit } from '../../../store/repos/audit.ts';
+import { Id, Instant, Nullable, PageQuery, Row, doc, lenderIdOf, limitOf, plain, requireScope } from './common.ts';
+
+const AuditRow = Row({
+  seq: Type.Integer(),
+  at: Instant,
+  actor: Type.String(),
+  action: Type.String(),
+  subject_type: Type.String(),
+  subject_id: Type.String(),
+  reason: Type.String(),
+  data: Type.Unknown(),
+  hash: Nullable(Type.String()),
+});
+
+const HeldLock = Row({
+  contractId: Type.String(),
+  deviceId: Type.String(),
+  stage: Type.String(),
+  reason: Type.String({ description: 'held_stale_feed, held_open_dispute or held_open_claim' }),
+  amountOverdue: Type.Integer(),
+  currency: Type.String(),
+  since: Nullable(Instant),
+});
+
+/** The audit log, and the locks the guardrails are holding back right now. */
+export async function oversightRoutes(app: FastifyInstance, { s }: { s: Services }): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const read = requireScope('read');
+
+  r.get('/v1/audit', {
+    preHandler: read,
+    schema: {
+      ...doc('audit', "The lender's audit log, newest first", 'read', { 200: Type.Object({ items: Type.Array(AuditRow), nextCursor: Nullable(Type.String()) }) }),
+      querystring: Type.Object(
+        { subjectType: Type.Optional(Type.String({ maxLength: 40 })), subjectId: Type.Optional(Id), action: Type.Optional(Type.String({ maxLength: 80 })), ...PageQuery },
+        { additionalProperties: false },
+      ),
+    },
+  }, async (req) => {
+    const q = req.query;
+    const limit = limitOf(q);
+    return plain(
+      await listAudit(s.db, {
+        lenderId: lenderIdOf(req),
+        ...(q.subjectType ? { subjectType: q.subjectType } : {}),
+        ...(q.subjectId ? { subjectId: q.subjectId } : {}),
+        ...(q.action ? { action: q.action } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+        cursor: q.cursor ?? null,
+      }),
+    );
+  });
+
+  r.get('/v1/audit/verify', {
+    preHandler: read,
+    schema: doc('audit', "Check the hash chain of the lender's audit log", 'read', {
+      200: Type.Object({ ok: Type.Boolean(), checked: Type.Integer(), firstBadSeq: Type.Optional(Type.Integer()) }),
+    }),
+  }, async (req) => verifyAudit(s.db, { lenderId: lenderIdOf(req) }));
+
+  r.get('/v1/held-locks', {
+    preHandler: read,
+    schema: {
+      ...doc('contracts', 'Contracts whose lock a guardrail holds back, with the reason, and the stale payment channels', 'read', {
+        200: Type.Object({
+          items: Type.Array(HeldLock),
+          nextCursor: Nullable(Type.String()),
+          staleChannels: Type.Array(Row({ channel: Type.String(), freshnessMinutes: Type.Integer(), lastReportedAt: Nullable(Instant) })),
+        }),
+      }),
+      querystring: Type.Object(PageQuery, { additionalProperties: false }),
+    },
+  }, async (req) => {
+    const lenderId = lenderIdOf(req);
+    const limit = pageSize(limitOf(req.query));
+    let q = s.db
+      .selectFrom('contracts')
+      .select(['id', 'device_id', 'stage', 'stage_reason', 'amount_overdue', 'currency', 'stage_changed_at'])
+      .where('lender_id', '=', lenderId)
+      .where('status', '=', 'active')
+      .where('stage_reason', 'like', 'held\\_%');
+    if (req.query.cursor) q = q.where('id', '<', decodeCursor(req.query.cursor, ['string'])[0]);
+    const [rows, channels] = await Promise.all([
+      q.orderBy('id', 'desc').limit(limit + 1).execute(),
+      s.db.selectFrom('payment_channels').selectAll().where('lender_id', '=', lenderId).orderBy('channel').execute(),
+    ]);
+    const page = toPage(rows, limit, (c) => [c.id]);
+    const now = s.clock.now();
+    return plain({
+      items: page.items.map((c) => ({
+        contractId: c.id,
+        deviceId: c.device_id,
+        stage: c.stage,
+        reason: c.stage_reason,
+        amountOverdue: c.amount_overdue,
+        currency: c.currency,
+        since: c.stage_changed_at,
+      })),
+      nextCursor: page.nextCursor,
+      staleChannels: channels
+        .filter((ch) => isStale(ch.last_reported_at, ch.freshness_minutes, now))
+        .map((ch) => ({ channel: ch.channel, freshnessMinutes: ch.freshness_minutes, lastReportedAt: ch.last_reported_at })),
+    });
+  });
+}

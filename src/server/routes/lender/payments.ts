@@ -1,0 +1,155 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { issueCode } from '../../../services/codes.ts';
+import type { Services } from '../../../services/context.ts';
+import { postPayment, reversePayment } from '../../../services/payments.ts';
+import { sellOnCredit } from '../../../services/sales.ts';
+import { decodeCursor, pageSize, toPage } from '../../../store/pagination.ts';
+import { actorOf } from '../../auth.ts';
+import { DateString, Id, IdParam, Instant, Nullable, PageOf, PageQuery, Reason, Row, doc, lenderIdOf, limitOf, plain, requireScope } from './common.ts';
+
+const SaleBody = Type.Object(
+  {
+    imei: Type.String({ minLength: 15, maxLength: 20 }),
+    borrowerRef: Type.String({ minLength: 1, maxLength: 120 }),
+    borrowerPhone: Type.String({ minLength: 3, maxLength: 32 }),
+    borrowerLanguage: Type.Optional(Type.String({ minLength: 2, maxLength: 8 })),
+    schedule: Type.Object(
+      {
+        principal: Type.Integer({ minimum: 1 }),
+        annualRatePct: Type.Number({ minimum: 0, maximum: 200 }),
+        termCount: Type.Integer({ minimum: 1, maximum: 520 }),
+        frequency: Type.Union([Type.Literal('weekly'), Type.Literal('biweekly'), Type.Literal('monthly')]),
+        method: Type.Union([Type.Literal('flat'), Type.Literal('declining')]),
+        firstDueDate: DateString,
+        downPayment: Type.Optional(Type.Integer({ minimum: 0 })),
+        fee: Type.Optional(Type.Integer({ minimum: 0 })),
+      },
+      { additionalProperties: false },
+    ),
+    consent: Type.Union([
+      Type.Object({ at: Instant, channel: Type.String({ minLength: 1, maxLength: 60 }), termsVersion: Type.String({ minLength: 1, maxLength: 60 }) }, { additionalProperties: false }),
+      Type.Null(),
+    ]),
+  },
+  { additionalProperties: false },
+);
+
+const PaymentBody = Type.Object(
+  {
+    contractId: Id,
+    externalRef: Type.String({ minLength: 1, maxLength: 120, description: 'Receipt number / mobile money transaction id; unique per lender' }),
+    channel: Type.String({ minLength: 1, maxLength: 60 }),
+    amount: Type.Integer({ minimum: 1, description: 'Minor units' }),
+    currency: Type.String({ minLength: 3, maxLength: 3 }),
+    receivedAt: Type.Optional(Instant),
+  },
+  { additionalProperties: false },
+);
+
+const CodeBody = Type.Object(
+  {
+    type: Type.Union([Type.Literal('ADD_TIME'), Type.Literal('DISABLE_PAYG'), Type.Literal('COUNTER_SYNC')]),
+    days: Type.Optional(Type.Integer({ minimum: 1, maximum: 999 })),
+    reason: Reason,
+  },
+  { additionalProperties: false },
+);
+
+export const PaymentRow = Row({
+  id: Type.String(),
+  contract_id: Type.String(),
+  external_ref: Type.String(),
+  channel: Type.String(),
+  amount: Type.Integer(),
+  currency: Type.String(),
+  received_at: Instant,
+  posted_at: Instant,
+  posted_by: Type.String(),
+  reversed_at: Nullable(Instant),
+  reversal_reason: Nullable(Type.String()),
+});
+
+const PaymentResult = Type.Object({ paymentId: Type.String(), stage: Type.String(), policyVersion: Type.Optional(Type.Integer()) });
+
+/** Selling on credit, payments and unlock codes. */
+export async function paymentRoutes(app: FastifyInstance, { s }: { s: Services }): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const read = requireScope('read');
+  const write = requireScope('write');
+
+  r.post('/v1/sales', {
+    preHandler: write,
+    schema: {
+      ...doc('contracts', 'Sell a registered device on credit', 'write', {
+        201: Type.Object({ contractId: Type.String(), deviceId: Type.String(), lockReference: Type.String(), stage: Type.String() }),
+      }),
+      body: SaleBody,
+    },
+  }, async (req, reply) => {
+    const b = req.body;
+    const sale = await sellOnCredit(s, actorOf(req), {
+      imei: b.imei,
+      borrowerRef: b.borrowerRef,
+      borrowerPhone: b.borrowerPhone,
+      ...(b.borrowerLanguage ? { borrowerLanguage: b.borrowerLanguage } : {}),
+      schedule: b.schedule,
+      consent: b.consent ? { at: new Date(b.consent.at), channel: b.consent.channel, termsVersion: b.consent.termsVersion } : null,
+    });
+    return reply.status(201).send({ contractId: sale.contractId, deviceId: sale.deviceId, lockReference: sale.lockReference, stage: sale.evaluation.decision.stage });
+  });
+
+  r.post('/v1/payments', {
+    preHandler: write,
+    schema: { ...doc('payments', 'Post a payment', 'write', { 201: PaymentResult }), body: PaymentBody },
+  }, async (req, reply) => {
+    const b = req.body;
+    const res = await postPayment(s, actorOf(req), {
+      contractId: b.contractId,
+      externalRef: b.externalRef,
+      channel: b.channel,
+      amount: b.amount,
+      currency: b.currency,
+      receivedAt: b.receivedAt ? new Date(b.receivedAt) : s.clock.now(),
+    });
+    return reply.status(201).send({ paymentId: res.paymentId, stage: res.evaluation.decision.stage, policyVersion: res.evaluation.policyVersion });
+  });
+
+  r.get('/v1/payments', {
+    preHandler: read,
+    schema: {
+      ...doc('payments', 'List payments, newest first', 'read', { 200: PageOf(PaymentRow) }),
+      querystring: Type.Object({ contractId: Type.Optional(Id), ...PageQuery }, { additionalProperties: false }),
+    },
+  }, async (req) => {
+    const limit = pageSize(limitOf(req.query));
+    let q = s.db.selectFrom('payments').selectAll().where('lender_id', '=', lenderIdOf(req));
+    if (req.query.contractId) q = q.where('contract_id', '=', req.query.contractId);
+    if (req.query.cursor) q = q.where('id', '<', decodeCursor(req.query.cursor, ['string'])[0]);
+    return plain(toPage(await q.orderBy('id', 'desc').limit(limit + 1).execute(), limit, (p) => [p.id]));
+  });
+
+  r.post('/v1/payments/:id/reverse', {
+    preHandler: write,
+    schema: { ...doc('payments', 'Reverse a payment', 'write', { 200: PaymentResult }), params: IdParam, body: Type.Object({ reason: Reason }, { additionalProperties: false }) },
+  }, async (req) => {
+    const res = await reversePayment(s, actorOf(req), req.params.id, req.body.reason);
+    return { paymentId: res.paymentId, stage: res.evaluation.decision.stage };
+  });
+
+  r.post('/v1/devices/:id/codes', {
+    preHandler: requireScope('codes'),
+    schema: {
+      ...doc('devices', 'Issue an OpenPAYGO unlock code', 'codes', {
+        201: Type.Object({ id: Type.String(), token: Type.String(), type: Type.String(), days: Nullable(Type.Integer()), count: Type.Integer() }),
+      }),
+      params: IdParam,
+      body: CodeBody,
+    },
+  }, async (req, reply) => {
+    const b = req.body;
+    const code = await issueCode(s, actorOf(req), { deviceId: req.params.id, type: b.type, reason: b.reason, ...(b.days !== undefined ? { days: b.days } : {}) });
+    return reply.status(201).send(code);
+  });
+}

@@ -1,0 +1,207 @@
+/**
+ * The lender's side of a payment claim: a borrower says they paid (through a channel whose feed
+ * lags, say) and the open claim holds any lock; the lender approves it (the payment is posted) or
+ * rejects it with a message the borrower reads.
+ */
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import { LienError } from '../domain/errors.ts';
+import { startOfLocalDay } from '../domain/stage.ts';
+import { enqueueNotification } from '../jobs/notifications.ts';
+import { decodeCursor, pageSize, toPage, type Page } from '../store/pagination.ts';
+import type { ClaimStatus, DB } from '../store/schema.ts';
+import { audit } from './audit.ts';
+import { actorName, type Actor, type Services } from './context.ts';
+import { evaluateContractTx } from './evaluate.ts';
+import { postPayment } from './payments.ts';
+
+type ClaimRow = Selectable<DB['claims']>;
+
+export interface ClaimSummary {
+  id: string;
+  /** What the borrower was given on the portal (C-XXXXXXXX); null on claims from before it existed. */
+  number: string | null;
+  contractId: string;
+  deviceId: string;
+  transactionRef: string;
+  amount: number;
+  currency: string;
+  paidOn: string;
+  channel: string;
+  hasReceipt: boolean;
+  receiptType: string | null;
+  status: ClaimStatus;
+  message: string | null;
+  createdAt: Date;
+  decidedAt: Date | null;
+  decidedBy: string | null;
+}
+
+const COLUMNS = [
+  'id',
+  'number',
+  'contract_id',
+  'device_id',
+  'lender_id',
+  'transaction_ref',
+  'amount',
+  'currency',
+  'paid_on',
+  'channel',
+  'receipt_type',
+  'status',
+  'message',
+  'created_at',
+  'decided_at',
+  'decided_by',
+] as const;
+
+type ClaimListRow = Pick<ClaimRow, (typeof COLUMNS)[number]> & { has_receipt: boolean | number };
+
+function toSummary(r: ClaimListRow): ClaimSummary {
+  return {
+    id: r.id,
+    number: r.number,
+    contractId: r.contract_id,
+    deviceId: r.device_id,
+    transactionRef: r.transaction_ref,
+    amount: r.amount,
+    currency: r.currency,
+    paidOn: r.paid_on,
+    channel: r.channel,
+    hasReceipt: Boolean(r.has_receipt),
+    receiptType: r.receipt_type,
+    status: r.status,
+    message: r.message,
+    createdAt: r.created_at,
+    decidedAt: r.decided_at,
+    decidedBy: r.decided_by,
+  };
+}
+
+function selectClaims(db: Kysely<DB> | Transaction<DB>) {
+  return db.selectFrom('claims').select(COLUMNS).select((eb) => eb('receipt', 'is not', null).as('has_receipt'));
+}
+
+export const CLAIM_STATUSES: readonly ClaimStatus[] = ['open', 'approved', 'rejected'];
+
+/** A lender's claims, newest first. */
+export async function listClaims(
+  db: Kysely<DB>,
+  lenderId: string,
+  opts: { status?: ClaimStatus; cursor?: string; limit?: number } = {},
+): Promise<Page<ClaimSummary>> {
+  const limit = pageSize(opts.limit);
+  if (opts.status !== undefined && !CLAIM_STATUSES.includes(opts.status)) {
+    throw new LienError('invalid_input', `status must be one of ${CLAIM_STATUSES.join(', ')}`, { field: 'status' });
+  }
+  let q = selectClaims(db).where('lender_id', '=', lenderId);
+  if (opts.status) q = q.where('status', '=', opts.status);
+  if (opts.cursor) {
+    const [lastId] = decodeCursor(opts.cursor, ['string']);
+    q = q.where('id', '<', lastId);
+  }
+  const rows = await q.orderBy('id', 'desc').limit(limit + 1).execute();
+  const page = toPage(rows, limit, (r) => [r.id]);
+  return { items: page.items.map(toSummary), nextCursor: page.nextCursor };
+}
+
+/** One claim of the lender; another lender's claim is "not found", never "forbidden". */
+export async function getClaim(db: Kysely<DB>, lenderId: string, claimId: string): Promise<ClaimSummary> {
+  const row = await selectClaims(db).where('id', '=', claimId).where('lender_id', '=', lenderId).executeTakeFirst();
+  if (!row) throw new LienError('not_found', `No claim ${claimId}`, { claimId });
+  return toSummary(row);
+}
+
+async function openClaimForUpdate(tx: Transaction<DB>, actor: Actor, claimId: string): Promise<ClaimRow> {
+  const c = await tx.selectFrom('claims').selectAll().where('id', '=', claimId).forUpdate().executeTakeFirst();
+  if (!c || (actor.lenderId !== null && c.lender_id !== actor.lenderId)) throw new LienError('not_found', `No claim ${claimId}`, { claimId });
+  if (c.status !== 'open') {
+    throw new LienError('conflict', `Claim ${claimId} was already ${c.status}${c.decided_at ? ` on ${c.decided_at.toISOString()}` : ''}; only open claims can be decided.`, {
+      claimId,
+      status: c.status,
+    });
+  }
+  return c;
+}
+
+/**
+ * Approves a claim: the payment it describes is posted (allocated, audited, announced like any
+ * payment), then the claim is closed and the contract re-evaluated without its hold.
+ *
+ * Two transactions, because postPayment owns its own. The payment reference is unique per
+ * lender, so of two concurrent approvals only one posts; the loser gets
+ * duplicate_payment_reference and the claim is closed exactly once (`status = 'open'` guard).
+ */
+export async function approveClaim(s: Services, actor: Actor, claimId: string): Promise<{ claimId: string; paymentId: string; stage: string }> {
+  const claim = await s.db.transaction().execute(async (tx) => {
+    const c = await openClaimForUpdate(tx, actor, claimId);
+    const posted = await tx.selectFrom('payments').select(['id', 'posted_at']).where('lender_id', '=', c.lender_id).where('external_ref', '=', c.transaction_ref).executeTakeFirst();
+    if (posted) {
+      throw new LienError(
+        'duplicate_payment_reference',
+        `Transaction ${c.transaction_ref} was already posted as payment ${posted.id} on ${posted.posted_at.toISOString().slice(0, 10)}; reject this claim with a message instead.`,
+        { claimId, externalRef: c.transaction_ref, paymentId: posted.id },
+      );
+    }
+    const lender = await tx.selectFrom('lenders').select('time_zone').where('id', '=', c.lender_id).executeTakeFirstOrThrow();
+    return { ...c, timeZone: lender.time_zone };
+  });
+  const now = s.clock.now();
+  // The borrower gives a calendar day; the start of that day in the lender's zone orders the
+  // payment among the others, and it is never later than now.
+  const receivedAt = new Date(Math.min(startOfLocalDay(claim.paid_on, claim.timeZone), now.getTime()));
+  const payment = await postPayment(s, actor, {
+    contractId: claim.contract_id,
+    externalRef: claim.transaction_ref,
+    channel: claim.channel,
+    amount: claim.amount,
+    currency: claim.currency,
+    receivedAt,
+  });
+  const ev = await s.db.transaction().execute(async (tx) => {
+    const closed = await tx
+      .updateTable('claims')
+      .set({ status: 'approved', decided_at: now, decided_by: actorName(actor) })
+      .where('id', '=', claimId)
+      .where('status', '=', 'open')
+      .executeTakeFirst();
+    if (Number(closed.numUpdatedRows) === 0) throw new LienError('conflict', `Claim ${claimId} was decided by someone else meanwhile; payment ${payment.paymentId} stands.`, { claimId });
+    await audit(tx, actor, now, {
+      action: 'claim.approved',
+      subjectType: 'claim',
+      subjectId: claimId,
+      lenderId: claim.lender_id,
+      reason: `claim for ${claim.transaction_ref} approved`,
+      data: { contractId: claim.contract_id, paymentId: payment.paymentId, amount: claim.amount, currency: claim.currency },
+    });
+    await enqueueNotification(tx, { contractId: claim.contract_id, kind: 'claim_approved', at: now, params: { reference: claimId, amount: claim.amount } });
+    return evaluateContractTx(s, tx, claim.contract_id, actor, `claim ${claimId} approved`);
+  });
+  if (ev.policyChanged) await s.nudges.nudge(ev.deviceId);
+  return { claimId, paymentId: payment.paymentId, stage: ev.decision.stage };
+}
+
+/** Rejects a claim with a message shown to the borrower; escalation resumes where it stands. */
+export async function rejectClaim(s: Services, actor: Actor, claimId: string, message: string): Promise<{ claimId: string }> {
+  const text = typeof message === 'string' ? message.trim() : '';
+  if (text.length < 3 || text.length > 500) {
+    throw new LienError('invalid_input', 'A rejection needs a message of 3 to 500 characters; the borrower reads it.', { field: 'message' });
+  }
+  const now = s.clock.now();
+  const ev = await s.db.transaction().execute(async (tx) => {
+    const c = await openClaimForUpdate(tx, actor, claimId);
+    await tx.updateTable('claims').set({ status: 'rejected', message: text, decided_at: now, decided_by: actorName(actor) }).where('id', '=', claimId).execute();
+    await audit(tx, actor, now, {
+      action: 'claim.rejected',
+      subjectType: 'claim',
+      subjectId: claimId,
+      lenderId: c.lender_id,
+      reason: text,
+      data: { contractId: c.contract_id, transactionRef: c.transaction_ref, amount: c.amount, currency: c.currency },
+    });
+    await enqueueNotification(tx, { contractId: c.contract_id, kind: 'claim_rejected', at: now, params: { reference: claimId, message: text } });
+    return evaluateContractTx(s, tx, c.contract_id, actor, `claim ${claimId} rejected`);
+  });
+  if (ev.policyChanged) await s.nudges.nudge(ev.deviceId);
+  return { claimId };
+}

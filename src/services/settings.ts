@@ -1,0 +1,155 @@
+/**
+ * A lender's own settings: contact shown on every lock screen, how to pay, the compliance
+ * profile, and the payment channels whose freshness gates new locks (guardrail 3).
+ */
+import type { Kysely } from 'kysely';
+import { validateProfile, type ComplianceProfile } from '../domain/compliance.ts';
+import { assertTimeZone } from '../domain/dates.ts';
+import { LienError } from '../domain/errors.ts';
+import { shippedProfile } from '../domain/profiles/index.ts';
+import type { DB } from '../store/schema.ts';
+import { audit } from './audit.ts';
+import { feedFreshUntil } from './evaluate.ts';
+import { reissuePolicies } from './reissue.ts';
+import type { Actor, Services } from './context.ts';
+
+export interface PaymentChannelSetting {
+  channel: string;
+  freshnessMinutes: number;
+}
+
+export interface LenderSettings {
+  name: string;
+  supportPhone: string;
+  supportUrl: string;
+  supportHours: string | null;
+  howToPay: string;
+  currency: string;
+  timeZone: string;
+  complianceProfile: ComplianceProfile;
+  paymentChannels: (PaymentChannelSetting & { lastReportedAt: Date | null; stale: boolean })[];
+}
+
+export interface SettingsPatch {
+  supportPhone?: string;
+  supportUrl?: string;
+  supportHours?: string | null;
+  howToPay?: string;
+  timeZone?: string;
+  /** A shipped profile's id, or a whole profile. */
+  complianceProfile?: string | Record<string, unknown>;
+  /** Replaces the channel list: channels left out stop counting for freshness. */
+  paymentChannels?: PaymentChannelSetting[];
+}
+
+export async function getSettings(db: Kysely<DB>, lenderId: string, now: Date): Promise<LenderSettings> {
+  const l = await db.selectFrom('lenders').selectAll().where('id', '=', lenderId).executeTakeFirst();
+  if (!l) throw new LienError('not_found', `No lender ${lenderId}`);
+  const channels = await db.selectFrom('payment_channels').selectAll().where('lender_id', '=', lenderId).orderBy('channel').execute();
+  return {
+    name: l.name,
+    supportPhone: l.support_phone,
+    supportUrl: l.support_url,
+    supportHours: l.support_hours,
+    howToPay: l.how_to_pay,
+    currency: l.currency,
+    timeZone: l.time_zone,
+    // As stored (it was validated on the way in); the engine re-validates before use.
+    complianceProfile: l.compliance_profile as ComplianceProfile,
+    paymentChannels: channels.map((c) => ({
+      channel: c.channel,
+      freshnessMinutes: c.freshness_minutes,
+      lastReportedAt: c.last_reported_at,
+      stale: isStale(c.last_reported_at, c.freshness_minutes, now),
+    })),
+  };
+}
+
+export function isStale(lastReportedAt: Date | null, freshnessMinutes: number, now: Date): boolean {
+  return feedFreshUntil(lastReportedAt, freshnessMinutes) < now.getTime();
+}
+
+function text(value: string | undefined, field: string, min: number, max: number): string | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (v.length < min || v.length > max) throw new LienError('invalid_input', `${field} must be ${min} to ${max} characters.`, { field });
+  return v;
+}
+
+function checkChannels(channels: PaymentChannelSetting[]): PaymentChannelSetting[] {
+  const seen = new Set<string>();
+  for (const c of channels) {
+    const name = c.channel.trim();
+    if (!/^[A-Za-z0-9_.-]{1,60}$/.test(name)) throw new LienError('invalid_input', `Payment channel names are 1–60 letters, digits, _ . or - (got ${JSON.stringify(c.channel)}).`, { field: 'paymentChannels' });
+    if (seen.has(name)) throw new LienError('invalid_input', `Payment channel ${name} is listed twice.`, { field: 'paymentChannels' });
+    if (!Number.isInteger(c.freshnessMinutes) || c.freshnessMinutes < 1 || c.freshnessMinutes > 60 * 24 * 31) {
+      throw new LienError('invalid_input', `The freshness window of ${name} must be 1 minute to 31 days, in whole minutes.`, { field: 'paymentChannels' });
+    }
+    seen.add(name);
+  }
+  return channels.map((c) => ({ channel: c.channel.trim(), freshnessMinutes: c.freshnessMinutes }));
+}
+
+/**
+ * Updates the fields given. The profile is validated by the domain (a profile that tries to
+ * switch a guardrail off is refused with `invalid_profile`, details.guardrail = true). The support
+ * number and payment instructions can be changed but never emptied: guardrail 1 puts them on
+ * every lock screen.
+ */
+export async function updateSettings(s: Services, actor: Actor, lenderId: string, patch: SettingsPatch): Promise<LenderSettings> {
+  const supportPhone = text(patch.supportPhone, 'supportPhone', 3, 32);
+  const supportUrl = patch.supportUrl === undefined ? undefined : patch.supportUrl.trim();
+  if (supportUrl !== undefined && supportUrl !== '' && !/^https?:\/\/\S{1,290}$/.test(supportUrl)) {
+    throw new LienError('invalid_input', 'supportUrl must be an http:// or https:// address (or empty).', { field: 'supportUrl' });
+  }
+  const supportHours = patch.supportHours === undefined || patch.supportHours === null ? patch.supportHours : text(patch.supportHours, 'supportHours', 1, 120);
+  const howToPay = text(patch.howToPay, 'howToPay', 1, 2000);
+  const timeZone = patch.timeZone === undefined ? undefined : assertTimeZone(patch.timeZone);
+  const profile =
+    patch.complianceProfile === undefined
+      ? undefined
+      : typeof patch.complianceProfile === 'string'
+        ? shippedProfile(patch.complianceProfile)
+        : validateProfile(patch.complianceProfile);
+  const channels = patch.paymentChannels === undefined ? undefined : checkChannels(patch.paymentChannels);
+  const now = s.clock.now();
+  await s.db.transaction().execute(async (tx) => {
+    const lender = await tx.selectFrom('lenders').select('id').where('id', '=', lenderId).forUpdate().executeTakeFirst();
+    if (!lender) throw new LienError('not_found', `No lender ${lenderId}`);
+    const set = {
+      ...(supportPhone !== undefined ? { support_phone: supportPhone } : {}),
+      ...(supportUrl !== undefined ? { support_url: supportUrl } : {}),
+      ...(supportHours !== undefined ? { support_hours: supportHours } : {}),
+      ...(howToPay !== undefined ? { how_to_pay: howToPay } : {}),
+      ...(timeZone !== undefined ? { time_zone: timeZone } : {}),
+      ...(profile !== undefined ? { compliance_profile: JSON.stringify(profile) } : {}),
+    };
+    if (Object.keys(set).length) await tx.updateTable('lenders').set(set).where('id', '=', lenderId).execute();
+    if (channels !== undefined) {
+      const keep = channels.map((c) => c.channel);
+      let del = tx.deleteFrom('payment_channels').where('lender_id', '=', lenderId);
+      if (keep.length) del = del.where('channel', 'not in', keep);
+      await del.execute();
+      for (const c of channels) {
+        // A new channel starts fresh; an existing one keeps when it last reported.
+        await tx
+          .insertInto('payment_channels')
+          .values({ lender_id: lenderId, channel: c.channel, freshness_minutes: c.freshnessMinutes, last_reported_at: now })
+          .onConflict((oc) => oc.columns(['lender_id', 'channel']).doUpdateSet({ freshness_minutes: c.freshnessMinutes }))
+          .execute();
+      }
+    }
+    await audit(tx, actor, now, {
+      action: 'lender.settings_updated',
+      subjectType: 'lender',
+      subjectId: lenderId,
+      lenderId,
+      reason: `settings changed: ${[...Object.keys(set), ...(channels ? ['payment_channels'] : [])].join(', ') || 'nothing'}`,
+      data: { ...patch, complianceProfile: profile ? profile.id : undefined },
+    });
+  });
+  // What the lock screen shows, or what decides it, changed: every phone gets a new policy.
+  const shown = [supportPhone, supportUrl, supportHours, howToPay, timeZone, profile].some((v) => v !== undefined);
+  if (shown) await reissuePolicies(s, actor, lenderId, 'lender settings changed');
+  return getSettings(s.db, lenderId, now);
+}
