@@ -1,0 +1,192 @@
+/** Console pages for claims, lender settings (admins) and the operator's device registry. */
+import type { FastifyInstance } from 'fastify';
+import { LienError } from '../../../domain/errors.ts';
+import { SHIPPED_PROFILES } from '../../../domain/profiles/index.ts';
+import { createApiKey, revokeApiKey, type Scope } from '../../../services/apikeys.ts';
+import { audit } from '../../../services/audit.ts';
+import { approveClaim, CLAIM_STATUSES, listClaims, rejectClaim } from '../../../services/claim-review.ts';
+import type { Services } from '../../../services/context.ts';
+import { getSettings, updateSettings, type PaymentChannelSetting } from '../../../services/settings.ts';
+import { addLenderUser, disableUser, listUsers, type NewUser } from '../../../services/users.ts';
+import type { ClaimStatus } from '../../../store/schema.ts';
+import { renderClaims } from '../../../web/console/claims.tsx';
+import { renderRegistry } from '../../../web/console/registry.tsx';
+import { renderSettings } from '../../../web/console/settings.tsx';
+import { apiKeys, claimDevices, claimReceipt, registry, webhooks } from './data.ts';
+import { createWebhook, deactivateWebhook, WEBHOOK_EVENT_TYPES } from '../../../jobs/webhooks.ts';
+import { actorOf, field, fields, formAction, html, lenderOf, takeFlash, viewerOf, type Flash } from './session.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+type IdParams = { Params: { id: string } };
+/** Receipt types a browser may show inline; anything else is downloaded. */
+const INLINE_RECEIPTS = new Set(['image/png', 'image/jpeg', 'image/webp', 'application/pdf']);
+
+export async function adminPages(app: FastifyInstance, { s }: { s: Services }): Promise<void> {
+  app.get<{ Querystring: { status?: string; cursor?: string } }>('/claims', { config: { console: 'read' } }, async (req, reply) => {
+    const lenderId = lenderOf(req);
+    const status = (CLAIM_STATUSES as readonly string[]).includes(req.query.status ?? '') ? (req.query.status as ClaimStatus) : 'open';
+    const page = await listClaims(s.db, lenderId, { status, ...(req.query.cursor ? { cursor: req.query.cursor } : {}), limit: 50 });
+    const serials = await claimDevices(s.db, lenderId, [...new Set(page.items.map((c) => c.deviceId))]);
+    return html(reply, renderClaims(viewerOf(req), { status, claims: page.items, serials, nextCursor: page.nextCursor, flash: takeFlash(req, reply, s) }));
+  });
+
+  app.get<IdParams>('/claims/:id/receipt', { config: { console: 'read' } }, async (req, reply) => {
+    const r = await claimReceipt(s.db, lenderOf(req), req.params.id);
+    const inline = INLINE_RECEIPTS.has(r.type);
+    return reply
+      .type(inline ? r.type : 'application/octet-stream')
+      .header('content-disposition', `${inline ? 'inline' : 'attachment'}; filename="receipt-${req.params.id}"`)
+      .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', "default-src 'none'; sandbox")
+      .header('cache-control', 'no-store')
+      .send(r.bytes);
+  });
+
+  app.post<IdParams>('/claims/:id/approve', { config: { console: 'claims' } }, async (req, reply) =>
+    formAction(reply, s, '/console/claims', async () => {
+      lenderOf(req);
+      const r = await approveClaim(s, actorOf(req), req.params.id);
+      return { text: `Claim approved: payment ${r.paymentId} posted; the device is now ${r.stage}.` };
+    }),
+  );
+
+  app.post<IdParams>('/claims/:id/reject', { config: { console: 'claims' } }, async (req, reply) =>
+    formAction(reply, s, '/console/claims', async () => {
+      lenderOf(req);
+      await rejectClaim(s, actorOf(req), req.params.id, field(req.body, 'message'));
+      return { text: 'Claim rejected; the borrower will read your message.' };
+    }),
+  );
+
+  const settingsPage = async (req: FastifyRequest, reply: FastifyReply, extra: { newKey?: { name: string; key: string }; newWebhook?: { url: string; secret: string }; flash?: Flash } = {}) => {
+    const lenderId = lenderOf(req);
+    const [settings, users, keys, hooks] = await Promise.all([getSettings(s.db, lenderId, s.clock.now()), listUsers(s.db, lenderId), apiKeys(s.db, lenderId), webhooks(s.db, lenderId)]);
+    return html(
+      reply,
+      renderSettings(viewerOf(req), {
+        settings,
+        users,
+        keys,
+        profiles: SHIPPED_PROFILES.map((p) => ({ id: p.id, name: (p as { name?: string }).name ?? p.id })),
+        newKey: extra.newKey ?? null,
+        webhooks: hooks,
+        eventTypes: WEBHOOK_EVENT_TYPES,
+        newWebhook: extra.newWebhook ?? null,
+        flash: extra.flash ?? takeFlash(req, reply, s),
+      }),
+      extra.newKey || extra.newWebhook ? 201 : 200,
+    );
+  };
+
+  app.get('/settings', { config: { console: 'settings' } }, (req, reply) => settingsPage(req, reply));
+
+  app.post('/settings', { config: { console: 'settings' } }, async (req, reply) =>
+    formAction(reply, s, '/console/settings', async () => {
+      const b = req.body;
+      const profile = field(b, 'complianceProfile');
+      await updateSettings(s, actorOf(req), lenderOf(req), {
+        supportPhone: field(b, 'supportPhone'),
+        supportUrl: field(b, 'supportUrl'),
+        supportHours: field(b, 'supportHours').trim() || null,
+        howToPay: field(b, 'howToPay'),
+        timeZone: field(b, 'timeZone').trim(),
+        ...(profile ? { complianceProfile: profile } : {}),
+      });
+      return { text: 'Settings saved.' };
+    }),
+  );
+
+  app.post('/settings/channels', { config: { console: 'settings' } }, async (req, reply) =>
+    formAction(reply, s, '/console/settings', async () => {
+      const channels: PaymentChannelSetting[] = field(req.body, 'channels')
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .map((line, i) => {
+          const m = /^(\S+)\s+(\d{1,6})$/.exec(line);
+          if (!m) throw new LienError('invalid_input', `Line ${i + 1} (“${line.slice(0, 60)}”) must be a channel name and a number of minutes, e.g. “mpesa 60”.`, { field: 'channels' });
+          return { channel: m[1]!, freshnessMinutes: Number(m[2]) };
+        });
+      await updateSettings(s, actorOf(req), lenderOf(req), { paymentChannels: channels });
+      return { text: `Payment channels saved (${channels.length}).` };
+    }),
+  );
+
+  app.post('/settings/users', { config: { console: 'settings' } }, async (req, reply) =>
+    formAction(reply, s, '/console/settings', async () => {
+      const b = req.body;
+      const u = await addLenderUser(s.db, actorOf(req), { email: field(b, 'email'), name: field(b, 'name'), password: field(b, 'password'), role: field(b, 'role') as NewUser['role'], now: s.clock.now() });
+      return { text: `User ${u.email} added as ${u.role}.` };
+    }),
+  );
+
+  app.post<IdParams>('/settings/users/:id/disable', { config: { console: 'settings' } }, async (req, reply) =>
+    formAction(reply, s, '/console/settings', async () => {
+      lenderOf(req);
+      const u = await disableUser(s.db, actorOf(req), req.params.id, s.clock.now());
+      return { text: `User ${u.email} disabled; their sessions are ended.` };
+    }),
+  );
+
+  // Rendered directly, not redirected: the key is shown exactly once and never stored in a cookie.
+  app.post('/settings/keys', { config: { console: 'settings' } }, async (req, reply) => {
+    const lenderId = lenderOf(req);
+    const name = field(req.body, 'name').trim();
+    const scopes = [...new Set(fields(req.body, 'scopes'))].filter((x): x is Scope => x === 'read' || x === 'write' || x === 'codes');
+    if (!name || name.length > 120 || scopes.length === 0) {
+      return settingsPage(req, reply, { flash: { text: 'An API key needs a name (up to 120 characters) and at least one scope.', bad: true } });
+    }
+    const now = s.clock.now();
+    const key = await s.db.transaction().execute(async (tx) => {
+      const k = await createApiKey(tx, { lenderId, name, scopes, now });
+      await audit(tx, actorOf(req), now, { action: 'api_key.created', subjectType: 'api_key', subjectId: k.id, lenderId, reason: name, data: { scopes } });
+      return k;
+    });
+    return settingsPage(req, reply, { newKey: { name, key: key.key }, flash: null });
+  });
+
+  app.post<IdParams>('/settings/keys/:id/revoke', { config: { console: 'settings' } }, async (req, reply) =>
+    formAction(reply, s, '/console/settings', async () => {
+      const lenderId = lenderOf(req);
+      const now = s.clock.now();
+      await s.db.transaction().execute(async (tx) => {
+        await revokeApiKey(tx, lenderId, req.params.id, now);
+        await audit(tx, actorOf(req), now, { action: 'api_key.revoked', subjectType: 'api_key', subjectId: req.params.id, lenderId, reason: 'revoked in the console' });
+      });
+      return { text: 'API key revoked.' };
+    }),
+  );
+
+  // Like API keys, the signing secret is rendered once in the response.
+  app.post('/settings/webhooks', { config: { console: 'settings' } }, async (req, reply) => {
+    const lenderId = lenderOf(req);
+    const url = field(req.body, 'url').trim();
+    const events = [...new Set(fields(req.body, 'events'))];
+    const now = s.clock.now();
+    try {
+      const w = await s.db.transaction().execute(async (tx) => {
+        const created = await createWebhook(tx, s.masterKey, { lenderId, url, events, at: now });
+        await audit(tx, actorOf(req), now, { action: 'webhook.created', subjectType: 'webhook', subjectId: created.id, lenderId, reason: `endpoint ${url}`, data: { events } });
+        return created;
+      });
+      return settingsPage(req, reply, { newWebhook: { url, secret: w.secret }, flash: null });
+    } catch (e) {
+      if (e instanceof LienError && e.status === 400) return settingsPage(req, reply, { flash: { text: e.message, bad: true } });
+      throw e;
+    }
+  });
+
+  app.post<IdParams>('/settings/webhooks/:id/deactivate', { config: { console: 'settings' } }, async (req, reply) =>
+    formAction(reply, s, '/console/settings', async () => {
+      const lenderId = lenderOf(req);
+      const w = await deactivateWebhook(s.db, lenderId, req.params.id);
+      await audit(s.db, actorOf(req), s.clock.now(), { action: 'webhook.deactivated', subjectType: 'webhook', subjectId: w.id, lenderId, reason: `endpoint ${w.url}` });
+      return { text: `Webhook ${w.url} deactivated.` };
+    }),
+  );
+
+  app.get<{ Querystring: { q?: string } }>('/registry', { config: { console: 'registry' } }, async (req, reply) => {
+    const q = (req.query.q ?? '').slice(0, 40);
+    return html(reply, renderRegistry(viewerOf(req), q, await registry(s.db, q)));
+  });
+}
