@@ -1,0 +1,205 @@
+import { sql, type Selectable } from 'kysely';
+import { allocate } from '../../domain/allocation.ts';
+import { findCurrency, parseAmount } from '../../domain/money.ts';
+import { LOCK_REFERENCE_PATTERN } from '../../protocol/index.ts';
+import { enqueueWebhookEvent } from '../../jobs/webhooks.ts';
+import { newId } from '../../store/ids.ts';
+import type { DB } from '../../store/schema.ts';
+import { actorName, type Actor } from '../context.ts';
+import { RowError, instant, rowCheck, text, type CsvRow, type CsvSpec, type RowProblem } from './csv.ts';
+import { AUDIT_COLUMNS } from './sales.ts';
+import { chunks, insertMany, updateMany, yieldToLoop, CHUNK, type Tx } from './sql.ts';
+import type { Kysely } from 'kysely';
+import { groupBy } from '../evaluate.ts';
+
+type ContractRow = Pick<Selectable<DB['contracts']>, 'id' | 'lender_id' | 'currency' | 'lock_reference' | 'device_id'>;
+
+export const PAYMENTS_SPEC: CsvSpec = {
+  label: 'payments',
+  columns: ['contract_id', 'lock_reference', 'external_ref', 'channel', 'amount', 'currency', 'received_at'],
+  required: ['external_ref', 'channel', 'amount', 'currency', 'received_at'],
+  maxRows: 100_000,
+};
+
+export interface PaymentRow {
+  line: number;
+  contractId: string | null;
+  lockReference: string | null;
+  externalRef: string;
+  channel: string;
+  amount: number;
+  currency: string;
+  receivedAt: Date;
+}
+
+/** Checks one row on its own: a contract named, a positive amount in a known currency, a zoned instant. */
+export function checkPaymentRow({ line, rec }: CsvRow): PaymentRow {
+  const contractId = (rec.contract_id ?? '').trim() || null;
+  const lockReference = (rec.lock_reference ?? '').trim().toUpperCase() || null;
+  if (!contractId && !lockReference) throw new RowError('name the contract: contract_id or lock_reference is needed');
+  if (contractId && !/^[A-Za-z0-9_-]{1,80}$/.test(contractId)) throw new RowError(`contract_id "${contractId}" is not a contract id`);
+  if (lockReference && !LOCK_REFERENCE_PATTERN.test(lockReference)) throw new RowError(`lock_reference must be the 8-character code shown on the lock screen; got "${lockReference}"`);
+  const externalRef = text(rec, 'external_ref', 120);
+  const channel = text(rec, 'channel', 60);
+  const currency = (rec.currency ?? '').trim().toUpperCase();
+  if (!findCurrency(currency)) throw new RowError(`currency "${rec.currency ?? ''}" is not an ISO 4217 currency code`);
+  const raw = (rec.amount ?? '').trim();
+  if (!raw) throw new RowError('amount is empty');
+  const amount = rowCheck(() => parseAmount(raw, currency, { allowNegative: true }), 'amount');
+  if (amount <= 0) throw new RowError(`amount must be greater than zero; got ${raw}`);
+  return { line, contractId, lockReference, externalRef, channel, amount, currency, receivedAt: instant(rec, 'received_at') };
+}
+
+/**
+ * Resolves every row's contract among the lender's own (another lender's contract is "unknown",
+ * never "not yours"), checks currencies and external references (unique in the file and not
+ * already posted). With `lock`, the contracts are locked until commit. Returns the contract per
+ * row (index-aligned) and the problems.
+ */
+export async function checkContracts(tx: Tx, lenderId: string, rows: PaymentRow[], lock: boolean): Promise<{ contracts: ContractRow[]; errors: RowProblem[] }> {
+  const byId = new Map<string, ContractRow>();
+  const byRef = new Map<string, ContractRow>();
+  const ids = [...new Set(rows.flatMap((r) => (r.contractId ? [r.contractId] : [])))];
+  const refs = [...new Set(rows.flatMap((r) => (r.lockReference ? [r.lockReference] : [])))];
+  const cols = ['id', 'lender_id', 'currency', 'lock_reference', 'device_id'] as const;
+  for (const [column, values] of [['id', ids], ['lock_reference', refs]] as const) {
+    for (const part of chunks(values)) {
+      let q = tx.selectFrom('contracts').select([...cols]).where('lender_id', '=', lenderId).where(column, '=', sql<string>`ANY(${part}::text[])`);
+      if (lock) q = q.orderBy('id').forUpdate();
+      for (const c of await q.execute()) {
+        byId.set(c.id, c);
+        byRef.set(c.lock_reference, c);
+      }
+    }
+  }
+  const posted = new Map<string, Date>();
+  for (const part of chunks([...new Set(rows.map((r) => r.externalRef))])) {
+    const found = await tx.selectFrom('payments').select(['external_ref', 'posted_at']).where('lender_id', '=', lenderId).where('external_ref', '=', sql<string>`ANY(${part}::text[])`).execute();
+    for (const p of found) posted.set(p.external_ref, p.posted_at);
+  }
+  const errors: RowProblem[] = [];
+  const contracts: ContractRow[] = [];
+  const firstLine = new Map<string, number>();
+  for (const r of rows) {
+    const fail = (reason: string) => errors.push({ line: r.line, reason });
+    const c = r.contractId ? byId.get(r.contractId) : byRef.get(r.lockReference!);
+    contracts.push(c!);
+    if (!c) {
+      fail(r.contractId ? `unknown contract ${r.contractId}` : `unknown lock reference ${r.lockReference}`);
+      continue;
+    }
+    if (r.contractId && r.lockReference && c.lock_reference !== r.lockReference) {
+      fail(`lock_reference ${r.lockReference} is not the lock reference of contract ${r.contractId}`);
+      continue;
+    }
+    if (c.currency !== r.currency) {
+      fail(`currency mismatch: the contract is in ${c.currency}, the payment in ${r.currency}`);
+      continue;
+    }
+    const postedAt = posted.get(r.externalRef);
+    if (postedAt) {
+      fail(`payment reference ${r.externalRef} was already posted on ${postedAt.toISOString().slice(0, 10)}`);
+      continue;
+    }
+    const first = firstLine.get(r.externalRef);
+    if (first !== undefined) fail(`payment reference ${r.externalRef} already appears on line ${first}`);
+    else firstLine.set(r.externalRef, r.line);
+  }
+  return { contracts, errors };
+}
+
+const PAYMENT_COLUMNS = {
+  id: 'text', lender_id: 'text', contract_id: 'text', external_ref: 'text', channel: 'text', amount: 'int8', currency: 'text',
+  received_at: 'timestamptz', posted_at: 'timestamptz', posted_by: 'text',
+};
+const PAID_COLUMNS = { contract_id: 'text', n: 'int4', paid_principal: 'int8', paid_interest: 'int8', paid_fee: 'int8', paid_penalty: 'int8' };
+
+/**
+ * Re-plays every standing payment of the given contracts over their schedules, as
+ * payments.ts's reallocate does per contract, and stores what changed in one UPDATE per chunk.
+ */
+async function reallocateMany(tx: Tx, contractIds: string[], order: unknown): Promise<void> {
+  for (const part of chunks(contractIds, 2000)) {
+    const ids = sql<string>`ANY(${part}::text[])`;
+    const installments = await tx.selectFrom('installments').selectAll().where('contract_id', '=', ids).orderBy('contract_id').orderBy('n').execute();
+    const payments = await tx.selectFrom('payments').select(['id', 'contract_id', 'amount', 'received_at']).where('contract_id', '=', ids).where('reversed_at', 'is', null).execute();
+    const insts = groupBy(installments, (i) => i.contract_id);
+    const pays = groupBy(payments, (p) => p.contract_id);
+    const changed: Record<string, unknown>[] = [];
+    for (const id of part) {
+      const own = insts.get(id) ?? [];
+      const result = allocate({
+        installments: own.map((i) => ({ n: i.n, dueDate: i.due_date, principal: i.principal, interest: i.interest, fee: i.fee, penalty: i.penalty })),
+        payments: (pays.get(id) ?? []).map((p) => ({ id: p.id, amount: p.amount, receivedAt: p.received_at.toISOString() })),
+        ...(Array.isArray(order) ? { order: order as never } : {}),
+      });
+      for (const inst of result.installments) {
+        const before = own.find((i) => i.n === inst.n)!;
+        const p = inst.paid;
+        if (p.principal !== before.paid_principal || p.interest !== before.paid_interest || p.fee !== before.paid_fee || p.penalty !== before.paid_penalty) {
+          changed.push({ contract_id: id, n: inst.n, paid_principal: p.principal, paid_interest: p.interest, paid_fee: p.fee, paid_penalty: p.penalty });
+        }
+      }
+    }
+    await updateMany(tx, 'installments', ['contract_id', 'n'], PAID_COLUMNS, changed);
+  }
+}
+
+/**
+ * Posts checked, contract-resolved payments in the caller's transaction: per payment what
+ * postPayment writes (payment row, reallocation, channel freshness, payment.posted audit entry
+ * and webhook event). Evaluation of the contracts is the caller's next step.
+ */
+export async function writePayments(
+  tx: Tx,
+  actor: Actor,
+  lender: Pick<Selectable<DB['lenders']>, 'id' | 'allocation_order'>,
+  rows: PaymentRow[],
+  contracts: ContractRow[],
+  now: Date,
+  onProgress: (done: number) => void,
+): Promise<{ paymentIds: string[] }> {
+  const paymentIds = rows.map(() => newId('pay'));
+  const hooks = await tx.selectFrom('webhooks').select('events').where('lender_id', '=', lender.id).where('active', '=', true).execute();
+  const subscribed = hooks.some((h) => Array.isArray(h.events) && (h.events as unknown[]).includes('payment.posted'));
+  for (let start = 0; start < rows.length; start += CHUNK) {
+    const part = rows.slice(start, start + CHUNK);
+    const ids = paymentIds.slice(start, start + CHUNK);
+    const owners = contracts.slice(start, start + CHUNK);
+    await insertMany(tx, 'payments', PAYMENT_COLUMNS, part.map((r, i) => ({
+      id: ids[i],
+      lender_id: lender.id,
+      contract_id: owners[i]!.id,
+      external_ref: r.externalRef,
+      channel: r.channel,
+      amount: r.amount,
+      currency: r.currency,
+      received_at: r.receivedAt,
+      posted_at: now,
+      posted_by: actorName(actor),
+    })));
+    await insertMany(tx, 'audit_log', AUDIT_COLUMNS, part.map((r, i) => ({
+      at: now,
+      actor: actorName(actor),
+      action: 'payment.posted',
+      subject_type: 'payment',
+      subject_id: ids[i],
+      lender_id: lender.id,
+      reason: `payment ${r.externalRef} via ${r.channel}`,
+      data: { contractId: owners[i]!.id, amount: r.amount, currency: r.currency, externalRef: r.externalRef },
+    })));
+    // Deliveries exist only for subscribed endpoints; the common case (none) costs one query in all.
+    if (subscribed) {
+      for (const [i, r] of part.entries()) {
+        await enqueueWebhookEvent(tx as Kysely<DB>, { lenderId: lender.id, type: 'payment.posted', at: now, data: { paymentId: ids[i], contractId: owners[i]!.id, amount: r.amount, currency: r.currency, externalRef: r.externalRef, channel: r.channel } });
+      }
+    }
+    onProgress(start + part.length);
+    await yieldToLoop();
+  }
+  await reallocateMany(tx, [...new Set(contracts.map((c) => c.id))], lender.allocation_order);
+  // Payments are proof that their channels are reporting.
+  const channels = [...new Set(rows.map((r) => r.channel))];
+  await tx.updateTable('payment_channels').set({ last_reported_at: now }).where('lender_id', '=', lender.id).where('channel', '=', sql<string>`ANY(${channels}::text[])`).execute();
+  return { paymentIds };
+}

@@ -1,0 +1,56 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB } from '../../store/schema.ts';
+
+export type Tx = Kysely<DB> | Transaction<DB>;
+
+/** Rows per statement: one array parameter per column, so the row count is not bound by the 65,535-parameter limit. */
+export const CHUNK = 5000;
+
+/** Column name → PostgreSQL type of its array element (fixed by the code, never by input). */
+export type Columns = Record<string, string>;
+
+function cell(v: unknown): unknown {
+  if (v instanceof Date) return v.toISOString();
+  if (v !== null && typeof v === 'object') return JSON.stringify(v);
+  return v ?? null;
+}
+
+function arrays(cols: Columns, rows: Record<string, unknown>[]) {
+  return Object.entries(cols).map(([name, type]) => sql`${rows.map((r) => cell(r[name]))}::${sql.raw(type)}[]`);
+}
+
+/**
+ * INSERT … SELECT FROM unnest(col1[], col2[], …): thousands of rows in one round trip, the same
+ * statement on PGlite and PostgreSQL.
+ */
+export async function insertMany(tx: Tx, table: string, cols: Columns, rows: Record<string, unknown>[]): Promise<void> {
+  const names = sql.join(Object.keys(cols).map((c) => sql.id(c)));
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    const part = rows.slice(i, i + CHUNK);
+    await sql`INSERT INTO ${sql.id(table)} (${names}) SELECT * FROM unnest(${sql.join(arrays(cols, part))})`.execute(tx);
+  }
+}
+
+/**
+ * UPDATE table SET col = u.col … FROM unnest(…) u WHERE table.key = u.key, in chunks. `keys` are
+ * the columns matched on; every other column of `cols` is set.
+ */
+export async function updateMany(tx: Tx, table: string, keys: string[], cols: Columns, rows: Record<string, unknown>[]): Promise<void> {
+  const names = Object.keys(cols);
+  const sets = sql.join(names.filter((c) => !keys.includes(c)).map((c) => sql`${sql.id(c)} = u.${sql.id(c)}`));
+  const match = sql.join(keys.map((k) => sql`t.${sql.id(k)} = u.${sql.id(k)}`), sql` AND `);
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    const part = rows.slice(i, i + CHUNK);
+    await sql`UPDATE ${sql.id(table)} AS t SET ${sets} FROM unnest(${sql.join(arrays(cols, part))}) AS u(${sql.join(names.map((c) => sql.id(c)))}) WHERE ${match}`.execute(tx);
+  }
+}
+
+/** Splits a list for `= ANY($1)` lookups of bounded size. */
+export function chunks<T>(items: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Lets queued requests run between chunks (PGlite shares this thread). */
+export const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
