@@ -3,11 +3,12 @@ import { renderHelp, parse, UsageError, type Command } from './args.ts';
 import { serveCommand } from './serve.ts';
 import { migrateCommand } from './migrate.ts';
 import { importManifestCommand } from './import-manifest.ts';
+import { importCommand } from './import.ts';
 import { auditCommand } from './audit.ts';
 import { demoCommand } from './demo.ts';
 import { deviceCommand } from './device.ts';
 
-const COMMANDS: Command[] = [serveCommand, migrateCommand, importManifestCommand, demoCommand, deviceCommand, auditCommand];
+const COMMANDS: Command[] = [serveCommand, migrateCommand, importManifestCommand, importCommand, demoCommand, deviceCommand, auditCommand];
 
 function usage(): string {
   return [

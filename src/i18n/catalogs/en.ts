@@ -65,11 +65,11 @@ export const en = {
 
   // Lookup form.
   'portal.lookup.title': 'Find your phone',
-  'portal.lookup.intro': 'Enter the IMEI or the lock reference, and your reference code.',
-  'portal.lookup.idLabel': 'IMEI or lock reference',
-  'portal.lookup.idHelp': 'The IMEI is on the phone box and the receipt. The lock reference is on the lock screen.',
-  'portal.lookup.codeLabel': 'Reference code',
-  'portal.lookup.codeHelp': 'It is on your contract or receipt. It keeps your details private.',
+  'portal.lookup.intro': 'Enter the lock reference shown on the lock screen. Adding the IMEI is optional.',
+  'portal.lookup.idLabel': 'IMEI (optional)',
+  'portal.lookup.idHelp': 'Dial *#06# or look on the phone box. You can leave it empty.',
+  'portal.lookup.codeLabel': 'Lock reference',
+  'portal.lookup.codeHelp': 'The 8 letters and digits on the lock screen. It keeps your details private.',
   'portal.lookup.submit': 'Look up',
 
   // Lookup result.
@@ -115,7 +115,7 @@ export const en = {
   'portal.claim.error.amount': 'Enter the amount in numbers, for example 1500 or 1500.50.',
   'portal.claim.error.date': 'Enter the date you paid. It cannot be in the future.',
   'portal.claim.error.receiptTooLarge': 'The photo is bigger than 5 MB. Send a smaller photo or a screenshot.',
-  'portal.claim.error.receiptType': 'The receipt must be a photo (JPEG or PNG) or a PDF.',
+  'portal.claim.error.receiptType': 'The receipt must be a photo (JPEG, PNG or WebP) or a PDF.',
 
   // Claim submitted and claim status.
   'portal.claimSubmitted.title': 'We received your payment details',
@@ -145,6 +145,21 @@ export const en = {
   'portal.error.notFound': 'We could not find a phone with these details. Check them and try again.',
   'portal.error.invalidImei': 'This is not a valid IMEI. An IMEI has 15 digits. Check it and try again.',
   'portal.error.generic': 'Something went wrong on our side. Please try again later.',
+  'portal.skip': 'Skip to main content',
+  'portal.result.reference': 'Lock reference',
+  'portal.result.overdueSince': 'Overdue since',
+  'portal.result.lockAt': 'The phone may lock from',
+  'portal.result.nothingDue': 'Nothing to pay now.',
+  'portal.result.claimOpen': 'We are checking a payment you told us about. The phone will not be locked while we check.',
+  'portal.result.paid': 'I have paid: send the payment details',
+  'portal.claim.reference': 'Lock reference',
+  'portal.claim.error.duplicate': 'We are already checking a claim for this transaction ID.',
+  'portal.claimSubmitted.statusLink': 'Check the status of your claim',
+  'portal.claimStatus.unknown': 'We could not find a claim with this number. Check it and try again.',
+  'portal.claimStatus.invalid': 'A claim number looks like C-7K3M9Q2X.',
+  'portal.error.rateLimitedTitle': 'Please wait a little',
+  'portal.error.invalidReference': 'A lock reference has 8 letters and digits. Check it and try again.',
+  'portal.error.formErrors': 'Please correct the marked fields.',
 
   // Words for formatDuration when the runtime has no Intl unit formatting.
   'duration.second.one': '{n} second',
