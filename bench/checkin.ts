@@ -15,7 +15,8 @@ import { machine, printTable, writeResult } from './lib.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const DEVICES = CONNECTIONS;
+// Slack for requests that time out (their device is never returned to the pool).
+const DEVICES = CONNECTIONS + 16;
 
 interface Run {
   name: string;
@@ -27,7 +28,12 @@ interface Run {
   statusCodes?: Record<string, { count: number }>;
 }
 
-async function load(url: string, path: string, method: 'GET' | 'POST', setup?: (ctx: Record<string, unknown>) => { headers: Record<string, string>; body?: string }): Promise<Omit<Run, 'name'>> {
+interface Setup {
+  build(ctx: Record<string, unknown>): { headers: Record<string, string>; body?: string };
+  done?(ctx: Record<string, unknown>): void;
+}
+
+async function load(url: string, path: string, method: 'GET' | 'POST', setup?: Setup): Promise<Omit<Run, 'name'>> {
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
@@ -38,9 +44,10 @@ async function load(url: string, path: string, method: 'GET' | 'POST', setup?: (
         path,
         setupRequest: (req: Record<string, unknown>, ctx: Record<string, unknown>) => {
           if (!setup) return req;
-          const { headers, body } = setup(ctx);
+          const { headers, body } = setup.build(ctx);
           return { ...req, headers: { ...(req.headers as object), ...headers }, ...(body !== undefined ? { body } : {}) };
         },
+        onResponse: (_status: number, _body: string, ctx: Record<string, unknown>) => setup?.done?.(ctx),
       },
     ],
   } as never);
@@ -100,14 +107,22 @@ async function lienCheckins(pg: boolean): Promise<Omit<Run, 'name'>> {
       const body = (await r.json()) as { deviceId: string; credential: string };
       enrolled.push({ id: body.deviceId, credential: Buffer.from(body.credential, 'base64url'), counter: 0 });
     }
-    let next = 0;
+    // A device's requests must reach the server in counter order, so a device is never in two
+    // requests at once: autocannon clears its per-connection context before every request, so
+    // devices are lent from a pool and returned when their answer arrives.
+    const free = [...enrolled];
     // The device reports policy version 0, so every answer carries the signed policy.
-    return await load(server.url, '/v1/device/checkin', 'POST', (ctx) => {
-      const dev = (ctx.device ??= enrolled[next++ % enrolled.length]) as (typeof enrolled)[number];
-      const body = JSON.stringify({ agentVersion: 'bench', policyVersion: 0, tokenCounter: 0, events: [] });
-      dev.counter++;
-      const headers = signRequest({ deviceId: dev.id, authKey: dev.credential, method: 'POST', path: '/v1/device/checkin', body, timestamp: clock.now().getTime(), counter: dev.counter });
-      return { headers: { ...headers, 'content-type': 'application/json' }, body };
+    return await load(server.url, '/v1/device/checkin', 'POST', {
+      build: (ctx) => {
+        const dev = free.pop();
+        if (!dev) throw new Error('more requests in flight than devices');
+        ctx.device = dev;
+        const body = JSON.stringify({ agentVersion: 'bench', policyVersion: 0, tokenCounter: 0, events: [] });
+        dev.counter++;
+        const headers = signRequest({ deviceId: dev.id, authKey: dev.credential, method: 'POST', path: '/v1/device/checkin', body, timestamp: clock.now().getTime(), counter: dev.counter });
+        return { headers: { ...headers, 'content-type': 'application/json' }, body };
+      },
+      done: (ctx) => free.push(ctx.device as (typeof enrolled)[number]),
     });
   } finally {
     await server.stop();

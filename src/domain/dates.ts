@@ -130,7 +130,15 @@ export function businessDateIn(timeZone: string, instant: Date): PlainDate {
   if (!(instant instanceof Date) || Number.isNaN(instant.getTime())) {
     throw new LienError('invalid_input', `A business date needs a valid instant; got ${String(instant)}.`, { field: 'instant' });
   }
+  // Many decisions share one instant (a sweep's or an import's `now`): remember the last one per zone.
+  const ms = instant.getTime();
+  const last = lastDates.get(timeZone);
+  if (last && last.ms === ms) return last.date;
   const fields = formatterFor(timeZone).formatToParts(instant);
   const get = (type: Intl.DateTimeFormatPartTypes) => Number(fields.find((x) => x.type === type)?.value);
-  return format(get('year'), get('month'), get('day'));
+  const date = format(get('year'), get('month'), get('day'));
+  lastDates.set(timeZone, { ms, date });
+  return date;
 }
+
+const lastDates = new Map<string, { ms: number; date: PlainDate }>();

@@ -186,8 +186,24 @@ function offsetAt(ms: number, timeZone: string): number {
   return wallClock(ms, timeZone).utcOfWall - Math.floor(ms / 1000) * 1000;
 }
 
+// startOfLocalDay is pure (zone rules are fixed for the process) and costs several Intl calls;
+// decisions ask for the same few (zone, date) pairs over and over (a sweep or an import decides
+// thousands of contracts on the same dates). Bounded: cleared when it grows past CACHE_MAX.
+const startOfDayCache = new Map<string, number>();
+const CACHE_MAX = 50_000;
+
 /** The first instant (epoch ms) of a local date in a zone, also when DST skips midnight. */
 export function startOfLocalDay(date: string, timeZone: string): number {
+  const key = `${timeZone}|${date}`;
+  const hit = startOfDayCache.get(key);
+  if (hit !== undefined) return hit;
+  const start = computeStartOfLocalDay(date, timeZone);
+  if (startOfDayCache.size >= CACHE_MAX) startOfDayCache.clear();
+  startOfDayCache.set(key, start);
+  return start;
+}
+
+function computeStartOfLocalDay(date: string, timeZone: string): number {
   const wall = Date.parse(`${date}T00:00:00Z`);
   const guess = wall - offsetAt(wall, timeZone);
   const start = wall - offsetAt(guess, timeZone);

@@ -1,13 +1,20 @@
 import { hostname } from 'node:os';
-import { businessDateIn } from '../domain/dates.ts';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { addDays, businessDateIn } from '../domain/dates.ts';
+import { validateProfile } from '../domain/compliance.ts';
+import type { DB } from '../store/schema.ts';
 import { SYSTEM, type Services } from '../services/context.ts';
-import { applyOutcome, decide, loadFacts } from '../services/evaluate.ts';
+import { applyOutcome, decide, evaluatedColumns, loadFacts, offlineRenewMs, signedPolicyRow } from '../services/evaluate.ts';
+import { EVALUATED_COLUMNS, POLICY_COLUMNS, isQuiet } from '../services/bulk/outcomes.ts';
+import { insertMany, updateMany } from '../services/bulk/sql.ts';
 
 export interface SweepStats {
   lenders: number;
   evaluated: number;
   changed: number;
   batches: number;
+  /** Of `evaluated`, how many the set-based filter settled without loading their facts. */
+  quiet: number;
 }
 
 export interface SweepOptions {
@@ -18,84 +25,247 @@ export interface SweepOptions {
   onBatch?(stats: SweepStats): void;
 }
 
+type LenderRow = Selectable<DB['lenders']>;
+
 /**
- * Evaluates every active contract once per business day of its lender. Safe with any number of
- * processes: each batch claims rows with FOR UPDATE SKIP LOCKED and marks them evaluated for the
- * day in the same transaction, so a crash loses at most the batch in flight (rolled back, picked
- * up again) and a contract is never evaluated twice for the same day. A per-lender, per-day row
- * in sweep_runs records who swept and when it finished.
+ * Evaluates every active contract once per business day of its lender, and again whenever a
+ * decision that changes by time alone (a notice period ending) falls due. Safe with any number
+ * of processes: each batch claims rows with FOR UPDATE SKIP LOCKED and marks them evaluated in
+ * the same transaction, so a crash loses at most the batch in flight (rolled back, picked up
+ * again) and a contract is never evaluated twice for the same day. A per-lender, per-day row in
+ * sweep_runs records who swept and when the daily pass finished.
+ *
+ * Most contracts are current with nothing due soon; their decision provably cannot change
+ * today (see quietFilter), so they are marked evaluated by one UPDATE per batch in SQL and only
+ * the rest go through loadFacts → decide; of those, changes the borrower is told about go through
+ * applyOutcome and the others are written set-based (src/services/bulk/outcomes.ts).
  */
 export async function sweep(s: Services, opts: SweepOptions = {}): Promise<SweepStats> {
-  const batchSize = opts.batchSize ?? 500;
+  const batchSize = opts.batchSize ?? 1000;
   const worker = opts.worker ?? `${hostname()}:${process.pid}`;
-  const stats: SweepStats = { lenders: 0, evaluated: 0, changed: 0, batches: 0 };
+  const stats: SweepStats = { lenders: 0, evaluated: 0, changed: 0, batches: 0, quiet: 0 };
   const lenders = await s.db.selectFrom('lenders').selectAll().execute();
   for (const lender of lenders) {
     const now = s.clock.now();
-    const businessDate = businessDateIn(lender.time_zone, now);
+    const runDate = businessDateIn(lender.time_zone, now);
     await s.db
       .insertInto('sweep_runs')
-      .values({ lender_id: lender.id, business_date: businessDate, claimed_by: worker, started_at: now })
+      .values({ lender_id: lender.id, business_date: runDate, claimed_by: worker, started_at: now })
       .onConflict((oc) => oc.columns(['lender_id', 'business_date']).doNothing())
       .execute();
-    const run = await s.db.selectFrom('sweep_runs').select('finished_at').where('lender_id', '=', lender.id).where('business_date', '=', businessDate).executeTakeFirst();
-    if (run?.finished_at) continue;
-    stats.lenders++;
-    const lenderMap = new Map([[lender.id, lender]]);
-    for (;;) {
-      const nudge: string[] = [];
-      const n = await s.db.transaction().execute(async (tx) => {
-        const batch = await tx
-          .selectFrom('contracts')
-          .selectAll()
+    const run = await s.db.selectFrom('sweep_runs').select('finished_at').where('lender_id', '=', lender.id).where('business_date', '=', runDate).executeTakeFirst();
+    const ctx = { s, lender, batchSize, stats, opts };
+    if (!run?.finished_at) {
+      stats.lenders++;
+      await dailyPass(ctx, runDate);
+      // Rows another live process still holds stay due here: that process marks the run finished.
+      const left = await s.db
+        .selectFrom('contracts')
+        .select('id')
+        .where('lender_id', '=', lender.id)
+        .where('status', '=', 'active')
+        .where((eb) => eb.or([eb('last_evaluated_on', 'is', null), eb('last_evaluated_on', '<', runDate)]))
+        .limit(1)
+        .executeTakeFirst();
+      if (!left) {
+        await s.db
+          .updateTable('sweep_runs')
+          .set({ finished_at: s.clock.now() })
           .where('lender_id', '=', lender.id)
-          .where('status', '=', 'active')
-          // Due for the day, or a decision that changes by time alone (a notice period ending) is due.
-          .where((eb) => eb.or([eb('last_evaluated_on', 'is', null), eb('last_evaluated_on', '<', businessDate), eb('next_evaluation_at', '<=', now)]))
-          .orderBy('id')
-          .limit(batchSize)
-          .forUpdate()
-          .skipLocked()
+          .where('business_date', '=', runDate)
+          .where('finished_at', 'is', null)
           .execute();
-        if (batch.length === 0) return 0;
-        const at = s.clock.now();
-        const facts = await loadFacts(tx, batch, at, lenderMap);
-        const unchanged: string[] = [];
-        for (const f of facts) {
-          const o = decide(f, at);
-          const timeDriven = f.contract.next_evaluation_at !== null && f.contract.next_evaluation_at <= at;
-          if (o.changed || timeDriven) {
-            const ev = await applyOutcome(s, tx, o, at, SYSTEM, `daily sweep ${businessDate}`);
-            stats.changed++;
-            if (ev.policyChanged) nudge.push(ev.deviceId);
-          } else {
-            unchanged.push(f.contract.id);
-          }
-        }
-        if (unchanged.length) {
-          await tx
-            .updateTable('contracts')
-            .set({ last_evaluated_on: businessDate })
-            .where('id', 'in', unchanged)
-            .execute();
-        }
-        return batch.length;
-      });
-      if (n === 0) break;
-      stats.evaluated += n;
-      stats.batches++;
-      if (nudge.length) await s.nudges.nudge(nudge);
-      opts.onBatch?.(stats);
-      // Let queued requests in between batches (PGlite runs on this thread).
-      await new Promise((r) => setImmediate(r));
+      }
     }
-    await s.db
-      .updateTable('sweep_runs')
-      .set({ finished_at: s.clock.now() })
-      .where('lender_id', '=', lender.id)
-      .where('business_date', '=', businessDate)
-      .where('finished_at', 'is', null)
-      .execute();
+    await timeDrivenPass(ctx, now);
   }
   return stats;
+}
+
+interface PassContext {
+  s: Services;
+  lender: LenderRow;
+  batchSize: number;
+  stats: SweepStats;
+  opts: SweepOptions;
+}
+
+/**
+ * Walks the lender's contracts by id (a keyset, so each batch starts where the last ended
+ * instead of rescanning done rows), then once more from the start for rows that were locked by
+ * another process or rolled back by a crash during the first walk.
+ */
+async function dailyPass(ctx: PassContext, runDate: string): Promise<void> {
+  for (let walk = 0; walk < 2; walk++) {
+    let cursor = '';
+    for (;;) {
+      const last = await inBatch(ctx, async (tx, at) => {
+        const businessDate = businessDateIn(ctx.lender.time_zone, at);
+        const { rows } = await sql<{ last: string | null; claimed: number; quiet: number; slow: string[] | null }>`
+          WITH batch AS (
+            SELECT id FROM contracts
+            WHERE lender_id = ${ctx.lender.id} AND id > ${cursor} AND status = 'active'
+              AND (last_evaluated_on IS NULL OR last_evaluated_on < ${runDate}::date)
+            ORDER BY id
+            LIMIT ${ctx.batchSize}
+            FOR UPDATE SKIP LOCKED
+          ), quiet AS (
+            UPDATE contracts c SET last_evaluated_on = ${businessDate}::date
+            FROM batch
+            WHERE c.id = batch.id AND ${quietFilter(at, quietAfter(ctx.lender, at), renewAfter(ctx.lender, at))}
+            RETURNING c.id
+          )
+          SELECT (SELECT max(id) FROM batch) AS last,
+                 (SELECT count(*) FROM batch)::int AS claimed,
+                 (SELECT count(*) FROM quiet)::int AS quiet,
+                 (SELECT array_agg(id) FROM batch WHERE id NOT IN (SELECT id FROM quiet)) AS slow
+        `.execute(tx);
+        const r = rows[0]!;
+        if (r.claimed === 0) return null;
+        ctx.stats.quiet += r.quiet;
+        return { last: r.last!, claimed: r.claimed, slow: r.slow ?? [] };
+      });
+      if (last === null) break;
+      cursor = last;
+    }
+  }
+}
+
+/**
+ * Contracts evaluated today whose decision changes by time alone before tomorrow. Every row
+ * taken here goes through applyOutcome, which moves next_evaluation_at past `now`, so the loop
+ * ends without a cursor.
+ */
+async function timeDrivenPass(ctx: PassContext, now: Date): Promise<void> {
+  for (;;) {
+    const done = await inBatch(ctx, async (tx) => {
+      const rows = await tx
+        .selectFrom('contracts')
+        .select('id')
+        .where('lender_id', '=', ctx.lender.id)
+        .where('status', '=', 'active')
+        .where('next_evaluation_at', '<=', now)
+        .limit(ctx.batchSize)
+        .forUpdate()
+        .skipLocked()
+        .execute();
+      if (rows.length === 0) return null;
+      return { last: '', claimed: rows.length, slow: rows.map((r) => r.id) };
+    });
+    if (done === null) break;
+  }
+}
+
+type Claim = { last: string; claimed: number; slow: string[] } | null;
+
+/**
+ * One transaction: `claim` locks a batch (and settles the quiet part of it), then the rest is
+ * decided one by one. Devices whose policy changed are nudged after commit.
+ */
+async function inBatch(ctx: PassContext, claim: (tx: Transaction<DB>, at: Date) => Promise<Claim>): Promise<string | null> {
+  const { s, stats, lender } = ctx;
+  const nudge: string[] = [];
+  const result = await s.db.transaction().execute(async (tx) => {
+    const at = s.clock.now();
+    const c = await claim(tx, at);
+    if (c === null) return null;
+    if (c.slow.length) {
+      const contracts = await tx.selectFrom('contracts').selectAll().where('id', 'in', c.slow).orderBy('id').execute();
+      const facts = await loadFacts(tx, contracts, at, new Map([[lender.id, lender]]));
+      const unchanged: string[] = [];
+      const updates: Record<string, unknown>[] = [];
+      const policies: Record<string, unknown>[] = [];
+      let businessDate = '';
+      for (const f of facts) {
+        const o = decide(f, at);
+        businessDate = o.businessDate;
+        const timeDriven = f.contract.next_evaluation_at !== null && f.contract.next_evaluation_at <= at;
+        if (!o.changed && !timeDriven) {
+          unchanged.push(f.contract.id);
+          continue;
+        }
+        stats.changed++;
+        // Announced changes (stage, settlement) are audited one by one; the rest — mostly
+        // renewing a current phone's offline deadline — are written set-based below.
+        if (!isQuiet(o)) {
+          const ev = await applyOutcome(s, tx, o, at, SYSTEM, `daily sweep ${o.businessDate}`);
+          if (ev.policyChanged) nudge.push(ev.deviceId);
+          continue;
+        }
+        updates.push({ id: f.contract.id, ...evaluatedColumns(o, at) });
+        if (o.changed) {
+          policies.push(signedPolicyRow(s, o, at));
+          nudge.push(f.contract.device_id);
+        }
+      }
+      if (unchanged.length) await tx.updateTable('contracts').set({ last_evaluated_on: businessDate }).where('id', 'in', unchanged).execute();
+      await updateMany(tx, 'contracts', ['id'], { id: 'text', ...EVALUATED_COLUMNS }, updates);
+      await insertMany(tx, 'policies', POLICY_COLUMNS, policies);
+    }
+    return c;
+  });
+  if (result === null) return null;
+  stats.evaluated += result.claimed;
+  stats.batches++;
+  if (nudge.length) await s.nudges.nudge(nudge);
+  ctx.opts.onBatch?.(stats);
+  // Let queued requests in between batches (PGlite runs on this thread).
+  await new Promise((r) => setImmediate(r));
+  return result.last;
+}
+
+/** The lender's active contracts the set-based filter would settle at `at` (for tests and tools). */
+export async function quietContractIds(db: Kysely<DB>, lender: LenderRow, at: Date): Promise<string[]> {
+  const { rows } = await sql<{ id: string }>`
+    SELECT c.id FROM contracts c
+    WHERE c.lender_id = ${lender.id} AND c.status = 'active' AND ${quietFilter(at, quietAfter(lender, at), renewAfter(lender, at))}
+    ORDER BY c.id
+  `.execute(db);
+  return rows.map((r) => r.id);
+}
+
+/** Not in a reminder window: the next unpaid due date lies after the widest window's first day. */
+function quietAfter(lender: LenderRow, at: Date): string {
+  const maxReminder = validateProfile(lender.compliance_profile).reminderDaysBeforeDue[0];
+  return addDays(businessDateIn(lender.time_zone, at), maxReminder === undefined ? -1 : maxReminder);
+}
+
+/** decide() re-issues a policy whose offline deadline is nearer than this. */
+function renewAfter(lender: LenderRow, at: Date): Date {
+  return new Date(at.getTime() + offlineRenewMs(validateProfile(lender.compliance_profile)));
+}
+
+/**
+ * True for a contract whose full evaluation at `now` would change nothing but last_evaluated_on
+ * (decide() → changed false, and no time-driven re-evaluation due). It holds exactly when:
+ * - the stored decision is `current` with no lock, notice or arrears, and a policy was issued
+ *   (policy_version 0 forces a first policy);
+ * - no manual action (its `until` is a time trigger) and next_evaluation_at is not due;
+ * - some installment is unpaid (else the contract is paid off) and the earliest unpaid due date
+ *   is after `quietAfter` = business date + the widest reminder window: then nothing is overdue
+ *   (DPD 0, not in grace, amount overdue 0) and the contract is outside every reminder window,
+ *   so the stage engine answers `current` (not_past_due);
+ * - the offline lock may stay armed (consent recorded, no open dispute or claim) and the
+ *   device's latest policy carries an offline deadline at least `renewAfter` away.
+ * Notices and feed staleness are consulted by the engine only once something is overdue, so
+ * they need no check here. test/jobs/sweep-equivalence.test.ts runs this filter and decide()
+ * side by side over a varied population.
+ */
+function quietFilter(now: Date, quietAfter: string, renewAfter: Date) {
+  return sql<boolean>`(
+    c.stage = 'current' AND c.policy_version > 0 AND c.lock_at IS NULL AND c.notice_index IS NULL
+    AND c.amount_overdue = 0 AND c.manual_action IS NULL AND c.consent_at IS NOT NULL
+    AND (c.next_evaluation_at IS NULL OR c.next_evaluation_at > ${now.toISOString()}::timestamptz)
+    AND (
+      SELECT min(i.due_date) FROM installments i
+      WHERE i.contract_id = c.id
+        AND i.principal + i.interest + i.fee + i.penalty > i.paid_principal + i.paid_interest + i.paid_fee + i.paid_penalty
+    ) > ${quietAfter}::date
+    AND NOT EXISTS (SELECT 1 FROM disputes d WHERE d.contract_id = c.id AND d.resolved_at IS NULL)
+    AND NOT EXISTS (SELECT 1 FROM claims k WHERE k.contract_id = c.id AND k.status = 'open')
+    AND (
+      SELECT (p.body->'policy'->>'offlineLockAt')::timestamptz FROM policies p
+      WHERE p.device_id = c.device_id ORDER BY p.version DESC LIMIT 1
+    ) >= ${renewAfter.toISOString()}::timestamptz
+  )`;
 }

@@ -1,3 +1,4 @@
+import { Compile } from 'typebox/compile';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { LienError } from '../domain/errors.ts';
 import { canonicalJson } from './canonical.ts';
@@ -60,8 +61,12 @@ function privateKeyOf(key: Signer): KeyObject {
  * Signs a policy. The policy is checked against the schema first: the server must never sign a
  * document every agent would refuse as malformed.
  */
+// The compiled check accepts exactly what Value.Check accepts and is several times faster; a
+// policy that fails it goes through validate() for the same error message as before.
+const policyCheck = Compile(PolicySchema);
+
 export function signPolicy(policy: Policy, key: Signer): SignedPolicy {
-  const checked = validate(PolicySchema, policy);
+  const checked = policyCheck.Check(policy) ? policy : validate(PolicySchema, policy);
   const sig = sign(null, Buffer.from(canonicalJson(checked), 'utf8'), privateKeyOf(key)).toString('base64url');
   return { policy: checked, kid: key.kid, sig };
 }

@@ -11,12 +11,19 @@ import { loadKeyring } from '../services/keyring.ts';
 import { ensureOperatorKey } from '../services/apikeys.ts';
 import { connectionOptions, type Config } from './config.ts';
 import { installErrorHandling } from './errors.ts';
+import { installIdempotency } from './idempotency.ts';
+import { frameworkErrors } from './framework-errors.ts';
+import { registerOpenApi } from './openapi.ts';
+import { endConnectionsWhileClosing } from './graceful-close.ts';
 import { NudgeHub } from './nudges.ts';
 import { deviceRoutes } from './routes/device.ts';
 import { lenderRoutes } from './routes/lender.ts';
+import { importRoutes } from './routes/imports.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { testClockRoutes } from './routes/test-clock.ts';
 import { emulatorRoutes } from './routes/emulator.ts';
+import { consoleRoutes } from './routes/console/index.ts';
+import { portalRoutes } from './routes/portal.ts';
 import { startJobLoop, type JobLoop } from '../jobs/delivery.ts';
 import { sweep } from '../jobs/sweep.ts';
 import { runWebhookDeliveries } from '../jobs/webhooks.ts';
@@ -42,7 +49,7 @@ function startJobs(s: Services, config: Config, app: FastifyInstance): JobLoop[]
     ? new HttpSmsGatewayAdapter({ url: process.env.LIEN_SMS_GATEWAY_URL, token: process.env.LIEN_SMS_GATEWAY_TOKEN ?? '' })
     : new ConsoleAdapter({ log: (line) => app.log.info(line) });
   return [
-    startJobLoop(() => sweep(s), config.sweepIntervalMin * 60_000, { onError }),
+    startJobLoop(() => sweep(s, { batchSize: config.sweepBatchSize }), config.sweepIntervalMin * 60_000, { onError }),
     startJobLoop(() => runWebhookDeliveries(s.db, { masterKey: s.masterKey, clock: s.clock }), 10_000, { onError }),
     startJobLoop(() => runNotificationDeliveries(s.db, { adapter, clock: s.clock }), 10_000, { onError }),
   ];
@@ -90,15 +97,23 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
       // Per-request logs would cost the check-in hot path; errors are still logged.
       logController: new LogController({ disableRequestLogging: true }),
       ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+      frameworkErrors,
     });
     installErrorHandling(app);
+
     await app.register(websocket, { options: { maxPayload: 4096 } });
+    // Both collect routes as they are added (onRoute), so they come before every route.
+    await registerOpenApi(app, { publicUrl: config.publicUrl, version: '0.1.0' });
+    installIdempotency(app, services);
     app.get('/healthz', async () => ({ ok: true, database: database.kind, devicesConnected: nudges.connected }));
     await app.register(deviceRoutes, { gateway, nudges });
-    await app.register(operatorRoutes, { s: services });
+    await app.register(operatorRoutes, { s: services, sweepBatchSize: config.sweepBatchSize });
     await app.register(lenderRoutes, { s: services });
+    await app.register(importRoutes, { s: services });
     if (clock instanceof ManualClock) await app.register(testClockRoutes, { s: services, clock });
     await app.register(emulatorRoutes, { s: services }); // mounts itself only in development; see routes/emulator.ts
+    await app.register(consoleRoutes, { s: services });
+    await app.register(portalRoutes, { s: services, trustProxy: config.trustProxy ?? 0 });
 
     const loops = opts.jobs === false ? [] : startJobs(services, config, app);
 
@@ -110,6 +125,7 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
       async close() {
         await Promise.all(loops.map((l) => l.stop()));
         await app.close();
+        await gateway.idle();
         await gateway.bookkeeping.close();
         await nudges.stop();
         if (!opts.database) await database.close();

@@ -15,13 +15,23 @@ export interface Config {
   checkinFlushMs: number;
   /** Minutes between sweeps of every lender's contracts. */
   sweepIntervalMin: number;
+  /** Contracts the sweep evaluates per transaction. */
+  sweepBatchSize: number;
   logLevel: string;
+  /** Reverse proxies in front whose X-Forwarded-For the portal trusts for client addresses (0: none). */
+  trustProxy?: number;
 }
 
 function int(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number ≥ 0, got "${raw}"`);
+  return n;
+}
+
+function positive(name: string, raw: string | undefined, fallback: number): number {
+  const n = int(name, raw, fallback);
+  if (n === 0) throw new Error(`${name} must be at least 1, got "${raw}"`);
   return n;
 }
 
@@ -38,7 +48,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     checkinIntervalSec: overrides.checkinIntervalSec ?? int('LIEN_CHECKIN_INTERVAL', env.LIEN_CHECKIN_INTERVAL, 6 * 3600),
     checkinFlushMs: overrides.checkinFlushMs ?? int('LIEN_CHECKIN_FLUSH_MS', env.LIEN_CHECKIN_FLUSH_MS, 250),
     sweepIntervalMin: overrides.sweepIntervalMin ?? int('LIEN_SWEEP_INTERVAL', env.LIEN_SWEEP_INTERVAL, 15),
+    sweepBatchSize: overrides.sweepBatchSize ?? positive('LIEN_SWEEP_BATCH_SIZE', env.LIEN_SWEEP_BATCH_SIZE, 500),
     logLevel: overrides.logLevel ?? env.LOG_LEVEL ?? 'info',
+    trustProxy: overrides.trustProxy ?? int('LIEN_TRUST_PROXY', env.LIEN_TRUST_PROXY, 0),
   };
 }
 
@@ -61,8 +73,10 @@ export const CONFIG_TABLE: [variable: string, default_: string, meaning: string]
   ['LIEN_CHECKIN_INTERVAL', '21600', 'seconds between routine device check-ins'],
   ['LIEN_CHECKIN_FLUSH_MS', '250', 'how long check-in bookkeeping is batched before it is written'],
   ['LIEN_SWEEP_INTERVAL', '15', 'minutes between sweeps (each contract is evaluated at least daily); 0 turns background jobs off'],
+  ['LIEN_SWEEP_BATCH_SIZE', '500', 'contracts the sweep evaluates per transaction (a crash loses at most the batch in flight)'],
   ['LIEN_SMS_GATEWAY_URL', '(unset)', 'HTTP SMS gateway for borrower messages (JSON {to, text, reference}); unset logs them'],
   ['LIEN_SMS_GATEWAY_TOKEN', '(unset)', 'bearer token for the SMS gateway'],
   ['LIEN_EMULATOR', '(off)', '1 mounts the browser device emulator at /emulator (development and demos; also on under LIEN_TEST_CLOCK)'],
+  ['LIEN_TRUST_PROXY', '0', 'number of reverse proxies in front; the portal then takes the client address from X-Forwarded-For (never set it without a proxy: clients could dodge rate limits)'],
   ['LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace'],
 ];

@@ -16,6 +16,8 @@ interface PendingEvent {
   kind: string;
   at: Date;
   detail: Record<string, unknown>;
+  /** Server time the request arrived (the business clock); the flush time when absent. */
+  received_at?: Date;
 }
 
 // PGlite runs on the main thread: keep each statement small enough not to stall requests.
@@ -43,7 +45,7 @@ export class CheckinBookkeeper {
     this.schedule();
   }
 
-  event(deviceId: string, e: { kind: string; at: Date; detail: Record<string, unknown> }): void {
+  event(deviceId: string, e: { kind: string; at: Date; detail: Record<string, unknown>; received_at?: Date }): void {
     this.events.push({ device_id: deviceId, ...e });
     this.schedule();
   }
@@ -104,7 +106,7 @@ export class CheckinBookkeeper {
     for (let i = 0; i < events.length; i += MAX_ROWS_PER_STATEMENT) {
       await this.db
         .insertInto('device_events')
-        .values(events.slice(i, i + MAX_ROWS_PER_STATEMENT).map((e) => ({ ...e, received_at: now })))
+        .values(events.slice(i, i + MAX_ROWS_PER_STATEMENT).map((e) => ({ ...e, received_at: e.received_at ?? now })))
         .execute();
     }
   }

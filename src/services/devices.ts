@@ -35,6 +35,7 @@ const EVALUATING_EVENTS = new Set(['notice_shown', 'factory_reset']);
 export class DeviceGateway {
   private readonly nonces: NonceIssuer;
   private readonly devices = new Map<string, CachedDevice>();
+  private readonly background = new Set<Promise<void>>();
   /** Latest signed policy per device, with its JSON text: answers splice it in unserialised. */
   private readonly policies = new Map<string, { signed: SignedPolicy; json: string } | null>();
   readonly bookkeeping: CheckinBookkeeper;
@@ -144,18 +145,25 @@ export class DeviceGateway {
     });
     let evaluate = false;
     for (const e of req.events) {
-      this.bookkeeping.event(deviceId, { kind: e.kind, at: new Date(e.at), detail: e.detail ?? {} });
+      // received_at on the server's clock bounds the device-reported time (evaluate.ts clamps notices).
+      this.bookkeeping.event(deviceId, { kind: e.kind, at: new Date(e.at), detail: e.detail ?? {}, received_at: now });
       if (EVALUATING_EVENTS.has(e.kind)) evaluate = true;
     }
     if (evaluate) {
       // The notice's cure period starts when the device displayed it: write the event, then
       // re-decide. Off the response path: the device learns the outcome through a nudge.
-      void this.bookkeeping
-        .flush()
-        .then(() => this.evaluateDevice(deviceId))
-        .catch(() => undefined);
+      this.inBackground(this.bookkeeping.flush().then(() => this.evaluateDevice(deviceId)));
     }
-    const latest = await this.latest(deviceId);
+    let latest = await this.latest(deviceId);
+    const offlineAt = latest?.signed.policy.offlineLockAt ? Date.parse(latest.signed.policy.offlineLockAt) : null;
+    if (offlineAt !== null && offlineAt - now.getTime() < 2 * this.s.checkinIntervalSec * 1000) {
+      // The phone is online now, yet its offline deadline would pass before its next routine
+      // check-in (the sweep renews it days ahead; this covers a sweep that fell behind): renew it
+      // in this answer rather than let a connected phone lock as if it had gone dark.
+      await this.evaluateDevice(deviceId);
+      this.policies.delete(deviceId);
+      latest = await this.latest(deviceId);
+    }
     const head = `{"nextCheckinAt":"${this.nextCheckin(now)}","serverTime":"${now.toISOString()}"`;
     if (latest && latest.signed.policy.version > req.policyVersion) {
       return `${head},"policy":${latest.json},"signingKeys":${this.keysJson}}`;
@@ -164,6 +172,16 @@ export class DeviceGateway {
   }
 
 
+
+  /** Resolves once the evaluations check-ins started in the background have finished (shutdown, tests). */
+  async idle(): Promise<void> {
+    while (this.background.size) await Promise.allSettled([...this.background]);
+  }
+
+  private inBackground(work: Promise<void>): void {
+    const p = work.catch(() => undefined).finally(() => this.background.delete(p));
+    this.background.add(p);
+  }
 
   private async evaluateDevice(deviceId: string): Promise<void> {
     const c = await this.s.db.selectFrom('contracts').select('id').where('device_id', '=', deviceId).where('status', '=', 'active').executeTakeFirst();

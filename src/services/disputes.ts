@@ -23,8 +23,14 @@ export async function openDispute(s: Services, actor: Actor, contractId: string,
 export async function resolveDispute(s: Services, actor: Actor, disputeId: string, reason: string) {
   const now = s.clock.now();
   const out = await s.db.transaction().execute(async (tx) => {
-    const d = await tx.selectFrom('disputes').selectAll().where('id', '=', disputeId).executeTakeFirst();
-    if (!d) throw new LienError('not_found', `No dispute ${disputeId}`);
+    const d = await tx
+      .selectFrom('disputes')
+      .innerJoin('contracts', 'contracts.id', 'disputes.contract_id')
+      .select(['disputes.contract_id', 'disputes.resolved_at', 'contracts.lender_id'])
+      .where('disputes.id', '=', disputeId)
+      .executeTakeFirst();
+    // Another lender's dispute is "not found" as a dispute: its contract id is never echoed.
+    if (!d || (actor.lenderId !== null && d.lender_id !== actor.lenderId)) throw new LienError('not_found', `No dispute ${disputeId}`);
     const c = await contractForActor(tx, actor, d.contract_id);
     if (d.resolved_at) throw new LienError('conflict', 'This dispute is already resolved.');
     await tx.updateTable('disputes').set({ resolved_at: now, resolved_by: `${actor.kind}:${actor.id}` }).where('id', '=', disputeId).execute();

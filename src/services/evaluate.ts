@@ -36,6 +36,10 @@ export interface ContractFacts {
   openClaim: boolean;
   notices: { index: number; shownAt: string }[];
   feedStale: boolean;
+  /** When the lender's first payment channel goes stale if nothing more is reported (epoch ms); null with no channel. */
+  feedFreshUntil: number | null;
+  /** offlineLockAt of the device's latest policy (epoch ms), null when it has none. */
+  policyOfflineLockAt: number | null;
 }
 
 export interface Outcome {
@@ -63,27 +67,51 @@ export async function loadFacts(tx: Tx, contracts: ContractRow[], now: Date, len
   const deviceIds = contracts.map((c) => c.device_id);
   const lenderIds = [...new Set(contracts.map((c) => c.lender_id))];
   const lenderMap = lenders ?? new Map((await tx.selectFrom('lenders').selectAll().where('id', 'in', lenderIds).execute()).map((l) => [l.id, l]));
-  const [installments, disputes, claims, channels, notices] = await Promise.all([
+  const [installments, disputes, claims, channels, notices, latestPolicies] = await Promise.all([
     tx.selectFrom('installments').selectAll().where('contract_id', 'in', ids).orderBy('contract_id').orderBy('n').execute(),
     tx.selectFrom('disputes').select(['contract_id', 'opened_at', 'resolved_at']).where('contract_id', 'in', ids).execute(),
     tx.selectFrom('claims').select('contract_id').where('contract_id', 'in', ids).where('status', '=', 'open').execute(),
     tx.selectFrom('payment_channels').selectAll().where('lender_id', 'in', lenderIds).execute(),
     tx
       .selectFrom('device_events')
-      .select(['device_id', 'at', 'detail'])
+      .select(['device_id', 'at', 'received_at', 'detail'])
       .where('device_id', 'in', deviceIds)
       .where('kind', '=', 'notice_shown')
       // Only notices of a current overdue episode can count; older ones are filtered by the engine.
-      .where('at', '>=', sql<Date>`${now}::timestamptz - interval '400 days'`)
+      // By receive time: the reported time may be on a wrong clock (1970 after a reset) and is
+      // clamped below, never later than its receipt.
+      .where('received_at', '>=', sql<Date>`${now}::timestamptz - interval '400 days'`)
+      .execute(),
+    tx
+      .selectFrom('policies')
+      .distinctOn('device_id')
+      .select(['device_id', sql<string | null>`body->'policy'->>'offlineLockAt'`.as('offline_lock_at')])
+      .where('device_id', 'in', deviceIds)
+      .orderBy('device_id')
+      .orderBy('version', 'desc')
       .execute(),
   ]);
+  const offlineLockAt = new Map(latestPolicies.map((p) => [p.device_id, p.offline_lock_at ? Date.parse(p.offline_lock_at) : null]));
+  const noticeDevices = [...new Set(notices.map((n) => n.device_id))];
+  const noticePolicies = noticeDevices.length
+    ? await tx
+        .selectFrom('policies')
+        .select(['device_id', 'version', 'issued_at', sql<string | null>`body->'policy'->>'noticeIndex'`.as('notice_index')])
+        .where('device_id', 'in', noticeDevices)
+        .orderBy('device_id')
+        .orderBy('version')
+        .execute()
+    : [];
+  const policiesByDevice = groupBy(noticePolicies, (p) => p.device_id);
   const byContract = groupBy(installments, (i) => i.contract_id);
   const disputesByContract = groupBy(disputes, (d) => d.contract_id);
   const claimed = new Set(claims.map((c) => c.contract_id));
   const noticesByDevice = groupBy(notices, (n) => n.device_id);
-  const stale = new Set(
-    channels.filter((ch) => !ch.last_reported_at || now.getTime() - ch.last_reported_at.getTime() > ch.freshness_minutes * 60_000).map((ch) => ch.lender_id),
-  );
+  const freshUntil = new Map<string, number>();
+  for (const ch of channels) {
+    freshUntil.set(ch.lender_id, Math.min(feedFreshUntil(ch.last_reported_at, ch.freshness_minutes), freshUntil.get(ch.lender_id) ?? Infinity));
+  }
+  const stale = new Set([...freshUntil].filter(([, until]) => until < now.getTime()).map(([lenderId]) => lenderId));
   return contracts.map((c) => {
     const lender = lenderMap.get(c.lender_id)!;
     const own = disputesByContract.get(c.id) ?? [];
@@ -98,12 +126,22 @@ export async function loadFacts(tx: Tx, contracts: ContractRow[], now: Date, len
         to: d.resolved_at ? businessDateIn(lender.time_zone, d.resolved_at) : null,
       })),
       openClaim: claimed.has(c.id),
-      notices: (noticesByDevice.get(c.device_id) ?? [])
-        .map((e) => ({ index: Number((e.detail as { index?: unknown } | null)?.index), shownAt: e.at.toISOString() }))
-        .filter((n) => Number.isInteger(n.index)),
+      notices: (noticesByDevice.get(c.device_id) ?? []).flatMap((e) => {
+        const index = Number((e.detail as { index?: unknown } | null)?.index);
+        if (!Number.isInteger(index)) return [];
+        const shownAt = clampNoticeShownAt(policiesByDevice.get(c.device_id) ?? [], index, e.at, e.received_at);
+        return shownAt ? [{ index, shownAt: shownAt.toISOString() }] : [];
+      }),
       feedStale: stale.has(c.lender_id),
+      feedFreshUntil: freshUntil.get(c.lender_id) ?? null,
+      policyOfflineLockAt: offlineLockAt.get(c.device_id) ?? null,
     };
   });
+}
+
+/** Until when a payment channel's report counts as fresh; a channel that never reported never was. */
+export function feedFreshUntil(lastReportedAt: Date | null, freshnessMinutes: number): number {
+  return lastReportedAt ? lastReportedAt.getTime() + freshnessMinutes * 60_000 : -Infinity;
 }
 
 /** Pure: facts + now → the decision and whether the device's policy must change. */
@@ -123,7 +161,7 @@ export function decide(f: ContractFacts, now: Date): Outcome {
   const pausedDays = unpaused.overdueSince ? disputedDays(f.disputes, unpaused.overdueSince, businessDate) : 0;
   const d = pausedDays ? delinquency({ installments, businessDate, graceDays: f.profile.graceDays, pausedDays }) : unpaused;
   const status: ContractRow['status'] = c.status === 'active' && d.paidOff ? 'paid_off' : c.status;
-  const decision = decideStage({
+  const decided = decideStage({
     now: now.toISOString(),
     contractStatus: status,
     consentRecorded: c.consent_at !== null,
@@ -140,14 +178,42 @@ export function decide(f: ContractFacts, now: Date): Outcome {
     profile: f.profile,
     timeZone: f.lender.time_zone,
   });
+  // The phone locks on its own at lockAt, with nobody asking whether the payment feed is still
+  // fresh then: schedule it only inside the feed's current freshness window, or it becomes a new
+  // lock on stale payment data (guardrail 3). The sweep re-decides at that instant anyway
+  // (nextEvaluationAt keeps it), and locks then if the feed has kept reporting.
+  const decision =
+    decided.lockAt !== null && f.feedFreshUntil !== null && Date.parse(decided.lockAt) > f.feedFreshUntil ? { ...decided, lockAt: null } : decided;
   const changed =
     c.policy_version === 0 ||
     decision.stage !== c.stage ||
     (decision.lockAt ?? null) !== (c.lock_at ? c.lock_at.toISOString() : null) ||
     (decision.noticeIndex ?? null) !== (c.notice_index ?? null) ||
     d.amountOverdue !== c.amount_overdue ||
-    status !== c.status;
+    status !== c.status ||
+    // A phone that keeps checking in is not offline: renew its offline deadline well before it
+    // passes, or a borrower in good standing would be locked as if the phone had gone dark.
+    (f.policyOfflineLockAt !== null && f.policyOfflineLockAt - now.getTime() < offlineRenewMs(f.profile)) ||
+    // Consent, a dispute or claim, or a manual hold changed whether the offline lock may be armed.
+    (c.policy_version > 0 && (f.policyOfflineLockAt !== null) !== (status === 'active' && offlineLockAllowed(f, now)));
   return { facts: f, businessDate, delinquency: d, status, decision, changed };
+}
+
+/** Renew a device's offline deadline once less than half the profile's offline window is left. */
+export function offlineRenewMs(profile: ComplianceProfile): number {
+  return (profile.offlineLockDays * 86_400_000) / 2;
+}
+
+/**
+ * The offline lock is a lock too: it is only armed when a lock could stand if the phone were
+ * online. Without consent, with a dispute or claim open, or under a manual unlock or pause the
+ * server would lift a lock at once, so a phone that merely lost signal must not take one.
+ */
+function offlineLockAllowed(f: ContractFacts, now: Date): boolean {
+  const c = f.contract;
+  const manual = c.manual_action as ManualAction | null;
+  const manualHold = manual !== null && manual.action !== 'lock' && (manual.until === undefined || Date.parse(manual.until) > now.getTime());
+  return c.consent_at !== null && !f.openDispute && !f.openClaim && !manualHold;
 }
 
 /** Which audit action a stage change is, seen from the borrower's phone. */
@@ -160,6 +226,49 @@ function transitionAction(from: Stage, to: Stage): string | null {
   return 'contract.stage_changed';
 }
 
+/** The contract columns an evaluation writes (all but stage_changed_at, which depends on the old row). */
+export function evaluatedColumns(o: Outcome, now: Date) {
+  const c = o.facts.contract;
+  const { decision, delinquency: d } = o;
+  return {
+    status: o.status,
+    stage: decision.stage,
+    stage_reason: decision.reason,
+    lock_at: decision.lockAt ? new Date(decision.lockAt) : null,
+    notice_index: decision.noticeIndex,
+    oldest_unpaid_due_date: d.oldestUnpaidDueDate,
+    amount_overdue: d.amountOverdue,
+    outstanding: d.outstanding,
+    // Never in the past: the sweep picks up due rows, and a past instant would be picked forever.
+    next_evaluation_at: decision.nextEvaluationAt ? new Date(Math.max(Date.parse(decision.nextEvaluationAt), now.getTime() + 60_000)) : null,
+    last_evaluated_on: o.businessDate,
+    policy_version: o.changed ? c.policy_version + 1 : c.policy_version,
+    updated_at: now,
+  };
+}
+
+/** The next signed policy of a changed outcome, as a policies row (body not yet serialised). */
+export function signedPolicyRow(s: Services, o: Outcome, now: Date) {
+  const c = o.facts.contract;
+  const version = c.policy_version + 1;
+  const policy = buildPolicy({
+    deviceId: c.device_id,
+    version,
+    now,
+    decision: o.decision,
+    noticeUntil: null,
+    lender: o.facts.lender,
+    amountDue: o.delinquency.amountOverdue,
+    currency: c.currency,
+    lockReference: c.lock_reference,
+    oldestUnpaidDueDate: o.delinquency.oldestUnpaidDueDate,
+    profile: o.facts.profile,
+    nextCheckinAt: new Date(now.getTime() + s.checkinIntervalSec * 1000),
+  });
+  if (!offlineLockAllowed(o.facts, now)) policy.offlineLockAt = null;
+  return { device_id: c.device_id, version, stage: o.decision.stage, body: s.keyring.sign(policy), issued_at: now };
+}
+
 /** Writes an outcome: contract columns always; a new signed policy and audit row when it changed. */
 export async function applyOutcome(s: Services, tx: Tx, o: Outcome, now: Date, actor: Actor, why: string): Promise<Evaluation> {
   const c = o.facts.contract;
@@ -167,40 +276,12 @@ export async function applyOutcome(s: Services, tx: Tx, o: Outcome, now: Date, a
   const version = o.changed ? c.policy_version + 1 : c.policy_version;
   await tx
     .updateTable('contracts')
-    .set({
-      status: o.status,
-      stage: decision.stage,
-      stage_reason: decision.reason,
-      stage_changed_at: decision.stage !== c.stage ? now : c.stage_changed_at,
-      lock_at: decision.lockAt ? new Date(decision.lockAt) : null,
-      notice_index: decision.noticeIndex,
-      oldest_unpaid_due_date: d.oldestUnpaidDueDate,
-      amount_overdue: d.amountOverdue,
-      outstanding: d.outstanding,
-      // Never in the past: the sweep picks up due rows, and a past instant would be picked forever.
-      next_evaluation_at: decision.nextEvaluationAt ? new Date(Math.max(Date.parse(decision.nextEvaluationAt), now.getTime() + 60_000)) : null,
-      last_evaluated_on: o.businessDate,
-      policy_version: version,
-      updated_at: now,
-    })
+    .set({ ...evaluatedColumns(o, now), stage_changed_at: decision.stage !== c.stage ? now : c.stage_changed_at })
     .where('id', '=', c.id)
     .execute();
   if (o.changed) {
-    const policy = buildPolicy({
-      deviceId: c.device_id,
-      version,
-      now,
-      decision,
-      noticeUntil: null,
-      lender: o.facts.lender,
-      amountDue: d.amountOverdue,
-      currency: c.currency,
-      lockReference: c.lock_reference,
-      oldestUnpaidDueDate: d.oldestUnpaidDueDate,
-      profile: o.facts.profile,
-      nextCheckinAt: new Date(now.getTime() + s.checkinIntervalSec * 1000),
-    });
-    await tx.insertInto('policies').values({ device_id: c.device_id, version, stage: decision.stage, body: JSON.stringify(s.keyring.sign(policy)), issued_at: now }).execute();
+    const row = signedPolicyRow(s, o, now);
+    await tx.insertInto('policies').values({ ...row, body: JSON.stringify(row.body) }).execute();
     if (o.status === 'paid_off' && c.status !== 'paid_off') {
       await tx.updateTable('devices').set({ released_at: now }).where('id', '=', c.device_id).execute();
     }
@@ -252,6 +333,30 @@ export async function evaluateContract(s: Services, contractId: string, actor: A
   return ev;
 }
 
+/**
+ * The time a notice counts as shown from. The device reports it on its own clock, which may be
+ * wrong (or set back on purpose to shorten a cure period), so the reported time is clamped into
+ * [issue of the policy that carried the notice, server receive time]. The carrying policy is the
+ * first of the latest unbroken run of policies, issued by the time the report arrived, that carry
+ * this notice index: a notice cannot have been shown before the server issued it. A report of a
+ * notice no policy carried does not count at all.
+ */
+export function clampNoticeShownAt(
+  policies: readonly { version: number; issued_at: Date; notice_index: string | number | null }[],
+  index: number,
+  reportedAt: Date,
+  receivedAt: Date,
+): Date | null {
+  const issued = policies.filter((p) => p.issued_at.getTime() <= receivedAt.getTime()).sort((a, b) => a.version - b.version);
+  let last = issued.length - 1;
+  while (last >= 0 && Number(issued[last]!.notice_index ?? NaN) !== index) last--;
+  if (last < 0) return null;
+  let first = last;
+  while (first > 0 && Number(issued[first - 1]!.notice_index ?? NaN) === index) first--;
+  const lower = issued[first]!.issued_at.getTime();
+  return new Date(Math.min(Math.max(reportedAt.getTime(), lower), receivedAt.getTime()));
+}
+
 /** Days of [from, to) covered by disputes, counted once even where disputes overlap. */
 export function disputedDays(disputes: ContractFacts['disputes'], from: string, to: string): number {
   const covered = new Set<string>();
@@ -263,7 +368,7 @@ export function disputedDays(disputes: ContractFacts['disputes'], from: string, 
   return covered.size;
 }
 
-function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
+export function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
   const m = new Map<string, T[]>();
   for (const it of items) {
     const k = key(it);

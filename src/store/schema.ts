@@ -165,6 +165,8 @@ export interface ClaimsTable {
   created_at: Ts;
   decided_at: TsNull;
   decided_by: string | null;
+  /** Short number the borrower holds (migration 0003); null on older claims. */
+  number: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface DeviceEventsTable {

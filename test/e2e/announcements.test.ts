@@ -13,14 +13,7 @@ describe('changes the phone will show are announced to the lender and the borrow
     const [d] = await p.register(1);
     const sale = await p.sell(d!, { borrowerLanguage: 'sw' });
     const phone = await p.agent(d!);
-    await phone.agent.sync();
-    p.clock.set('2026-01-17T07:00:00Z');
-    await p.operator('POST', '/v1/operator/sweep');
-    await phone.agent.sync();
-    await phone.agent.sync();
-    p.clock.set('2026-01-22T07:00:00Z');
-    await p.operator('POST', '/v1/operator/sweep');
-    await phone.agent.sync();
+    await p.driveToLock(phone.agent);
     expect(phone.agent.view().mode).toBe('locked');
     await p.api('POST', '/v1/payments', { contractId: sale.contractId, externalRef: 'MP-1', channel: 'mpesa', amount: 10_000_00, currency: 'KES' });
 

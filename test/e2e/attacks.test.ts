@@ -103,14 +103,7 @@ describe('attacks on the device loop are refused and recorded', () => {
         },
       }),
     );
-    await phone.agent.sync();
-    p.clock.set('2026-01-17T07:00:00Z');
-    await p.operator('POST', '/v1/operator/sweep');
-    await phone.agent.sync();
-    await phone.agent.sync();
-    p.clock.set('2026-01-22T07:00:00Z');
-    await p.operator('POST', '/v1/operator/sweep');
-    await phone.agent.sync();
+    await p.driveToLock(phone.agent);
     expect(phone.agent.view().mode).toBe('locked');
     const lockedVersion = phone.agent.policy()!.version;
 

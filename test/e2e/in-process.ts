@@ -126,6 +126,24 @@ export class TestPlatform {
     return { agent, screen, persistent };
   }
 
+  /**
+   * Walks a phone sold with the default schedule (due 15 Jan, retail profile) to a lock: the
+   * notice is issued, displayed and reported, its period runs out, the sweep locks.
+   */
+  async driveToLock(agent: DeviceAgent): Promise<void> {
+    await agent.sync();
+    this.clock.set('2026-01-17T07:00:00Z');
+    await this.operator('POST', '/v1/operator/sweep');
+    await agent.sync();
+    await agent.sync();
+    // The notice_shown report is evaluated in the background; a sweep overlapping it would skip the
+    // locked row (SKIP LOCKED) and leave it to its next run.
+    await this.lien.gateway.idle();
+    this.clock.set('2026-01-22T07:00:00Z');
+    await this.operator('POST', '/v1/operator/sweep');
+    await agent.sync();
+  }
+
   async events(deviceId: string): Promise<{ kind: string; detail: any }[]> {
     await this.lien.gateway.bookkeeping.flush();
     return this.lien.services.db.selectFrom('device_events').select(['kind', 'detail']).where('device_id', '=', deviceId).orderBy('id').execute();

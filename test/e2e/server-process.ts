@@ -92,7 +92,8 @@ export async function startServer(opts: { clockStart: string; schema?: string; m
     output: () => out,
     api,
     async stop(signal = 'SIGTERM') {
-      if (proc.exitCode === null) {
+      // A process killed by a signal has exitCode null but signalCode set: it already exited.
+      if (proc.exitCode === null && proc.signalCode === null) {
         const exited = new Promise((r) => proc.once('exit', r));
         proc.kill(signal);
         await exited;

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestPlatform, type TestDevice } from '../e2e/in-process.ts';
-import { dataMode, driveToLock, issueCode, until } from './helpers.ts';
+import { dataMode, driveToLock, issueCode, launchChromium, until } from './helpers.ts';
 
 const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
 
@@ -13,11 +13,7 @@ describe('browser device emulator in Chromium', () => {
   let sale: { deviceId: string; lockReference: string };
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     await p.start();
     d = (await p.register(1))[0]!;
     sale = await p.sell(d);

@@ -1,3 +1,4 @@
+import { chromium, type Browser } from 'playwright-core';
 import type { TestPlatform } from '../e2e/in-process.ts';
 
 export async function until<T>(what: string, check: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms = 15_000): Promise<T> {
@@ -30,6 +31,7 @@ export async function driveToLock(
     if (mode === 'notice') {
       // The cure period counts from the display; the phone reports it right after the policy arrives.
       await until('notice_shown on the server', async () => (await p.events(deviceId)).some((e) => e.kind === 'notice_shown'));
+      await p.lien.gateway.idle();
     }
   }
 }
@@ -57,4 +59,13 @@ export function dataMode(html: string): string | null {
 
 function decodeEntities(s: string): string {
   return s.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'");
+}
+
+/** Debian's Chromium, headless; the project never downloads a browser. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
 }

@@ -1,6 +1,8 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { DB } from '../schema.ts';
 import { initial } from './0001_initial.ts';
+import { auditChainBatch } from './0002_audit_chain_batch.ts';
+import { claimNumbers } from './0003_claim_numbers.ts';
 
 /**
  * Every migration, in order, defined in code (no files read from disk, so the CLI and tests run
@@ -9,6 +11,8 @@ import { initial } from './0001_initial.ts';
  */
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_audit_chain_batch': auditChainBatch,
+  '0003_claim_numbers': claimNumbers,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,0 +1,217 @@
+/**
+ * Payment → unlock latency. The server runs alone in a child process (one process, PGlite by
+ * default, PostgreSQL with --pg); this process holds N simulated devices (default 10,000), each an
+ * enrolled DeviceAgent keeping the /v1/device/stream WebSocket open. All are driven to a lock
+ * (notice shown, period over, sweep), then payments are posted through the REST API and we time,
+ * per device, from the payment API returning to the agent showing the normal screen: the NOTIFY
+ * nudge, the push over the stream, the agent's signed check-in and its applying the new policy.
+ *
+ * Baseline, same run, same loaded server: the payment POST's own latency. The unlock path is
+ * that write plus a push and one check-in round trip, so the ratio says how much a borrower waits
+ * beyond what the lender's system waits for the API. Target: unlock p99 ≤ 500 ms.
+ *
+ *   npm run bench:unlock [-- --devices N] [-- --payments P] [-- --rate per-second] [-- --pg]
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { DeviceAgent } from '../src/agent/agent.ts';
+import { HttpNetwork } from '../src/agent/http-network.ts';
+import { MemoryScreen, MemoryStore } from '../src/agent/memory.ts';
+import { provisionDevice } from '../src/agent/provision.ts';
+import { ManualClock } from '../src/domain/clock.ts';
+import { imeiCheckDigit } from '../src/domain/imei.ts';
+import { startServer } from '../test/e2e/server-process.ts';
+import { machine, percentile, printTable, writeResult } from './lib.ts';
+
+const arg = (name: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const DEVICES = Number(arg('devices') ?? 10_000);
+const PAYMENTS = Math.min(DEVICES, Number(arg('payments') ?? 1_000));
+/**
+ * Payments arrive at a steady rate (open loop, like a mobile-money feed), so latencies are the
+ * server's, not a queue this client builds by holding many requests in flight.
+ */
+const RATE = Number(arg('rate') ?? 20);
+const PG = process.argv.includes('--pg');
+const START = '2026-01-01T06:00:00Z';
+
+interface Phone {
+  imei: string;
+  serial: string;
+  secret: Buffer;
+  contractId?: string;
+  agent?: DeviceAgent;
+}
+
+function imeiOf(n: number): string {
+  const body = `35${String(600000000000 + n).padStart(12, '0')}`;
+  return body + String(imeiCheckDigit(body));
+}
+
+/** Runs fn over items with at most n at once (setup only). */
+async function pool<T>(items: T[], n: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    for (let i = next++; i < items.length; i = next++) await fn(items[i]!, i);
+  }));
+}
+
+async function until(what: string, ok: () => boolean, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Waits for the sweep's nudges to bring every agent to `mode`; agents whose nudged sync failed
+ * (10,000 check-ins arriving at once can time out on a small machine) are synced by hand.
+ */
+async function settle(phones: Phone[], mode: string): Promise<number> {
+  const deadline = Date.now() + 90_000;
+  const behind = () => phones.filter((p) => p.agent!.view().mode !== mode);
+  while (Date.now() < deadline && behind().length) await new Promise((r) => setTimeout(r, 200));
+  const stragglers = behind();
+  if (stragglers.length) console.log(`${stragglers.length} agents not ${mode} after the nudges; syncing them`);
+  await pool(stragglers, 16, async (p) => void (await p.agent!.sync()));
+  await until(`every phone ${mode}`, () => behind().length === 0);
+  return stragglers.length;
+}
+
+function modes(phones: Phone[]): Record<string, number> {
+  const m: Record<string, number> = {};
+  for (const p of phones) {
+    const mode = p.agent!.view().mode;
+    m[mode] = (m[mode] ?? 0) + 1;
+  }
+  return m;
+}
+
+if (PG) process.env.LIEN_TEST_DATABASE_URL ??= process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+else delete process.env.LIEN_TEST_DATABASE_URL;
+const clock = new ManualClock(START);
+const server = await startServer({ clockStart: START, env: { LIEN_CHECKIN_FLUSH_MS: '250' } });
+const backgroundErrors: string[] = [];
+try {
+  const setClock = async (iso: string) => {
+    clock.set(iso);
+    await server.api('POST', '/v1/operator/clock', { set: iso });
+  };
+  const lender = await server.api('POST', '/v1/operator/lenders', {
+    name: 'Bench Credit', supportPhone: '+254700000000', supportUrl: 'https://bench.example', howToPay: 'M-Pesa', currency: 'KES', timeZone: 'Africa/Nairobi', profile: 'retail-short-cycle',
+  });
+  const key: string = lender.body.apiKey;
+  const phones: Phone[] = Array.from({ length: DEVICES }, (_, i) => ({ imei: imeiOf(i), serial: `UNL-${i}`, secret: randomBytes(32) }));
+  let t = performance.now();
+  for (let i = 0; i < phones.length; i += 2000) {
+    const csv = ['imei1,imei2,serial,model,factory_secret,sale_status', ...phones.slice(i, i + 2000).map((d) => `${d.imei},,${d.serial},Bench,${d.secret.toString('hex')},unsold`)].join('\n');
+    const r = await server.api('POST', '/v1/operator/manifests', csv, server.operatorKey, 'text/csv');
+    if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+  }
+  await pool(phones, 16, async (p) => {
+    const r = await server.api('POST', '/v1/sales', {
+      imei: p.imei, borrowerRef: p.serial, borrowerPhone: '+254711000222',
+      schedule: { principal: 30_000_00, annualRatePct: 0, termCount: 3, frequency: 'monthly', method: 'flat', firstDueDate: '2026-01-15' },
+      consent: { at: START, channel: 'in_store_signature', termsVersion: 'v1' },
+    }, key);
+    if (r.status !== 201) throw new Error(JSON.stringify(r.body));
+    p.contractId = r.body.contractId;
+  });
+  console.log(`sold ${DEVICES} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  t = performance.now();
+  await pool(phones, 16, async (p) => {
+    const persistent = new MemoryStore();
+    await provisionDevice(persistent, { factorySecret: p.secret, imeis: [p.imei], serial: p.serial });
+    p.agent = new DeviceAgent({
+      persistent, userdata: new MemoryStore(), clock, network: new HttpNetwork({ baseUrl: server.url }), screen: new MemoryScreen(),
+      onBackgroundError: (e) => void backgroundErrors.push(String(e)),
+    });
+    await p.agent.boot();
+    const r = await p.agent.sync();
+    if (r.status !== 'synced') throw new Error(`enroll: ${JSON.stringify(r)}`);
+  });
+  await until('every stream open', () => phones.every((p) => p.agent!.streamOpen()));
+  console.log(`enrolled ${DEVICES} agents with open streams in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+  // Overdue: the notice is issued; the sweep's nudges make every agent sync and show it.
+  await setClock('2026-01-17T07:00:00Z');
+  await server.api('POST', '/v1/operator/sweep');
+  const setupStragglers = { notice: await settle(phones, 'notice'), locked: 0 };
+  // The next check-in reports the notice as displayed.
+  await pool(phones, 16, async (p) => void (await p.agent!.sync()));
+  await new Promise((r) => setTimeout(r, 1000));
+  await setClock('2026-01-22T07:00:00Z');
+  await server.api('POST', '/v1/operator/sweep');
+  setupStragglers.locked = await settle(phones, 'locked');
+  console.log(`locked: ${JSON.stringify(modes(phones))}`);
+
+  const postMs: number[] = [];
+  const unlockMs: number[] = [];
+  let failures = 0;
+  t = performance.now();
+  const pay = async (p: Phone, i: number) => {
+    const t0 = performance.now();
+    const r = await server.api('POST', '/v1/payments', { contractId: p.contractId, externalRef: `UNL-${i}`, channel: 'mpesa', amount: 10_000_00, currency: 'KES' }, key);
+    const t1 = performance.now();
+    if (r.status !== 201) {
+      failures++;
+      return;
+    }
+    postMs.push(t1 - t0);
+    // Checked on every turn of the event loop, so the wait adds no polling interval.
+    while (p.agent!.view().mode !== 'normal') {
+      if (performance.now() - t1 > 30_000) {
+        failures++;
+        return;
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    unlockMs.push(performance.now() - t1);
+  };
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < PAYMENTS; i++) {
+    inFlight.push(pay(phones[i]!, i));
+    const due = t + ((i + 1) * 1000) / RATE;
+    await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+  }
+  await Promise.all(inFlight);
+  const wallSec = (performance.now() - t) / 1000;
+  const stats = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const r = (x: number) => Number(x.toFixed(1));
+    return { count: s.length, p50Ms: r(percentile(s, 50)), p99Ms: r(percentile(s, 99)), maxMs: r(s.at(-1) ?? NaN) };
+  };
+  const post = stats(postMs);
+  const unlock = stats(unlockMs);
+  const ratio = { p50: Number((unlock.p50Ms / post.p50Ms).toFixed(3)), p99: Number((unlock.p99Ms / post.p99Ms).toFixed(3)) };
+  printTable([
+    { run: 'payment POST (baseline)', count: post.count, p50Ms: post.p50Ms, p99Ms: post.p99Ms, maxMs: post.maxMs, ratioP99: 1 },
+    { run: 'payment returned → agent normal', count: unlock.count, p50Ms: unlock.p50Ms, p99Ms: unlock.p99Ms, maxMs: unlock.maxMs, ratioP99: ratio.p99 },
+  ]);
+  const file = writeResult('unlock', {
+    target: 'p99 from the payment API returning to the agent showing normal <= 500 ms, server in one process',
+    backend: PG ? 'postgres' : 'pglite',
+    devicesConnected: DEVICES,
+    payments: PAYMENTS,
+    paymentsPerSecOffered: RATE,
+    paymentsPerSec: Number((unlock.count / wallSec).toFixed(1)),
+    failures,
+    backgroundErrors: backgroundErrors.length,
+    /** Agents the setup nudges did not reach in time (synced by hand before measuring). */
+    setupStragglers,
+    baseline: { name: 'payment POST latency, same server, same run', ...post },
+    unlock,
+    ratio,
+    p50Ms: unlock.p50Ms,
+    p99Ms: unlock.p99Ms,
+    pass: unlock.p99Ms <= 500 && failures === 0,
+    machine: machine(),
+  });
+  console.log(`written ${file}`);
+  for (const p of phones) p.agent?.stop();
+} finally {
+  await server.stop();
+}
