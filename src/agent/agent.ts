@@ -103,6 +103,8 @@ export class DeviceAgent implements Telephony {
   private queuedSync: Promise<SyncResult> | null = null;
   private stream: { close: CloseStream } | null = null;
   private connecting = false;
+  /** Set by stop(): a stream still being opened is closed as soon as it opens. */
+  private stopped = false;
   private readonly agentVersion: string;
 
   constructor(private readonly opts: DeviceAgentOptions) {
@@ -211,6 +213,7 @@ export class DeviceAgent implements Telephony {
 
   /** Stops the nudge stream (the shell is shutting down). */
   stop(): void {
+    this.stopped = true;
     this.closeStream();
   }
 
@@ -464,7 +467,7 @@ export class DeviceAgent implements Telephony {
   }
 
   private async openStream(): Promise<void> {
-    if (this.opts.stream === false || this.stream || this.connecting || !this.u.session || this.terminal()) return;
+    if (this.stopped || this.opts.stream === false || this.stream || this.connecting || !this.u.session || this.terminal()) return;
     const epoch = this.epoch;
     const deviceId = this.u.session.deviceId;
     this.connecting = true;
@@ -481,7 +484,7 @@ export class DeviceAgent implements Telephony {
           if (this.stream === holder) this.stream = null;
         },
       );
-      if (epoch !== this.epoch || this.terminal() || this.u.session?.deviceId !== deviceId) holder.close();
+      if (this.stopped || epoch !== this.epoch || this.terminal() || this.u.session?.deviceId !== deviceId) holder.close();
       else this.stream = holder;
     } catch (e) {
       // No stream is not an error: periodic check-ins still happen; the next sync tries again.

@@ -100,7 +100,7 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
       frameworkErrors,
     });
     installErrorHandling(app);
-
+    endConnectionsWhileClosing(app);
     await app.register(websocket, { options: { maxPayload: 4096 } });
     // Both collect routes as they are added (onRoute), so they come before every route.
     await registerOpenApi(app, { publicUrl: config.publicUrl, version: '0.1.0' });

@@ -46,6 +46,21 @@ describe('device agent', () => {
     expect(w.network.calls.map((c) => c.kind)).toEqual(['nonce', 'enroll', 'checkin', 'stream']);
   });
 
+  it('stopped while its nudge stream is still opening: the stream is closed once it opens, and never reopened', async () => {
+    const w = await world();
+    const connect = w.network.connectStream.bind(w.network);
+    w.network.connectStream = async (...args) => {
+      w.agent.stop(); // the shell shuts down during the handshake
+      return connect(...args);
+    };
+    expect(await w.agent.sync()).toMatchObject({ status: 'synced' });
+    expect(w.agent.streamOpen()).toBe(false);
+    expect(w.network.openStreams()).toBe(0);
+    w.network.connectStream = connect;
+    await w.agent.sync();
+    expect(w.network.openStreams()).toBe(0);
+  });
+
   it('locks on its own when lockAt passes while offline', async () => {
     const w = await world({ policy: { stage: 'notice', lockAt: at(2 * DAY), amountDue: 100000 } });
     await w.agent.sync();

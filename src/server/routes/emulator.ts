@@ -45,6 +45,7 @@ export class EmulatorHub {
   private readonly phones = new Map<string, Promise<SimPhone>>();
   private readonly started = new Map<string, SimPhone>();
   private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
 
   constructor(
     private readonly s: Services,
@@ -82,6 +83,10 @@ export class EmulatorHub {
     const phone = new SimPhone({ persistent, userdata: new MemoryStore(), clock: this.s.clock, network: new HttpNetwork({ baseUrl: this.serverUrl(), timeoutMs: 10_000 }), lang: 'en' });
     await phone.boot();
     await phone.sync();
+    if (this.stopped) {
+      phone.stop(); // the server closed while this phone was starting
+      return phone;
+    }
     this.started.set(serial, phone);
     this.timer ??= setInterval(() => void this.heartbeat(), HEARTBEAT_MS).unref();
     return phone;
@@ -89,6 +94,7 @@ export class EmulatorHub {
 
   private async heartbeat(): Promise<void> {
     for (const phone of this.started.values()) {
+      if (this.stopped) return;
       try {
         await phone.tick();
         if (phone.network.online && !phone.agent.isTerminal() && phone.checkinDue()) await phone.sync();
@@ -99,6 +105,7 @@ export class EmulatorHub {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     for (const phone of this.started.values()) phone.stop();
