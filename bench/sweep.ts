@@ -124,7 +124,8 @@ async function run(backend: 'pglite' | 'postgres'): Promise<Run> {
 
 /**
  * A realistic book: 88% current (next installment 5–31 days out, earlier ones paid; latest
- * policies of every age, so about an eighth need their offline deadline renewed on a given day),
+ * policies of every age, so about an eighth are due for an offline-deadline renewal, which their
+ * next check-in picks up),
  * 7% in the reminder window, 4% overdue 0–39 days (notice issued, not yet displayed), 1% locked
  * (30 days overdue, notice displayed 20 days ago). Six monthly installments each. Stored stages
  * are the engine's, so the priming sweep only settles the derived columns.
@@ -159,11 +160,11 @@ async function seed(db: Kysely<DB>, lenderId: string, templateDevice: string): P
     // Latest policy: the real one's body, with an offline deadline as old as its issue day; the
     // locked group's carried the notice, displayed (and reported) the day after.
     await sql`
-      INSERT INTO policies (device_id, version, stage, body, issued_at)
+      INSERT INTO policies (device_id, version, stage, body, issued_at, offline_renew_at)
       SELECT 'dev_bench' || lpad(g::text, 9, '0'), 1, ${stage},
              jsonb_set(jsonb_set(p.body, '{policy,offlineLockAt}', to_jsonb(to_char((issued + interval '14 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))),
                        '{policy,noticeIndex}', CASE WHEN g % 100 = 99 THEN '0'::jsonb ELSE 'null'::jsonb END),
-             issued
+             issued, issued + interval '7 days'
       FROM (SELECT g, CASE WHEN g % 100 = 99 THEN ${prime} - interval '21 days' ELSE ${prime} - ((g % 8) || ' days')::interval END AS issued FROM ${g}) s,
            (SELECT body FROM policies WHERE device_id = ${templateDevice} ORDER BY version DESC LIMIT 1) p`.execute(db);
     await sql`

@@ -1,10 +1,9 @@
 import { hostname } from 'node:os';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import { addDays, businessDateIn } from '../domain/dates.ts';
-import { validateProfile } from '../domain/compliance.ts';
+import { businessDateIn } from '../domain/dates.ts';
 import type { DB } from '../store/schema.ts';
 import { SYSTEM, type Services } from '../services/context.ts';
-import { applyOutcome, decide, evaluatedColumns, loadFacts, offlineRenewMs, signedPolicyRow } from '../services/evaluate.ts';
+import { applyOutcome, decide, evaluatedColumns, loadFacts, signedPolicyRow } from '../services/evaluate.ts';
 import { EVALUATED_COLUMNS, POLICY_COLUMNS, isQuiet } from '../services/bulk/outcomes.ts';
 import { insertMany, updateMany } from '../services/bulk/sql.ts';
 
@@ -103,22 +102,24 @@ async function dailyPass(ctx: PassContext, runDate: string): Promise<void> {
         const businessDate = businessDateIn(ctx.lender.time_zone, at);
         const { rows } = await sql<{ last: string | null; claimed: number; quiet: number; slow: string[] | null }>`
           WITH batch AS (
-            SELECT id FROM contracts
-            WHERE lender_id = ${ctx.lender.id} AND id > ${cursor} AND status = 'active'
-              AND (last_evaluated_on IS NULL OR last_evaluated_on < ${runDate}::date)
-            ORDER BY id
+            SELECT c.id, coalesce(${quietFilter(at)}, false) AS quiet FROM contracts c
+            WHERE c.lender_id = ${ctx.lender.id} AND c.id > ${cursor} AND c.status = 'active'
+              AND (c.last_evaluated_on IS NULL OR c.last_evaluated_on < ${runDate}::date)
+            ORDER BY c.id
             LIMIT ${ctx.batchSize}
-            FOR UPDATE SKIP LOCKED
+            FOR UPDATE OF c SKIP LOCKED
           ), quiet AS (
+            -- The filter is decided on the batch's rows: here it would let the planner, whose
+            -- statistics PGlite never refreshes on its own, scan the table once per batch.
             UPDATE contracts c SET last_evaluated_on = ${businessDate}::date
             FROM batch
-            WHERE c.id = batch.id AND ${quietFilter(at, quietAfter(ctx.lender, at), renewAfter(ctx.lender, at))}
+            WHERE c.id = batch.id AND batch.quiet
             RETURNING c.id
           )
           SELECT (SELECT max(id) FROM batch) AS last,
                  (SELECT count(*) FROM batch)::int AS claimed,
                  (SELECT count(*) FROM quiet)::int AS quiet,
-                 (SELECT array_agg(id) FROM batch WHERE id NOT IN (SELECT id FROM quiet)) AS slow
+                 (SELECT array_agg(id) FROM batch WHERE NOT quiet) AS slow
         `.execute(tx);
         const r = rows[0]!;
         if (r.claimed === 0) return null;
@@ -156,6 +157,9 @@ async function timeDrivenPass(ctx: PassContext, now: Date): Promise<void> {
   }
 }
 
+/** The sweep leaves offline deadlines to check-ins: a renewed policy only reaches a phone then. */
+export const SWEEP_DECISION = { renewOffline: false } as const;
+
 type Claim = { last: string; claimed: number; slow: string[] } | null;
 
 /**
@@ -177,16 +181,21 @@ async function inBatch(ctx: PassContext, claim: (tx: Transaction<DB>, at: Date) 
       const policies: Record<string, unknown>[] = [];
       let businessDate = '';
       for (const f of facts) {
-        const o = decide(f, at);
+        const o = decide(f, at, SWEEP_DECISION);
         businessDate = o.businessDate;
         const timeDriven = f.contract.next_evaluation_at !== null && f.contract.next_evaluation_at <= at;
         if (!o.changed && !timeDriven) {
-          unchanged.push(f.contract.id);
+          const columns = evaluatedColumns(o, at);
+          // Tomorrow's set-based filter trusts the stored next_evaluation_at: it must not lie
+          // beyond the engine's next time trigger (an earlier one only costs a re-evaluation).
+          const stored = f.contract.next_evaluation_at;
+          if (stored !== null && (columns.next_evaluation_at === null || stored <= columns.next_evaluation_at)) unchanged.push(f.contract.id);
+          else updates.push({ id: f.contract.id, ...columns });
           continue;
         }
         stats.changed++;
-        // Announced changes (stage, settlement) are audited one by one; the rest — mostly
-        // renewing a current phone's offline deadline — are written set-based below.
+        // Announced changes (stage, settlement) are audited one by one; the rest (days past due
+        // and amounts moving within a stage) are written set-based below.
         if (!isQuiet(o)) {
           const ev = await applyOutcome(s, tx, o, at, SYSTEM, `daily sweep ${o.businessDate}`);
           if (ev.policyChanged) nudge.push(ev.deviceId);
@@ -218,54 +227,35 @@ async function inBatch(ctx: PassContext, claim: (tx: Transaction<DB>, at: Date) 
 export async function quietContractIds(db: Kysely<DB>, lender: LenderRow, at: Date): Promise<string[]> {
   const { rows } = await sql<{ id: string }>`
     SELECT c.id FROM contracts c
-    WHERE c.lender_id = ${lender.id} AND c.status = 'active' AND ${quietFilter(at, quietAfter(lender, at), renewAfter(lender, at))}
+    WHERE c.lender_id = ${lender.id} AND c.status = 'active' AND ${quietFilter(at)}
     ORDER BY c.id
   `.execute(db);
   return rows.map((r) => r.id);
 }
 
-/** Not in a reminder window: the next unpaid due date lies after the widest window's first day. */
-function quietAfter(lender: LenderRow, at: Date): string {
-  const maxReminder = validateProfile(lender.compliance_profile).reminderDaysBeforeDue[0];
-  return addDays(businessDateIn(lender.time_zone, at), maxReminder === undefined ? -1 : maxReminder);
-}
-
-/** decide() re-issues a policy whose offline deadline is nearer than this. */
-function renewAfter(lender: LenderRow, at: Date): Date {
-  return new Date(at.getTime() + offlineRenewMs(validateProfile(lender.compliance_profile)));
-}
-
 /**
  * True for a contract whose full evaluation at `now` would change nothing but last_evaluated_on
- * (decide() → changed false, and no time-driven re-evaluation due). It holds exactly when:
- * - the stored decision is `current` with no lock, notice or arrears, and a policy was issued
- *   (policy_version 0 forces a first policy);
- * - no manual action (its `until` is a time trigger) and next_evaluation_at is not due;
- * - some installment is unpaid (else the contract is paid off) and the earliest unpaid due date
- *   is after `quietAfter` = business date + the widest reminder window: then nothing is overdue
- *   (DPD 0, not in grace, amount overdue 0) and the contract is outside every reminder window,
- *   so the stage engine answers `current` (not_past_due);
- * - the offline lock may stay armed (consent recorded, no open dispute or claim) and the
- *   device's latest policy carries an offline deadline at least `renewAfter` away.
- * Notices and feed staleness are consulted by the engine only once something is overdue, so
- * they need no check here. test/jobs/sweep-equivalence.test.ts runs this filter and decide()
- * side by side over a varied population.
+ * (decide() with SWEEP_DECISION → changed false, and no time-driven re-evaluation due), read
+ * from the decision the engine stored at its last evaluation. It holds when:
+ * - that decision is `current` or `reminder` with nothing overdue (amount 0, so not in grace
+ *   either), no lock or notice, and a policy was issued (policy_version 0 forces a first one):
+ *   the stage engine's not-past-due branch, whose next_evaluation_at lists every instant its
+ *   answer changes by time alone (a reminder window opening, the day after the due date, a
+ *   manual action's end), and that instant is still ahead;
+ * - no manual action, and the offline lock may stay armed (consent recorded, no open dispute
+ *   or claim); an offline deadline that is getting near is renewed by the phone's next check-in.
+ * Everything else that moves the decision (payments, reversals, disputes, claims, manual
+ * actions, settings) re-evaluates the contract when it happens. Past-due contracts are left to
+ * the engine: their days past due, notices and the payment feed's freshness move daily.
+ * test/jobs/sweep-equivalence.test.ts runs this filter and decide() side by side, day after day,
+ * over a varied population.
  */
-function quietFilter(now: Date, quietAfter: string, renewAfter: Date) {
+function quietFilter(now: Date) {
   return sql<boolean>`(
-    c.stage = 'current' AND c.policy_version > 0 AND c.lock_at IS NULL AND c.notice_index IS NULL
+    c.stage IN ('current', 'reminder') AND c.policy_version > 0 AND c.lock_at IS NULL AND c.notice_index IS NULL
     AND c.amount_overdue = 0 AND c.manual_action IS NULL AND c.consent_at IS NOT NULL
-    AND (c.next_evaluation_at IS NULL OR c.next_evaluation_at > ${now.toISOString()}::timestamptz)
-    AND (
-      SELECT min(i.due_date) FROM installments i
-      WHERE i.contract_id = c.id
-        AND i.principal + i.interest + i.fee + i.penalty > i.paid_principal + i.paid_interest + i.paid_fee + i.paid_penalty
-    ) > ${quietAfter}::date
+    AND c.next_evaluation_at > ${now.toISOString()}::timestamptz
     AND NOT EXISTS (SELECT 1 FROM disputes d WHERE d.contract_id = c.id AND d.resolved_at IS NULL)
     AND NOT EXISTS (SELECT 1 FROM claims k WHERE k.contract_id = c.id AND k.status = 'open')
-    AND (
-      SELECT (p.body->'policy'->>'offlineLockAt')::timestamptz FROM policies p
-      WHERE p.device_id = c.device_id ORDER BY p.version DESC LIMIT 1
-    ) >= ${renewAfter.toISOString()}::timestamptz
   )`;
 }

@@ -35,6 +35,16 @@ function positive(name: string, raw: string | undefined, fallback: number): numb
   return n;
 }
 
+/**
+ * At most a day: a phone picks up the renewal of its offline deadline at a routine check-in, in
+ * the last half of the window (≥ 3.5 days), so several check-ins must fall in it.
+ */
+function checkinInterval(raw: string | undefined): number {
+  const n = positive('LIEN_CHECKIN_INTERVAL', raw, 6 * 3600);
+  if (n > 86_400) throw new Error(`LIEN_CHECKIN_INTERVAL must be at most 86400 (a day), got "${raw}"`);
+  return n;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const port = overrides.port ?? int('PORT', env.PORT, 8080);
   const host = overrides.host ?? env.HOST ?? '127.0.0.1';
@@ -45,7 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databaseSchema: overrides.databaseSchema ?? (env.LIEN_DATABASE_SCHEMA || undefined),
     dataDir: overrides.dataDir ?? env.LIEN_DATA_DIR ?? './data',
     publicUrl: overrides.publicUrl ?? env.LIEN_PUBLIC_URL ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`,
-    checkinIntervalSec: overrides.checkinIntervalSec ?? int('LIEN_CHECKIN_INTERVAL', env.LIEN_CHECKIN_INTERVAL, 6 * 3600),
+    checkinIntervalSec: overrides.checkinIntervalSec ?? checkinInterval(env.LIEN_CHECKIN_INTERVAL),
     checkinFlushMs: overrides.checkinFlushMs ?? int('LIEN_CHECKIN_FLUSH_MS', env.LIEN_CHECKIN_FLUSH_MS, 250),
     sweepIntervalMin: overrides.sweepIntervalMin ?? int('LIEN_SWEEP_INTERVAL', env.LIEN_SWEEP_INTERVAL, 15),
     sweepBatchSize: overrides.sweepBatchSize ?? positive('LIEN_SWEEP_BATCH_SIZE', env.LIEN_SWEEP_BATCH_SIZE, 500),

@@ -37,7 +37,7 @@ export class DeviceGateway {
   private readonly devices = new Map<string, CachedDevice>();
   private readonly background = new Set<Promise<void>>();
   /** Latest signed policy per device, with its JSON text: answers splice it in unserialised. */
-  private readonly policies = new Map<string, { signed: SignedPolicy; json: string } | null>();
+  private readonly policies = new Map<string, LatestPolicy | null>();
   readonly bookkeeping: CheckinBookkeeper;
   private readonly keysJson: string;
 
@@ -99,7 +99,7 @@ export class DeviceGateway {
       if (device.lender_id) {
         await enqueueWebhookEvent(tx, { lenderId: device.lender_id, type: 'device.enrolled', at: now, data: { deviceId: device.id, reEnrollment: device.enrolled_at !== null, agentVersion: req.agentVersion } });
       }
-      return latestPolicy(tx, device.id);
+      return (await latestPolicy(tx, device.id))?.signed ?? null;
     });
     // Drops the old credential from every process's cache.
     await this.s.nudges.nudge(device.id);
@@ -155,11 +155,10 @@ export class DeviceGateway {
       this.inBackground(this.bookkeeping.flush().then(() => this.evaluateDevice(deviceId)));
     }
     let latest = await this.latest(deviceId);
-    const offlineAt = latest?.signed.policy.offlineLockAt ? Date.parse(latest.signed.policy.offlineLockAt) : null;
-    if (offlineAt !== null && offlineAt - now.getTime() < 2 * this.s.checkinIntervalSec * 1000) {
-      // The phone is online now, yet its offline deadline would pass before its next routine
-      // check-in (the sweep renews it days ahead; this covers a sweep that fell behind): renew it
-      // in this answer rather than let a connected phone lock as if it had gone dark.
+    if (latest?.offlineRenewAt != null && latest.offlineRenewAt < now.getTime()) {
+      // The phone is online, so its offline deadline must move on before it comes near: renewed
+      // here, in the answer to the phone it is for (the daily sweep leaves it alone), rather
+      // than let a connected phone lock as if it had gone dark.
       await this.evaluateDevice(deviceId);
       this.policies.delete(deviceId);
       latest = await this.latest(deviceId);
@@ -206,18 +205,26 @@ export class DeviceGateway {
     return entry;
   }
 
-  private async latest(deviceId: string): Promise<{ signed: SignedPolicy; json: string } | null> {
+  private async latest(deviceId: string): Promise<LatestPolicy | null> {
     if (this.policies.has(deviceId)) return this.policies.get(deviceId)!;
-    const signed = await latestPolicy(this.s.db, deviceId);
-    const entry = signed ? { signed, json: JSON.stringify(signed) } : null;
+    const entry = await latestPolicy(this.s.db, deviceId);
     this.policies.set(deviceId, entry);
     return entry;
   }
 }
 
-async function latestPolicy(db: Services['db'], deviceId: string): Promise<SignedPolicy | null> {
-  const row = await db.selectFrom('policies').select('body').where('device_id', '=', deviceId).orderBy('version', 'desc').limit(1).executeTakeFirst();
-  return (row?.body as SignedPolicy | undefined) ?? null;
+/** A device's newest policy as the check-in serves it. */
+interface LatestPolicy {
+  signed: SignedPolicy;
+  json: string;
+  offlineRenewAt: number | null;
+}
+
+async function latestPolicy(db: Services['db'], deviceId: string): Promise<LatestPolicy | null> {
+  const row = await db.selectFrom('policies').select(['body', 'offline_renew_at']).where('device_id', '=', deviceId).orderBy('version', 'desc').limit(1).executeTakeFirst();
+  if (!row) return null;
+  const signed = row.body as SignedPolicy;
+  return { signed, json: JSON.stringify(signed), offlineRenewAt: row.offline_renew_at?.getTime() ?? null };
 }
 
 function header(h: Record<string, string | string[] | undefined>, name: string): string | undefined {

@@ -144,8 +144,12 @@ export function feedFreshUntil(lastReportedAt: Date | null, freshnessMinutes: nu
   return lastReportedAt ? lastReportedAt.getTime() + freshnessMinutes * 60_000 : -Infinity;
 }
 
-/** Pure: facts + now → the decision and whether the device's policy must change. */
-export function decide(f: ContractFacts, now: Date): Outcome {
+/**
+ * Pure: facts + now → the decision and whether the device's policy must change. `renewOffline`
+ * false leaves an offline deadline that is merely getting near alone: the daily sweep passes it,
+ * since a renewed policy only reaches a phone when it checks in, and the check-in renews it then.
+ */
+export function decide(f: ContractFacts, now: Date, opts: { renewOffline?: boolean } = {}): Outcome {
   const c = f.contract;
   const businessDate = businessDateIn(f.lender.time_zone, now);
   const installments = f.installments.map((i) => ({
@@ -193,7 +197,7 @@ export function decide(f: ContractFacts, now: Date): Outcome {
     status !== c.status ||
     // A phone that keeps checking in is not offline: renew its offline deadline well before it
     // passes, or a borrower in good standing would be locked as if the phone had gone dark.
-    (f.policyOfflineLockAt !== null && f.policyOfflineLockAt - now.getTime() < offlineRenewMs(f.profile)) ||
+    (opts.renewOffline !== false && f.policyOfflineLockAt !== null && f.policyOfflineLockAt - now.getTime() < offlineRenewMs(f.profile)) ||
     // Consent, a dispute or claim, or a manual hold changed whether the offline lock may be armed.
     (c.policy_version > 0 && (f.policyOfflineLockAt !== null) !== (status === 'active' && offlineLockAllowed(f, now)));
   return { facts: f, businessDate, delinquency: d, status, decision, changed };
@@ -266,7 +270,9 @@ export function signedPolicyRow(s: Services, o: Outcome, now: Date) {
     nextCheckinAt: new Date(now.getTime() + s.checkinIntervalSec * 1000),
   });
   if (!offlineLockAllowed(o.facts, now)) policy.offlineLockAt = null;
-  return { device_id: c.device_id, version, stage: o.decision.stage, body: s.keyring.sign(policy), issued_at: now };
+  // Stored beside the policy so a check-in, which knows no profile, sees when to renew it.
+  const offlineRenewAt = policy.offlineLockAt ? new Date(Date.parse(policy.offlineLockAt) - offlineRenewMs(o.facts.profile)) : null;
+  return { device_id: c.device_id, version, stage: o.decision.stage, body: s.keyring.sign(policy), issued_at: now, offline_renew_at: offlineRenewAt };
 }
 
 /** Writes an outcome: contract columns always; a new signed policy and audit row when it changed. */

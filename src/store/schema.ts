@@ -185,6 +185,8 @@ export interface PoliciesTable {
   /** The signed policy as sent to the device. */
   body: Json;
   issued_at: Ts;
+  /** When a check-in renews the offline deadline (policy.offlineLockAt minus half the profile's offline days). */
+  offline_renew_at: Ts | null;
 }
 
 export interface SigningKeysTable {

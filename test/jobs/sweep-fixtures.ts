@@ -73,7 +73,7 @@ export async function seedVariedContracts(db: Kysely<DB>, lenderId: string, coun
       })
       .execute();
     const day = 24 * hour;
-    // The device's latest policy: its offline deadline decides whether the sweep must renew it.
+    // The device's latest policy: whether its offline lock is armed.
     const offline = pick(plain ? [10 * day, 12 * day, 3 * day, null] : [10 * day, 3 * day, -day, null]);
     if (policyVersion > 0) await db
       .insertInto('policies')

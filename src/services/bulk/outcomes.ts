@@ -22,7 +22,7 @@ export const EVALUATED_COLUMNS = {
   updated_at: 'timestamptz',
 };
 
-export const POLICY_COLUMNS = { device_id: 'text', version: 'int4', stage: 'text', body: 'jsonb', issued_at: 'timestamptz' };
+export const POLICY_COLUMNS = { device_id: 'text', version: 'int4', stage: 'text', body: 'jsonb', issued_at: 'timestamptz', offline_renew_at: 'timestamptz' };
 
 /**
  * An outcome that announces itself — a stage change or a settled contract: audit entry,

@@ -3,6 +3,7 @@ import type { DB } from '../schema.ts';
 import { initial } from './0001_initial.ts';
 import { auditChainBatch } from './0002_audit_chain_batch.ts';
 import { claimNumbers } from './0003_claim_numbers.ts';
+import { policyOfflineRenewal } from './0004_policy_offline_renewal.ts';
 
 /**
  * Every migration, in order, defined in code (no files read from disk, so the CLI and tests run
@@ -13,6 +14,7 @@ export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_audit_chain_batch': auditChainBatch,
   '0003_claim_numbers': claimNumbers,
+  '0004_policy_offline_renewal': policyOfflineRenewal,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
