@@ -15,7 +15,7 @@ import { enqueueWebhookEvent } from '../jobs/webhooks.ts';
 import type { Services } from './context.ts';
 import { NonceIssuer } from './nonce.ts';
 import { CheckinBookkeeper } from './bookkeeping.ts';
-import { evaluateContract } from './evaluate.ts';
+import { evaluateContract, offlineRenewalDue } from './evaluate.ts';
 
 interface CachedDevice {
   credential: Buffer;
@@ -155,7 +155,7 @@ export class DeviceGateway {
       this.inBackground(this.bookkeeping.flush().then(() => this.evaluateDevice(deviceId)));
     }
     let latest = await this.latest(deviceId);
-    if (latest?.offlineRenewAt != null && latest.offlineRenewAt < now.getTime()) {
+    if (latest && offlineRenewalDue(latest.offlineRenewAt, now)) {
       // The phone is online, so its offline deadline must move on before it comes near: renewed
       // here, in the answer to the phone it is for (the daily sweep leaves it alone), rather
       // than let a connected phone lock as if it had gone dark.

@@ -40,6 +40,8 @@ export interface ContractFacts {
   feedFreshUntil: number | null;
   /** offlineLockAt of the device's latest policy (epoch ms), null when it has none. */
   policyOfflineLockAt: number | null;
+  /** offline_renew_at of that policy (epoch ms): past it, the deadline is renewed. */
+  policyOfflineRenewAt: number | null;
 }
 
 export interface Outcome {
@@ -85,13 +87,15 @@ export async function loadFacts(tx: Tx, contracts: ContractRow[], now: Date, len
     tx
       .selectFrom('policies')
       .distinctOn('device_id')
-      .select(['device_id', sql<string | null>`body->'policy'->>'offlineLockAt'`.as('offline_lock_at')])
+      .select(['device_id', 'offline_renew_at', sql<string | null>`body->'policy'->>'offlineLockAt'`.as('offline_lock_at')])
       .where('device_id', 'in', deviceIds)
       .orderBy('device_id')
       .orderBy('version', 'desc')
       .execute(),
   ]);
-  const offlineLockAt = new Map(latestPolicies.map((p) => [p.device_id, p.offline_lock_at ? Date.parse(p.offline_lock_at) : null]));
+  const latestPolicy = new Map(
+    latestPolicies.map((p) => [p.device_id, { offlineLockAt: p.offline_lock_at ? Date.parse(p.offline_lock_at) : null, offlineRenewAt: p.offline_renew_at?.getTime() ?? null }]),
+  );
   const noticeDevices = [...new Set(notices.map((n) => n.device_id))];
   const noticePolicies = noticeDevices.length
     ? await tx
@@ -134,7 +138,8 @@ export async function loadFacts(tx: Tx, contracts: ContractRow[], now: Date, len
       }),
       feedStale: stale.has(c.lender_id),
       feedFreshUntil: freshUntil.get(c.lender_id) ?? null,
-      policyOfflineLockAt: offlineLockAt.get(c.device_id) ?? null,
+      policyOfflineLockAt: latestPolicy.get(c.device_id)?.offlineLockAt ?? null,
+      policyOfflineRenewAt: latestPolicy.get(c.device_id)?.offlineRenewAt ?? null,
     };
   });
 }
@@ -197,15 +202,24 @@ export function decide(f: ContractFacts, now: Date, opts: { renewOffline?: boole
     status !== c.status ||
     // A phone that keeps checking in is not offline: renew its offline deadline well before it
     // passes, or a borrower in good standing would be locked as if the phone had gone dark.
-    (opts.renewOffline !== false && f.policyOfflineLockAt !== null && f.policyOfflineLockAt - now.getTime() < offlineRenewMs(f.profile)) ||
+    (opts.renewOffline !== false && offlineRenewalDue(f.policyOfflineRenewAt, now)) ||
     // Consent, a dispute or claim, or a manual hold changed whether the offline lock may be armed.
     (c.policy_version > 0 && (f.policyOfflineLockAt !== null) !== (status === 'active' && offlineLockAllowed(f, now)));
   return { facts: f, businessDate, delinquency: d, status, decision, changed };
 }
 
 /** Renew a device's offline deadline once less than half the profile's offline window is left. */
-export function offlineRenewMs(profile: ComplianceProfile): number {
+function offlineRenewMs(profile: ComplianceProfile): number {
   return (profile.offlineLockDays * 86_400_000) / 2;
+}
+
+/**
+ * Whether a policy's offline deadline is due for renewal, from the instant stored beside it
+ * (signedPolicyRow): decide() and the check-in ask this one question, so a check-in that
+ * re-evaluates for a renewal always gets one.
+ */
+export function offlineRenewalDue(offlineRenewAt: number | null, now: Date): boolean {
+  return offlineRenewAt !== null && offlineRenewAt < now.getTime();
 }
 
 /**
