@@ -9,6 +9,7 @@ import { enqueueWebhookEvent } from '../jobs/webhooks.ts';
 import { enqueueNotification } from '../jobs/notifications.ts';
 import type { Actor, Services } from './context.ts';
 import { buildPolicy } from './policy.ts';
+import { installmentsByContract } from '../store/repos/contracts.ts';
 
 type Tx = Kysely<DB> | Transaction<DB>;
 type ContractRow = Selectable<DB['contracts']>;
@@ -70,7 +71,7 @@ export async function loadFacts(tx: Tx, contracts: ContractRow[], now: Date, len
   const lenderIds = [...new Set(contracts.map((c) => c.lender_id))];
   const lenderMap = lenders ?? new Map((await tx.selectFrom('lenders').selectAll().where('id', 'in', lenderIds).execute()).map((l) => [l.id, l]));
   const [installments, disputes, claims, channels, notices, latestPolicies] = await Promise.all([
-    tx.selectFrom('installments').selectAll().where('contract_id', 'in', ids).orderBy('contract_id').orderBy('n').execute(),
+    installmentsByContract(tx, ids),
     tx.selectFrom('disputes').select(['contract_id', 'opened_at', 'resolved_at']).where('contract_id', 'in', ids).execute(),
     tx.selectFrom('claims').select('contract_id').where('contract_id', 'in', ids).where('status', '=', 'open').execute(),
     tx.selectFrom('payment_channels').selectAll().where('lender_id', 'in', lenderIds).execute(),
@@ -107,7 +108,6 @@ export async function loadFacts(tx: Tx, contracts: ContractRow[], now: Date, len
         .execute()
     : [];
   const policiesByDevice = groupBy(noticePolicies, (p) => p.device_id);
-  const byContract = groupBy(installments, (i) => i.contract_id);
   const disputesByContract = groupBy(disputes, (d) => d.contract_id);
   const claimed = new Set(claims.map((c) => c.contract_id));
   const noticesByDevice = groupBy(notices, (n) => n.device_id);
@@ -123,7 +123,7 @@ export async function loadFacts(tx: Tx, contracts: ContractRow[], now: Date, len
       contract: c,
       lender,
       profile: profileOf(lender),
-      installments: byContract.get(c.id) ?? [],
+      installments: installments.get(c.id) ?? [],
       openDispute: own.some((d) => d.resolved_at === null),
       disputes: own.map((d) => ({
         from: businessDateIn(lender.time_zone, d.opened_at),

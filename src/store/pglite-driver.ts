@@ -42,7 +42,9 @@ class PgliteConnection implements DatabaseConnection {
   constructor(private readonly pg: PGlite) {}
 
   async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
-    const r = await this.pg.query<R>(q.sql, q.parameters as unknown[]);
+    // COPY … FROM '/dev/blob' takes its rows as a Blob beside the statement (see copyRows).
+    const blob = q.sql.startsWith('COPY ') && q.parameters.length === 1 && q.parameters[0] instanceof Blob ? q.parameters[0] : null;
+    const r = blob ? await this.pg.query<R>(q.sql, [], { blob }) : await this.pg.query<R>(q.sql, q.parameters as unknown[]);
     const command = r.command ?? '';
     if (command === 'COMMIT' || command === 'ROLLBACK') return { rows: [{ command } as R] };
     const writes = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE';
@@ -142,9 +144,14 @@ export class PgliteDriver implements Driver {
   }
 }
 
+/** PostgreSQL's adapter, marked as able to run `COPY … FROM '/dev/blob'` (PGlite's bulk load). */
+export class PgliteAdapter extends PostgresAdapter {
+  readonly copiesFromBlob = true;
+}
+
 export function pgliteDialect(driver: PgliteDriver): Dialect {
   return {
-    createAdapter: () => new PostgresAdapter(),
+    createAdapter: () => new PgliteAdapter(),
     createDriver: () => driver,
     createIntrospector: (db) => new PostgresIntrospector(db),
     createQueryCompiler: () => new PostgresQueryCompiler(),

@@ -11,6 +11,7 @@ import { AUDIT_COLUMNS } from './sales.ts';
 import { chunks, insertMany, updateMany, yieldToLoop, CHUNK, type Tx } from './sql.ts';
 import type { Kysely } from 'kysely';
 import { groupBy } from '../evaluate.ts';
+import { installmentsByContract } from '../../store/repos/contracts.ts';
 
 type ContractRow = Pick<Selectable<DB['contracts']>, 'id' | 'lender_id' | 'currency' | 'lock_reference' | 'device_id'>;
 
@@ -121,9 +122,8 @@ const PAID_COLUMNS = { contract_id: 'text', n: 'int4', paid_principal: 'int8', p
 async function reallocateMany(tx: Tx, contractIds: string[], order: unknown): Promise<void> {
   for (const part of chunks(contractIds, 2000)) {
     const ids = sql<string>`ANY(${part}::text[])`;
-    const installments = await tx.selectFrom('installments').selectAll().where('contract_id', '=', ids).orderBy('contract_id').orderBy('n').execute();
+    const insts = await installmentsByContract(tx, part);
     const payments = await tx.selectFrom('payments').select(['id', 'contract_id', 'amount', 'received_at']).where('contract_id', '=', ids).where('reversed_at', 'is', null).execute();
-    const insts = groupBy(installments, (i) => i.contract_id);
     const pays = groupBy(payments, (p) => p.contract_id);
     const changed: Record<string, unknown>[] = [];
     for (const id of part) {
