@@ -99,6 +99,26 @@ describe('audit log', () => {
     expect(await verifyAudit(d.db, { lenderId: lender })).toEqual({ ok: true, checked: 2 });
   });
 
+  it('chaining is queued once a transaction, and again after a rolled-back savepoint or an early check', async () => {
+    const lender = newId('lnd');
+    await d.db.transaction().execute(async (tx) => {
+      // The entry and its queued chaining go with the savepoint; the next entry must queue it again.
+      await sql`SAVEPOINT s1`.execute(tx);
+      await appendAudit(tx, entry(lender, 1));
+      await sql`ROLLBACK TO SAVEPOINT s1`.execute(tx);
+      await appendAudit(tx, entry(lender, 2));
+      // Chained now, mid-transaction; what follows must be chained at commit all the same.
+      await sql`SET CONSTRAINTS audit_log_chain IMMEDIATE`.execute(tx);
+      await sql`SET CONSTRAINTS audit_log_chain DEFERRED`.execute(tx);
+      await appendAudit(tx, entry(lender, 3));
+      await appendAudit(tx, entry(lender, 4));
+    });
+    const rows = await d.db.selectFrom('audit_log').select(['subject_id', 'chain_pos', 'hash']).where('lender_id', '=', lender).orderBy('seq').execute();
+    expect(rows.map((r) => [r.subject_id, r.chain_pos])).toEqual([['pay_2', 1], ['pay_3', 2], ['pay_4', 3]]);
+    expect(rows.every((r) => r.hash !== null)).toBe(true);
+    expect(await verifyAudit(d.db, { lenderId: lender })).toEqual({ ok: true, checked: 3 });
+  });
+
   it.runIf(!!process.env.LIEN_TEST_DATABASE_URL)('an open transaction that appended does not hold up other appends to its chain', async () => {
     const lender = newId('lnd');
     const done: string[] = [];
