@@ -3,7 +3,7 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { businessDateIn } from '../domain/dates.ts';
 import type { DB } from '../store/schema.ts';
 import { SYSTEM, type Services } from '../services/context.ts';
-import { applyOutcome, decide, evaluatedColumns, loadFacts, signedPolicyRow } from '../services/evaluate.ts';
+import { applyOutcome, decide, evaluatedColumns, loadFacts, signedPolicyRows, type Outcome } from '../services/evaluate.ts';
 import { EVALUATED_COLUMNS, POLICY_COLUMNS, isQuiet } from '../services/bulk/outcomes.ts';
 import { insertMany, updateMany } from '../services/bulk/sql.ts';
 
@@ -178,7 +178,7 @@ async function inBatch(ctx: PassContext, claim: (tx: Transaction<DB>, at: Date) 
       const facts = await loadFacts(tx, contracts, at, new Map([[lender.id, lender]]));
       const unchanged: string[] = [];
       const updates: Record<string, unknown>[] = [];
-      const policies: Record<string, unknown>[] = [];
+      const newPolicies: Outcome[] = [];
       let businessDate = '';
       for (const f of facts) {
         const o = decide(f, at, SWEEP_DECISION);
@@ -203,13 +203,14 @@ async function inBatch(ctx: PassContext, claim: (tx: Transaction<DB>, at: Date) 
         }
         updates.push({ id: f.contract.id, ...evaluatedColumns(o, at) });
         if (o.changed) {
-          policies.push(signedPolicyRow(s, o, at));
+          newPolicies.push(o);
           nudge.push(f.contract.device_id);
         }
       }
+      const policies = signedPolicyRows(s, newPolicies, at);
       if (unchanged.length) await tx.updateTable('contracts').set({ last_evaluated_on: businessDate }).where('id', 'in', unchanged).execute();
       await updateMany(tx, 'contracts', ['id'], { id: 'text', ...EVALUATED_COLUMNS }, updates);
-      await insertMany(tx, 'policies', POLICY_COLUMNS, policies);
+      await insertMany(tx, 'policies', POLICY_COLUMNS, await policies);
     }
     return c;
   });

@@ -265,8 +265,8 @@ export function evaluatedColumns(o: Outcome, now: Date) {
   };
 }
 
-/** The next signed policy of a changed outcome, as a policies row (body not yet serialised). */
-export function signedPolicyRow(s: Services, o: Outcome, now: Date) {
+/** The next policy of a changed outcome, with the rest of its policies row. */
+function nextPolicy(s: Services, o: Outcome, now: Date) {
   const c = o.facts.contract;
   const version = c.policy_version + 1;
   const policy = buildPolicy({
@@ -286,7 +286,25 @@ export function signedPolicyRow(s: Services, o: Outcome, now: Date) {
   if (!offlineLockAllowed(o.facts, now)) policy.offlineLockAt = null;
   // Stored beside the policy so a check-in, which knows no profile, sees when to renew it.
   const offlineRenewAt = policy.offlineLockAt ? new Date(Date.parse(policy.offlineLockAt) - offlineRenewMs(o.facts.profile)) : null;
-  return { device_id: c.device_id, version, stage: o.decision.stage, body: s.keyring.sign(policy), issued_at: now, offline_renew_at: offlineRenewAt };
+  return { policy, row: { device_id: c.device_id, version, stage: o.decision.stage, issued_at: now, offline_renew_at: offlineRenewAt } };
+}
+
+/** The next signed policy of a changed outcome, as a policies row (body not yet serialised). */
+export function signedPolicyRow(s: Services, o: Outcome, now: Date) {
+  const { policy, row } = nextPolicy(s, o, now);
+  return { ...row, body: s.keyring.sign(policy) };
+}
+
+/**
+ * signedPolicyRow for many outcomes, signed together (large batches off the main thread).
+ * Callers start it, write their other rows meanwhile and await it last, so a write that fails
+ * first must not leave its rejection unhandled: it is marked handled here.
+ */
+export function signedPolicyRows(s: Services, outcomes: Outcome[], now: Date) {
+  const next = outcomes.map((o) => nextPolicy(s, o, now));
+  const rows = s.keyring.signMany(next.map((n) => n.policy)).then((signed) => next.map((n, i) => ({ ...n.row, body: signed[i]! })));
+  rows.catch(() => undefined);
+  return rows;
 }
 
 /** Writes an outcome: contract columns always; a new signed policy and audit row when it changed. */

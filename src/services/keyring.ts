@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { generateSigningKey, signPolicy, type Policy, type SignedPolicy } from '../protocol/index.ts';
+import { generateSigningKey, signPolicies, signPolicy, type Policy, type SignedPolicy } from '../protocol/index.ts';
 import { open, seal } from '../store/secrets.ts';
 import type { DB } from '../store/schema.ts';
 
@@ -15,6 +15,8 @@ export interface PublicKey {
  */
 export interface Keyring {
   sign(policy: Policy): SignedPolicy;
+  /** Many at once; large batches are signed on another thread (protocol/signing-thread.ts). */
+  signMany(policies: Policy[]): Promise<SignedPolicy[]>;
   publicKeys(): PublicKey[];
   activeKid(): string;
 }
@@ -34,6 +36,7 @@ export async function loadKeyring(db: Kysely<DB>, masterKey: Buffer, now: Date):
   const published = rows.map((r) => ({ kid: r.kid, publicKey: r.public_key }));
   return {
     sign: (policy) => signPolicy(policy, key),
+    signMany: (policies) => signPolicies(policies, key),
     publicKeys: () => published,
     activeKid: () => key.kid,
   };

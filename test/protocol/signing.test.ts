@@ -8,6 +8,7 @@ import {
   publishedKeys,
   retireSigningKey,
   rotateKeyring,
+  signPolicies,
   signPolicy,
   signWithKeyring,
   verifySignedPolicy,
@@ -45,6 +46,16 @@ describe('signPolicy / verifySignedPolicy', () => {
     // An Ed25519 signature is deterministic, so an independent signature over the same bytes matches.
     const expected = sign(null, Buffer.from(canonicalJson(p), 'utf8'), createPrivateKey(key.privateKeyPem)).toString('base64url');
     expect(signed.sig).toBe(expected);
+  });
+
+  it('signs a batch on the signing thread exactly as one by one, small and large, and refuses a malformed policy', async () => {
+    for (const count of [3, 600]) {
+      const batch = Array.from({ length: count }, (_, i) => policy({ deviceId: `dev_${i}`, version: i + 1 }));
+      expect(await signPolicies(batch, key)).toEqual(batch.map((p) => signPolicy(p, key)));
+    }
+    const bad = Array.from({ length: 300 }, (_, i) => policy({ version: i + 1 }));
+    bad[299] = { ...bad[299]!, currency: 'kes' };
+    await expect(signPolicies(bad, key)).rejects.toThrow(/currency/);
   });
 
   it('accepts a policy signed by a pinned key, for this device, newer than the one held — whatever the key order', () => {

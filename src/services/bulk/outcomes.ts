@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { DB } from '../../store/schema.ts';
 import type { Actor, Services } from '../context.ts';
-import { applyOutcome, decide, evaluatedColumns, loadFacts, signedPolicyRow, type Evaluation, type Outcome } from '../evaluate.ts';
+import { applyOutcome, decide, evaluatedColumns, loadFacts, signedPolicyRows, type Evaluation, type Outcome } from '../evaluate.ts';
 import { updateMany, insertMany, type Tx } from './sql.ts';
 
 type ContractRow = Selectable<DB['contracts']>;
@@ -69,7 +69,7 @@ export async function evaluateMany(
   const facts = await loadFacts(tx, contracts, now, lenders);
   const evaluations: Evaluation[] = [];
   const updates: Record<string, unknown>[] = [];
-  const policies: Record<string, unknown>[] = [];
+  const changed: Outcome[] = [];
   for (const f of facts) {
     const o = decide(f, now);
     if (!isQuiet(o)) {
@@ -77,10 +77,11 @@ export async function evaluateMany(
       continue;
     }
     updates.push({ id: f.contract.id, ...evaluatedColumns(o, now) });
-    if (o.changed) policies.push(signedPolicyRow(s, o, now));
+    if (o.changed) changed.push(o);
     evaluations.push(quietEvaluation(o));
   }
+  const policies = signedPolicyRows(s, changed, now);
   await updateMany(tx, 'contracts', ['id'], { id: 'text', ...EVALUATED_COLUMNS }, updates);
-  await insertMany(tx, 'policies', POLICY_COLUMNS, policies);
+  await insertMany(tx, 'policies', POLICY_COLUMNS, await policies);
   return evaluations;
 }

@@ -11,7 +11,7 @@ import { actorName, type Actor, type Services } from '../context.ts';
 import type { Evaluation } from '../evaluate.ts';
 import { RowError, instant, rowCheck, text, type CsvRow, type CsvSpec, type RowProblem } from './csv.ts';
 import { isQuiet, POLICY_COLUMNS, quietEvaluation } from './outcomes.ts';
-import { applyOutcome, decide, evaluatedColumns, loadFacts, signedPolicyRow } from '../evaluate.ts';
+import { applyOutcome, decide, evaluatedColumns, loadFacts, signedPolicyRows } from '../evaluate.ts';
 import { CHUNK, chunks, insertMany, yieldToLoop, type Tx } from './sql.ts';
 
 type LenderRow = Selectable<DB['lenders']>;
@@ -274,6 +274,9 @@ export async function writeSales(
     })));
     const facts = await loadFacts(tx, fresh, now, lenders);
     const outcomes = facts.map((f, i) => decide({ ...f, installments: installments[i]! }, now));
+    // A new contract's policy_version is 0, so its first evaluation always issues version 1.
+    // Signed on the signing thread while this one writes the other rows.
+    const policies = signedPolicyRows(s, outcomes.filter(isQuiet), now);
     await insertMany(tx, 'contracts', CONTRACT_COLUMNS, outcomes.map((o) => ({ ...o.facts.contract, ...(isQuiet(o) ? evaluatedColumns(o, now) : {}) })));
     await insertMany(tx, 'installments', INSTALLMENT_COLUMNS, installments.flat());
     // Every device of the chunk gets the same two values: a plain UPDATE … WHERE id = ANY, no join with unnest.
@@ -288,9 +291,7 @@ export async function writeSales(
       reason: `sold on credit: ${r.schedule.installments.length} installments`,
       data: { deviceId: written[i]!.deviceId, financed: r.schedule.financed, consent: { channel: r.consent.channel, termsVersion: r.consent.termsVersion } },
     })));
-    const quiet = outcomes.filter(isQuiet);
-    // A new contract's policy_version is 0, so its first evaluation always issues version 1.
-    await insertMany(tx, 'policies', POLICY_COLUMNS, quiet.map((o) => signedPolicyRow(s, o, now)));
+    await insertMany(tx, 'policies', POLICY_COLUMNS, await policies);
     for (const o of outcomes) {
       evaluations.push(isQuiet(o) ? quietEvaluation(o) : await applyOutcome(s, tx, o, now, actor, 'contract created'));
     }
