@@ -20,6 +20,7 @@ import { evaluateMany } from './bulk/outcomes.ts';
 import { checkContracts, checkPaymentRow, PAYMENTS_SPEC, writePayments, type PaymentRow } from './bulk/payments.ts';
 import { checkDevices, checkSaleRow, SALES_SPEC, writeSales, type SaleRow } from './bulk/sales.ts';
 import { chunks, yieldToLoop } from './bulk/sql.ts';
+import { tidyAfterBulkWrite } from '../store/maintenance.ts';
 
 export type { RowProblem } from './bulk/csv.ts';
 
@@ -123,6 +124,7 @@ async function importSales(s: Services, actor: Actor, lender: LenderRow, parsed:
   const nudge = result.evaluations.filter((e) => e.policyChanged).map((e) => e.deviceId);
   report.policiesIssued = nudge.length;
   for (const part of chunks(nudge)) await s.nudges.nudge(part);
+  await tidyAfterBulkWrite(s.database, { updated: ['audit_log', 'devices'], inserted: ['contracts', 'installments', 'policies'] });
 }
 
 async function importPayments(s: Services, actor: Actor, lender: LenderRow, parsed: ParsedImport, dryRun: boolean, report: ImportReport, progress: Progress): Promise<void> {
@@ -172,6 +174,7 @@ async function importPayments(s: Services, actor: Actor, lender: LenderRow, pars
     progress('evaluating', done);
     await yieldToLoop();
   }
+  await tidyAfterBulkWrite(s.database, { updated: ['audit_log', 'installments', 'contracts'], inserted: ['payments', 'policies'] });
 }
 
 /**
