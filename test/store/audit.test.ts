@@ -99,7 +99,7 @@ describe('audit log', () => {
     expect(await verifyAudit(d.db, { lenderId: lender })).toEqual({ ok: true, checked: 2 });
   });
 
-  it('chaining is queued once a transaction, and again after a rolled-back savepoint or an early check', async () => {
+  it('entries of a rolled-back savepoint are not chained; entries after an early check are chained at commit', async () => {
     const lender = newId('lnd');
     await d.db.transaction().execute(async (tx) => {
       // The entry and its queued chaining go with the savepoint; the next entry must queue it again.

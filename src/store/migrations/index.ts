@@ -4,7 +4,6 @@ import { initial } from './0001_initial.ts';
 import { auditChainBatch } from './0002_audit_chain_batch.ts';
 import { claimNumbers } from './0003_claim_numbers.ts';
 import { policyOfflineRenewal } from './0004_policy_offline_renewal.ts';
-import { auditChainOnce } from './0005_audit_chain_once.ts';
 
 /**
  * Every migration, in order, defined in code (no files read from disk, so the CLI and tests run
@@ -16,7 +15,6 @@ export const migrations: Record<string, Migration> = {
   '0002_audit_chain_batch': auditChainBatch,
   '0003_claim_numbers': claimNumbers,
   '0004_policy_offline_renewal': policyOfflineRenewal,
-  '0005_audit_chain_once': auditChainOnce,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
