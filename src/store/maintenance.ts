@@ -4,8 +4,8 @@ import type { Database } from './connection.ts';
 /**
  * PGlite runs no autovacuum. After a bulk write the versions it replaced stay behind — every
  * audit entry is inserted and then chained by an UPDATE at commit — and later writes step over
- * them: 60,000 audit entries written after 60,000 others took 13 s, against 1.5 s after a
- * VACUUM of 51 ms. Its planner statistics are never refreshed either. So after large writes the
+ * them: 60,000 audit entries written after 60,000 others took 13.7 s, against 2.1 s after a
+ * VACUUM of 76 ms. Its planner statistics are never refreshed either. So after large writes the
  * embedded database vacuums the tables whose rows they replaced and analyzes those they only
  * added to, one statement per table (each holds the single session only briefly). PostgreSQL's
  * autovacuum does both on its own. Housekeeping only: the write has committed, so a failure
