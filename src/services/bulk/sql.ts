@@ -23,12 +23,11 @@ function arrays(cols: Columns, rows: Record<string, unknown>[]) {
 // break or backslash (a lone `\.` line ends the data).
 const NEEDS_QUOTES = /^$|[",\r\n\\]/;
 
-/** One CSV field as COPY reads it. */
+/** One CSV field as COPY reads it: the value the unnest form would bind, as CSV text. */
 function csvField(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
-  if (typeof v === 'boolean') return v ? 't' : 'f';
-  const text = v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const c = cell(v);
+  if (c === null) return '';
+  const text = typeof c === 'boolean' ? (c ? 't' : 'f') : String(c);
   return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
