@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { isLienError } from '../domain/errors.ts';
+import { isLienError, type ErrorCode } from '../domain/errors.ts';
 
 /** The one error body every endpoint returns: `{ code, message, details }`. */
 export interface ErrorBody {
@@ -8,10 +8,37 @@ export interface ErrorBody {
   details: Record<string, unknown>;
 }
 
+const STATUS: Record<ErrorCode, number> = {
+  invalid_input: 400,
+  invalid_imei: 400,
+  invalid_amount: 400,
+  unknown_currency: 400,
+  currency_mismatch: 400,
+  duplicate_payment_reference: 409,
+  not_found: 404,
+  conflict: 409,
+  unauthorized: 401,
+  forbidden: 403,
+  rate_limited: 429,
+  guardrail: 422,
+  invalid_profile: 400,
+  invalid_token: 400,
+  invalid_signature: 401,
+  replay: 401,
+  stale: 409,
+  payload_too_large: 413,
+  unavailable: 503,
+};
+
+/** The HTTP status of a rule violation. */
+export function httpStatus(e: { code: ErrorCode }): number {
+  return STATUS[e.code];
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (isLienError(err)) {
-      return reply.status(err.status).send({ code: err.code, message: err.message, details: err.details } satisfies ErrorBody);
+      return reply.status(httpStatus(err)).send({ code: err.code, message: err.message, details: err.details } satisfies ErrorBody);
     }
     if (err.validation) {
       const first = err.validation[0];

@@ -30,6 +30,7 @@ import { renderDocument, type Frame } from '../../web/portal/layout.tsx';
 import { ClaimPage, ClaimReceiptPage, ClaimStatusPage, EMPTY_CLAIM, HomePage, LienPage, LookupPage, MessagePage, ResultPage, type ClaimValues } from '../../web/portal/pages.tsx';
 import { chooseLanguage, clientIp } from './portal/client.ts';
 import { DEFAULT_LIMITS, PortalLimiter, type PortalLimits } from './portal/limits.ts';
+import { httpStatus } from '../errors.ts';
 
 export interface PortalOptions {
   s: Services;
@@ -197,7 +198,7 @@ export async function portalRoutes(app: FastifyInstance, opts: PortalOptions): P
       if (!isLienError(e)) throw e;
       const problem = e.details.problem as ClaimProblem | undefined;
       if (e.code === 'not_found') return page({ reference: t(frame.lang, 'portal.error.notFound') }, 404);
-      if (problem && problem in CLAIM_MESSAGES) return page({ [CLAIM_FIELDS[problem]]: t(frame.lang, CLAIM_MESSAGES[problem]) }, e.status);
+      if (problem && problem in CLAIM_MESSAGES) return page({ [CLAIM_FIELDS[problem]]: t(frame.lang, CLAIM_MESSAGES[problem]) }, httpStatus(e));
       throw e;
     }
   });

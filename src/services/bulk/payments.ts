@@ -5,10 +5,10 @@ import { LOCK_REFERENCE_PATTERN } from '../../protocol/index.ts';
 import { newId } from '../../store/ids.ts';
 import type { DB } from '../../store/schema.ts';
 import { actorName } from '../context.ts';
-import type { Effects } from '../unit-of-work.ts';
+import type { Effects, Executor } from '../unit-of-work.ts';
 import { RowError, instant, rowCheck, text, type CsvRow, type CsvSpec, type RowProblem } from './csv.ts';
-import { chunks, insertMany, updateMany, yieldToLoop, CHUNK, type Tx } from './sql.ts';
-import { groupBy } from '../evaluate.ts';
+import { chunks, insertMany, updateMany, yieldToLoop, CHUNK } from './sql.ts';
+import { groupBy } from '../../domain/collections.ts';
 import { installmentsByContract } from '../../store/repos/contracts.ts';
 
 type ContractRow = Pick<Selectable<DB['contracts']>, 'id' | 'lender_id' | 'currency' | 'lock_reference' | 'device_id'>;
@@ -55,7 +55,7 @@ export function checkPaymentRow({ line, rec }: CsvRow): PaymentRow {
  * already posted). With `lock`, the contracts are locked until commit. Returns the contract per
  * row (index-aligned) and the problems.
  */
-export async function checkContracts(tx: Tx, lenderId: string, rows: PaymentRow[], lock: boolean): Promise<{ contracts: ContractRow[]; errors: RowProblem[] }> {
+export async function checkContracts(tx: Executor, lenderId: string, rows: PaymentRow[], lock: boolean): Promise<{ contracts: ContractRow[]; errors: RowProblem[] }> {
   const byId = new Map<string, ContractRow>();
   const byRef = new Map<string, ContractRow>();
   const ids = [...new Set(rows.flatMap((r) => (r.contractId ? [r.contractId] : [])))];
@@ -117,7 +117,7 @@ const PAID_COLUMNS = { contract_id: 'text', n: 'int4', paid_principal: 'int8', p
  * Re-plays every standing payment of the given contracts over their schedules, as
  * payments.ts's reallocate does per contract, and stores what changed in one UPDATE per chunk.
  */
-async function reallocateMany(tx: Tx, contractIds: string[], order: unknown): Promise<void> {
+async function reallocateMany(tx: Executor, contractIds: string[], order: unknown): Promise<void> {
   for (const part of chunks(contractIds, 2000)) {
     const ids = sql<string>`ANY(${part}::text[])`;
     const insts = await installmentsByContract(tx, part);
@@ -149,7 +149,7 @@ async function reallocateMany(tx: Tx, contractIds: string[], order: unknown): Pr
  * and webhook event). Evaluation of the contracts is the caller's next step.
  */
 export async function writePayments(
-  tx: Tx,
+  tx: Executor,
   fx: Effects,
   lender: Pick<Selectable<DB['lenders']>, 'id' | 'allocation_order'>,
   rows: PaymentRow[],

@@ -1,8 +1,8 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { decodeCursor, pageSize, toPage, type Page } from '../pagination.ts';
 import type { AuditRow, DB } from '../schema.ts';
 
-type Db = Kysely<DB> | Transaction<DB>;
+type Db = Kysely<DB>;
 
 /**
  * The audit log is a set of hash chains, one per lender plus one for the platform (chain ''):

@@ -1,6 +1,6 @@
 /** @jsxImportSource preact */
-import type { devicePage, searchDevices } from '../../server/routes/console/data.ts';
-import { can } from '../../services/users.ts';
+import type { devicePage, searchDevices } from '../../services/views/console.ts';
+import { can } from '../../domain/roles.ts';
 import { Csrf, money, render, Shell, Stage, when, type Viewer } from './layout.tsx';
 
 type Flash = { text: string; bad?: boolean } | null;
@@ -43,7 +43,7 @@ export function renderSearch(viewer: Viewer, q: string, rows: Awaited<ReturnType
 export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof devicePage>>, flash: Flash, today: string): string {
   const { device: d, contract: c } = p;
   const active = c?.status === 'active';
-  const manual = c?.manual_action as { action?: string; until?: string } | null | undefined;
+  const manual = c?.manual_action;
   return render(
     <Shell title={`Device ${d.serial}`} viewer={viewer} active="/console/devices" flash={flash}>
       <h1>

@@ -3,8 +3,8 @@
  * filters by it, so another lender's ids read as "not found" (a 404 page), never as "forbidden".
  */
 import type { Kysely } from 'kysely';
-import { LienError } from '../../../domain/errors.ts';
-import type { DB } from '../../../store/schema.ts';
+import { LienError } from '../../domain/errors.ts';
+import type { DB } from '../../store/schema.ts';
 
 export type Db = Kysely<DB>;
 

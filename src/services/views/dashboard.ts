@@ -5,9 +5,9 @@
  * a paying borrower waited.
  */
 import { sql, type Kysely } from 'kysely';
-import { LienError } from '../domain/errors.ts';
-import type { DB } from '../store/schema.ts';
-import { isStale } from './settings.ts';
+import { LienError } from '../../domain/errors.ts';
+import type { DB } from '../../store/schema.ts';
+import { isStale } from '../settings.ts';
 
 export interface DayCount {
   day: string;
