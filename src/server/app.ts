@@ -88,6 +88,7 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
       nudges,
       checkinIntervalSec: config.checkinIntervalSec,
       publicUrl: config.publicUrl,
+      provisioningWindowDays: config.provisioningWindowDays,
     };
     const gateway = new DeviceGateway(services, config.checkinFlushMs);
 

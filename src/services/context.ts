@@ -28,4 +28,6 @@ export interface Services {
   nudges: NudgeHub;
   checkinIntervalSec: number;
   publicUrl: string;
+  /** Days a registered, unsold phone keeps asking to enroll after its first contact (docs/protocol.md §5.3). */
+  provisioningWindowDays: number;
 }

@@ -74,14 +74,14 @@ describe('device agent', () => {
     expect(await w.agent.sync()).toEqual({ status: 'offline' });
   });
 
-  it('locks when offlineLockAt passes, and only a newer signed policy moves it', async () => {
+  it('locks when offlineLockAt passes after its notice, and only a newer signed policy moves it', async () => {
     const w = await world({ policy: { offlineLockAt: at(14 * DAY) } });
     await w.agent.sync();
     // The server's clock runs a month ahead: the agent stamps its requests with server time to
     // be let in (its first check-in is refused as stale, so it enrolls again and learns the
     // offset), but enforces with its own clock.
     w.server.serverTimeSkewMs = 30 * DAY;
-    w.clock.advance(13 * DAY);
+    w.clock.advance(12 * DAY);
     expect(await w.agent.sync()).toEqual({ status: 'synced', enrolled: true, policy: 'unchanged' });
     expect(await w.agent.sync()).toEqual({ status: 'synced', enrolled: false, policy: 'none' });
     expect(w.server.device(w.deviceId).enrollments).toBe(2);
@@ -89,8 +89,15 @@ describe('device agent', () => {
     w.server.setPolicy(w.deviceId, { offlineLockAt: at(27 * DAY) });
     await w.agent.sync();
     w.network.setOnline(false);
-    w.clock.set(at(27 * DAY - 1));
+    w.clock.set(at(26 * DAY - 1));
     expect((await w.agent.tick()).mode).toBe('normal');
+    // A day before the deadline (the platform's notice when a policy schedules none) the notice shows.
+    w.clock.set(at(26 * DAY));
+    const notice = await w.agent.tick();
+    expect(notice).toMatchObject({ mode: 'notice', offlineNotice: { lockAt: at(27 * DAY) }, noticeUntil: at(27 * DAY) });
+    expect(w.agent.pendingEvents().find((e) => e.kind === 'offline_notice_shown')?.detail).toEqual({ policyVersion: 2, lockAt: at(27 * DAY) });
+    w.clock.set(at(27 * DAY - 1));
+    expect((await w.agent.tick()).mode).toBe('notice');
     w.clock.set(at(27 * DAY));
     expect((await w.agent.tick()).mode).toBe('locked');
     expect(w.agent.pendingEvents().find((e) => e.kind === 'lock_shown')?.detail).toMatchObject({ cause: 'offline', policyVersion: 2 });

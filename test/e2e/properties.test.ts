@@ -238,7 +238,7 @@ describe('whole-system guardrail properties (server + device agent)', () => {
       }
       // The phone. A lock it took on its own at the policy's lockAt is a new lock too.
       const policy = agent.policy();
-      const e = decideEnforcement({ policy, nowMs: now, creditUntil: null, released: false, dormant: false });
+      const e = decideEnforcement({ policy, nowMs: now, creditUntil: null, released: false, dormant: false, offlineNoticeShownAt: null });
       if (e.lockCause === 'lock_at' && policy?.lockAt && !feedFreshAt(w, Date.parse(policy.lockAt))) {
         fail(`device: locked itself at lockAt ${policy.lockAt} while the payment feed was stale`);
       }
