@@ -51,7 +51,7 @@ function privateKey(masterKey: Buffer, row: KeyRow): PrivateSigningKey {
 }
 
 async function readKeys(db: Kysely<DB>): Promise<KeyRow[]> {
-  return db.selectFrom('signing_keys').select(['kid', 'public_key', 'private_key_enc', 'active', 'endorsement']).orderBy('created_at').orderBy('kid').execute();
+  return db.selectFrom('signing_keys').select(['kid', 'public_key', 'private_key_enc', 'active', 'endorsement']).orderBy('position').execute();
 }
 
 /**
@@ -103,12 +103,17 @@ async function readState(db: Kysely<DB>, masterKey: Buffer, now: Date) {
  * stay published. Returns the new key id.
  */
 export async function createSigningKey(db: Kysely<DB>, masterKey: Buffer, now: Date): Promise<string> {
+  return db.transaction().execute((tx) => insertNextKey(tx, masterKey, now));
+}
+
+/** createSigningKey inside the caller's transaction. */
+export async function insertNextKey(tx: Kysely<DB>, masterKey: Buffer, now: Date): Promise<string> {
   const key = generateSigningKey();
-  await db.transaction().execute(async (tx) => {
+  {
     const previous = await tx.selectFrom('signing_keys').select(['kid', 'public_key', 'private_key_enc', 'active', 'endorsement']).where('active', '=', true).forUpdate().executeTakeFirst();
+    const last = await tx.selectFrom('signing_keys').select((eb) => eb.fn.max('position').as('position')).executeTakeFirst();
     await tx.updateTable('signing_keys').set({ active: false }).where('active', '=', true).execute();
     const endorsement = previous ? signKeyRotation(key, privateKey(masterKey, previous), now) : null;
-    // ON CONFLICT: two processes starting at once on an empty database may both try.
     await tx
       .insertInto('signing_keys')
       .values({
@@ -118,9 +123,11 @@ export async function createSigningKey(db: Kysely<DB>, masterKey: Buffer, now: D
         active: true,
         created_at: now,
         endorsement: endorsement ? JSON.stringify(endorsement) : null,
+        position: Number(last?.position ?? 0) + 1,
       })
-      .onConflict((oc) => oc.column('kid').doNothing())
+      // Two processes starting at once on an empty database may both try; the first one wins.
+      .onConflict((oc) => oc.doNothing())
       .execute();
-  });
+  }
   return key.kid;
 }

@@ -121,9 +121,10 @@ export class TestPlatform {
     await provisionDevice(persistent, { factorySecret: d.secret, imeis: [d.imei], serial: d.serial });
     const http = new HttpNetwork({ baseUrl: this.url });
     const screen = new MemoryScreen();
-    const agent = new DeviceAgent({ persistent, userdata: new MemoryStore(), clock: this.clock, network: wrap ? wrap(http) : http, screen, stream: false });
+    const userdata = new MemoryStore();
+    const agent = new DeviceAgent({ persistent, userdata, clock: this.clock, network: wrap ? wrap(http) : http, screen, stream: false });
     await agent.boot();
-    return { agent, screen, persistent };
+    return { agent, screen, persistent, userdata };
   }
 
   /**

@@ -12,6 +12,16 @@ import { requireApiKey, actorOf } from '../auth.ts';
 import { sweep } from '../../jobs/sweep.ts';
 import { validateImei } from '../../domain/imei.ts';
 import { lookupRegistry } from '../../services/registry.ts';
+import { listSigningKeys, rotateSigningKey } from '../../services/signing-keys.ts';
+import { KeyRotationSchema } from '../../protocol/index.ts';
+
+const SigningKeyInfo = Type.Object({
+  kid: Type.String(),
+  publicKey: Type.String({ description: 'raw Ed25519 public key, base64url' }),
+  active: Type.Boolean(),
+  createdAt: Type.String({ format: 'date-time' }),
+  endorsement: Type.Union([KeyRotationSchema, Type.Null()], { description: 'the key-rotation statement vouching for this key (docs/protocol.md §6); null for the first key' }),
+});
 
 const LenderBody = Type.Object(
   {
@@ -60,6 +70,15 @@ export async function operatorRoutes(app: FastifyInstance, { s, sweepBatchSize }
       querystring: Type.Object({ imei: Type.String({ minLength: 14, maxLength: 20 }) }, { additionalProperties: false }),
     },
   }, async (req) => lookupRegistry(s.db, validateImei(req.query.imei)));
+
+  r.get('/v1/operator/signing-keys', {
+    schema: { summary: 'The policy-signing keys, oldest first, with the statements that chain them', tags: ['operator'], response: { 200: Type.Array(SigningKeyInfo) } },
+  }, async () => listSigningKeys(s));
+
+  // Phones pin the new key from the statement that comes with their next policy.
+  r.post('/v1/operator/signing-keys', {
+    schema: { summary: 'Rotate the policy-signing key: a new active key, vouched for by the current one', tags: ['operator'], response: { 201: SigningKeyInfo } },
+  }, async (req, reply) => reply.status(201).send(await rotateSigningKey(s, actorOf(req))));
 
   // Runs the daily sweep now (it also runs on a timer); returns what it did.
   r.post('/v1/operator/sweep', async () => sweep(s, sweepBatchSize ? { batchSize: sweepBatchSize } : {}));
