@@ -39,14 +39,22 @@ export class TestPlatform {
   private operatorKey = `op_${randomBytes(12).toString('hex')}`;
   private n = 0;
 
-  constructor(start = '2026-01-01T06:00:00Z') {
+  constructor(
+    start = '2026-01-01T06:00:00Z',
+    private readonly opts: { dlc?: boolean } = {},
+  ) {
     this.clock = new ManualClock(start);
+  }
+
+  /** Where a self-signed Android Device Lock certificate is made (with `dlc`). */
+  get dataDirectory(): string {
+    return this.dataDir;
   }
 
   async start(): Promise<this> {
     process.env.LIEN_OPERATOR_KEY = this.operatorKey;
     const database = await openTestDb();
-    const config = loadConfig({ LIEN_DATA_DIR: this.dataDir, LIEN_CHECKIN_FLUSH_MS: '10' } as NodeJS.ProcessEnv, { port: 0 });
+    const config = loadConfig({ LIEN_DATA_DIR: this.dataDir, LIEN_CHECKIN_FLUSH_MS: '10', ...(this.opts.dlc ? { LIEN_DLC_PORT: '0' } : {}) } as NodeJS.ProcessEnv, { port: 0 });
     process.env.LIEN_MASTER_KEY ??= randomBytes(32).toString('hex');
     this.lien = await buildLien(config, { clock: this.clock, database, logger: false, jobs: false });
     const close = this.lien.close;
