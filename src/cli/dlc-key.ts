@@ -1,10 +1,7 @@
-import type { Kysely } from 'kysely';
 import { createDlcKey, listDlcKeys, revokeDlcKey, type DlcKey } from '../services/android-device-lock.ts';
 import type { Services } from '../services/context.ts';
-import { systemClock } from '../domain/clock.ts';
-import type { DB } from '../store/schema.ts';
 import { UsageError, type Command } from './args.ts';
-import { dataDirOption, withDatabase } from './db.ts';
+import { dataDirOption, withServices } from './db.ts';
 
 const OPERATOR = { kind: 'operator', id: 'cli', lenderId: null } as const;
 
@@ -39,10 +36,8 @@ function apiBackend(url: string, key: string): Backend {
   };
 }
 
-function dbBackend(db: Kysely<DB>): Backend {
-  // Key management needs the database, a clock and an actor; nothing else of the server.
-  const s = { db, clock: systemClock } as unknown as Services;
-  return { create: (name) => createDlcKey(s, OPERATOR, name), list: () => listDlcKeys(db), revoke: (id) => revokeDlcKey(s, OPERATOR, id) };
+function dbBackend(s: Services): Backend {
+  return { create: (name) => createDlcKey(s, OPERATOR, name), list: () => listDlcKeys(s.db), revoke: (id) => revokeDlcKey(s, OPERATOR, id) };
 }
 
 export const dlcKeyCommand: Command = {
@@ -86,6 +81,6 @@ export const dlcKeyCommand: Command = {
       console.log(`revoked ${arg}: calls carrying it now get UNAUTHENTICATED`);
       return 0;
     };
-    return url ? work(apiBackend(url, key!)) : withDatabase(values, (db) => work(dbBackend(db.db)));
+    return url ? work(apiBackend(url, key!)) : withServices(values, (s) => work(dbBackend(s)));
   },
 };

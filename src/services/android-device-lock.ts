@@ -20,11 +20,10 @@ import {
 } from '../domain/android-device-lock.ts';
 import { LienError } from '../domain/errors.ts';
 import { decideProvisioning } from '../domain/provisioning.ts';
-import { enqueueWebhookEvent } from '../jobs/webhooks.ts';
 import { newId } from '../store/ids.ts';
 import type { DB, DevicesTable } from '../store/schema.ts';
-import { audit } from './audit.ts';
 import type { Actor, Services } from './context.ts';
+import { commit } from './unit-of-work.ts';
 
 export type IdentifierType = 'UNSPECIFIED' | 'IMEI' | 'MEID' | 'SERIAL';
 export interface DeviceIdentifier {
@@ -119,7 +118,7 @@ export async function deviceLockCheckin(s: Services, r: CheckinReport): Promise<
   }
   const device = found[0]!;
   const answer = await decide(s, device, r, now);
-  await s.db.transaction().execute(async (tx) => {
+  await commit(s, deviceActor(device), async (tx) => {
     await tx
       .insertInto('dlc_devices')
       .values({
@@ -194,7 +193,7 @@ export async function deviceLockApprovedCountry(s: Services, deviceId: string, c
 export async function deviceLockPause(s: Services, deviceId: string, reason: string): Promise<void> {
   const device = await deviceById(s.db, deviceId);
   const now = s.clock.now();
-  await s.db.transaction().execute(async (tx) => {
+  await commit(s, deviceActor(device), async (tx) => {
     await tx
       .insertInto('dlc_devices')
       .values({ device_id: device.id, paused_at: now, pauses: 1 })
@@ -215,10 +214,10 @@ export async function deviceLockReportState(
   deviceId: string,
   report: { previous: ProvisionState; success: boolean; failureReason: ProvisionFailureReason },
 ): Promise<ProvisionStateAnswer> {
-  const now = s.clock.now();
-  return s.db.transaction().execute(async (tx) => {
-    const device = await tx.selectFrom('devices').selectAll().where('id', '=', deviceId).forUpdate().executeTakeFirst();
-    if (!device) throw new LienError('not_found', `No device is registered as ${deviceId}.`);
+  const owner = await deviceById(s.db, deviceId);
+  return commit(s, deviceActor(owner), async (tx, fx) => {
+    const now = fx.now;
+    const device = await tx.selectFrom('devices').selectAll().where('id', '=', deviceId).forUpdate().executeTakeFirstOrThrow();
     const { settings } = await lenderSettings(tx, device.lender_id);
     const row = await tx.selectFrom('dlc_devices').selectAll().where('device_id', '=', device.id).executeTakeFirst();
     const step = nextProvisionState({
@@ -245,7 +244,7 @@ export async function deviceLockReportState(
     const detail = { state: step.next, previousState: before, success: report.success, failureReason: report.success ? null : report.failureReason, daysLeftUntilReset: step.daysLeftUntilReset };
     await tx.insertInto('device_events').values({ device_id: device.id, kind: 'dlc_provision_state', at: now, received_at: now, detail }).execute();
     if (step.next !== before) {
-      await audit(tx, deviceActor(device), now, {
+      await fx.audit({
         action: 'device.provision_state_changed',
         subjectType: 'device',
         subjectId: device.id,
@@ -253,7 +252,7 @@ export async function deviceLockReportState(
         reason: report.success ? 'Android Device Lock provisioned the phone' : `Android Device Lock provisioning failed: ${report.failureReason}`,
         data: detail,
       });
-      if (device.lender_id) await enqueueWebhookEvent(tx, { lenderId: device.lender_id, type: 'device.provision_state_changed', at: now, data: { deviceId: device.id, ...detail } });
+      if (device.lender_id) await fx.webhook({ lenderId: device.lender_id, type: 'device.provision_state_changed', data: { deviceId: device.id, ...detail } });
     }
     return { next: step.next, daysLeftUntilReset: step.daysLeftUntilReset };
   });
@@ -263,12 +262,13 @@ export async function deviceLockReportState(
 export async function deviceLockUpdateFcmToken(s: Services, identifiers: DeviceIdentifier[], token: string): Promise<boolean> {
   const found = await findDevices(s.db, identifiers);
   if (found.length !== 1) return false;
-  const now = s.clock.now();
-  await s.db
-    .insertInto('dlc_devices')
-    .values({ device_id: found[0]!.id, fcm_token: token, fcm_token_at: now })
-    .onConflict((oc) => oc.column('device_id').doUpdateSet({ fcm_token: token, fcm_token_at: now }))
-    .execute();
+  await commit(s, deviceActor(found[0]!), async (tx, fx) => {
+    await tx
+      .insertInto('dlc_devices')
+      .values({ device_id: found[0]!.id, fcm_token: token, fcm_token_at: fx.now })
+      .onConflict((oc) => oc.column('device_id').doUpdateSet({ fcm_token: token, fcm_token_at: fx.now }))
+      .execute();
+  });
   return true;
 }
 
@@ -278,12 +278,12 @@ export async function deviceLockUpdateFcmToken(s: Services, identifiers: DeviceI
  * and audited, since it means a kiosk app lifted restrictions the lender did not release.
  */
 export async function deviceLockProgramComplete(s: Services, deviceId: string): Promise<void> {
-  const now = s.clock.now();
-  const refused = await s.db.transaction().execute(async (tx) => {
-    const device = await tx.selectFrom('devices').selectAll().where('id', '=', deviceId).forUpdate().executeTakeFirst();
-    if (!device) throw new LienError('not_found', `No device is registered as ${deviceId}.`);
+  const owner = await deviceById(s.db, deviceId);
+  const refused = await commit(s, deviceActor(owner), async (tx, fx) => {
+    const now = fx.now;
+    const device = await tx.selectFrom('devices').selectAll().where('id', '=', deviceId).forUpdate().executeTakeFirstOrThrow();
     const released = device.released_at !== null;
-    await audit(tx, deviceActor(device), now, {
+    await fx.audit({
       action: released ? 'device.program_completed' : 'device.program_complete_refused',
       subjectType: 'device',
       subjectId: device.id,
@@ -298,7 +298,7 @@ export async function deviceLockProgramComplete(s: Services, deviceId: string): 
       .values({ device_id: device.id, program_completed_at: now })
       .onConflict((oc) => oc.column('device_id').doUpdateSet({ program_completed_at: now }))
       .execute();
-    if (device.lender_id) await enqueueWebhookEvent(tx, { lenderId: device.lender_id, type: 'device.program_completed', at: now, data: { deviceId: device.id } });
+    if (device.lender_id) await fx.webhook({ lenderId: device.lender_id, type: 'device.program_completed', data: { deviceId: device.id } });
     return false;
   });
   if (refused) throw new LienError('conflict', `Device ${deviceId} is not paid off; its program cannot be complete.`);
@@ -339,9 +339,9 @@ export async function createDlcKey(s: Services, actor: Actor, metadataName: stri
   const now = s.clock.now();
   const id = newId('dlck');
   const value = `lien_dlc_${randomBytes(24).toString('base64url')}`;
-  await s.db.transaction().execute(async (tx) => {
+  await commit(s, actor, async (tx, fx) => {
     await tx.insertInto('dlc_api_keys').values({ id, metadata_name: name, key_hash: hashKey(value), created_at: now, created_by: `${actor.kind}:${actor.id}` }).execute();
-    await audit(tx, actor, now, { action: 'dlc_api_key.created', subjectType: 'dlc_api_key', subjectId: id, lenderId: null, reason: `Android Device Lock API key for metadata ${name}`, data: { metadataName: name } });
+    await fx.audit({ action: 'dlc_api_key.created', subjectType: 'dlc_api_key', subjectId: id, lenderId: null, reason: `Android Device Lock API key for metadata ${name}`, data: { metadataName: name } });
   });
   return { id, metadataName: name, value, createdAt: now.toISOString(), revokedAt: null, lastUsedAt: null };
 }
@@ -352,11 +352,10 @@ export async function listDlcKeys(db: Kysely<DB>): Promise<DlcKey[]> {
 }
 
 export async function revokeDlcKey(s: Services, actor: Actor, id: string): Promise<void> {
-  const now = s.clock.now();
-  await s.db.transaction().execute(async (tx) => {
-    const r = await tx.updateTable('dlc_api_keys').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+  await commit(s, actor, async (tx, fx) => {
+    const r = await tx.updateTable('dlc_api_keys').set({ revoked_at: fx.now }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) throw new LienError('not_found', `No active Android Device Lock API key ${id}.`);
-    await audit(tx, actor, now, { action: 'dlc_api_key.revoked', subjectType: 'dlc_api_key', subjectId: id, lenderId: null, reason: 'revoked' });
+    await fx.audit({ action: 'dlc_api_key.revoked', subjectType: 'dlc_api_key', subjectId: id, lenderId: null, reason: 'revoked' });
   });
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { LienError } from '../domain/errors.ts';
 import {
+  AUTH_HEADERS,
   deriveDeviceKeys,
   verifyEnrollProof,
   verifyRequest,
@@ -10,13 +11,12 @@ import {
   type SignedPolicy,
 } from '../protocol/index.ts';
 import { open, seal } from '../store/secrets.ts';
-import { audit } from './audit.ts';
-import { enqueueWebhookEvent } from '../jobs/webhooks.ts';
 import type { Services } from './context.ts';
 import { consumeNonce, NonceIssuer } from './nonce.ts';
 import { decideProvisioning } from '../domain/provisioning.ts';
 import { CheckinBookkeeper } from './bookkeeping.ts';
 import { evaluateContract, offlineRenewalDue } from './evaluate.ts';
+import { commit } from './unit-of-work.ts';
 
 interface CachedDevice {
   credential: Buffer;
@@ -30,8 +30,9 @@ const EVALUATING_EVENTS = new Set(['notice_shown', 'factory_reset']);
 /**
  * The device side of the server: enrollment, authenticated check-ins and the nudge stream.
  * The check-in hot path reads the credential and the latest signed policy from in-process
- * caches (dropped on every nudge for that device, which every process receives) and hands its
- * bookkeeping to a batch writer, so a routine check-in waits on no database round trip.
+ * caches and hands its bookkeeping to a batch writer, so a routine check-in waits on no database
+ * round trip. The caches are dropped by `forget`, which the server calls for every nudge it
+ * hears: every change of a device's credential or policy nudges it, in every process.
  */
 export class DeviceGateway {
   private readonly nonces: NonceIssuer;
@@ -47,10 +48,12 @@ export class DeviceGateway {
   constructor(private readonly s: Services, flushMs: number) {
     this.nonces = new NonceIssuer(s.masterKey);
     this.bookkeeping = new CheckinBookkeeper(s.db, flushMs);
-    s.nudges.onNudge((id) => {
-      this.devices.delete(id);
-      this.policies.delete(id);
-    });
+  }
+
+  /** Drops what this process cached of a device: its credential or policy has changed. */
+  forget(deviceId: string): void {
+    this.devices.delete(deviceId);
+    this.policies.delete(deviceId);
   }
 
   nonce() {
@@ -84,9 +87,10 @@ export class DeviceGateway {
       return NOT_FINANCED;
     }
 
+    const actor = { kind: 'device', id: device.id, lenderId: device.lender_id } as const;
     const decision = decideProvisioning({ saleStatus: device.sale_status, firstContactAt: device.first_contact_at, now, windowDays: this.s.provisioningWindowDays });
     if (decision.kind !== 'enroll') {
-      await db.transaction().execute(async (tx) => {
+      await commit(this.s, actor, async (tx) => {
         if (!(await consumeNonce(tx, req.nonce, device.id, now))) throw nonceUsed();
         if (!device.first_contact_at) await tx.updateTable('devices').set({ first_contact_at: now }).where('id', '=', device.id).where('first_contact_at', 'is', null).execute();
       });
@@ -94,7 +98,7 @@ export class DeviceGateway {
     }
 
     const credential = randomBytes(32);
-    const signed = await db.transaction().execute(async (tx) => {
+    const signed = await commit(this.s, actor, async (tx, fx) => {
       if (!(await consumeNonce(tx, req.nonce, device.id, now))) throw nonceUsed();
       await tx
         .updateTable('devices')
@@ -109,7 +113,7 @@ export class DeviceGateway {
         .where('id', '=', device.id)
         .execute();
       await tx.insertInto('device_events').values({ device_id: device.id, kind: 'enrolled', at: now, received_at: now, detail: { agentVersion: req.agentVersion } }).execute();
-      await audit(tx, { kind: 'device', id: device.id, lenderId: device.lender_id }, now, {
+      await fx.audit({
         action: 'device.enrolled',
         subjectType: 'device',
         subjectId: device.id,
@@ -118,12 +122,11 @@ export class DeviceGateway {
         data: { credentialVersion: device.credential_version + 1 },
       });
       if (device.lender_id) {
-        await enqueueWebhookEvent(tx, { lenderId: device.lender_id, type: 'device.enrolled', at: now, data: { deviceId: device.id, reEnrollment: device.enrolled_at !== null, agentVersion: req.agentVersion } });
+        await fx.webhook({ lenderId: device.lender_id, type: 'device.enrolled', data: { deviceId: device.id, reEnrollment: device.enrolled_at !== null, agentVersion: req.agentVersion } });
       }
+      fx.credentialReplaced(device.id);
       return (await latestPolicy(tx, device.id))?.signed ?? null;
     });
-    // Drops the old credential from every process's cache.
-    await this.s.nudges.nudge(device.id);
     if (!signed) throw new LienError('unavailable', 'No policy has been issued for this device yet; try again shortly.');
     return {
       status: 'enrolled',
@@ -137,14 +140,14 @@ export class DeviceGateway {
     };
   }
 
-  /** Verifies a signed device request (check-in or stream) and returns the device id. */
-  async authenticate(headers: Record<string, string | string[] | undefined>, method: string, path: string, body: string): Promise<{ deviceId: string; counter: number; credentialVersion: number }> {
-    const deviceId = header(headers, 'x-lien-device');
+  /** Verifies a signed device request (check-in or stream; headers by lowercase name) and returns the device id. */
+  async authenticate(headers: Record<string, string>, method: string, path: string, body: string): Promise<{ deviceId: string; counter: number; credentialVersion: number }> {
+    const deviceId = headers[AUTH_HEADERS.device];
     if (!deviceId) throw new LienError('unauthorized', 'missing device credentials', { reason: 'missing_headers' });
     const cached = await this.loadDevice(deviceId);
     if (!cached) throw new LienError('unauthorized', 'device credential revoked or unknown; enroll again', { reason: 'revoked' });
     const now = this.s.clock.now();
-    const result = verifyRequest({ headers: flat(headers), method, path, body, authKey: cached.credential, now, lastCounter: cached.lastCounter });
+    const result = verifyRequest({ headers, method, path, body, authKey: cached.credential, now, lastCounter: cached.lastCounter });
     if (!result.ok) {
       this.bookkeeping.event(deviceId, { kind: 'request_rejected', at: now, detail: { reason: result.reason, path } });
       throw new LienError(result.reason === 'replayed_counter' || result.reason === 'stale_timestamp' ? 'replay' : 'unauthorized', `request refused: ${result.reason}`, { reason: result.reason });
@@ -262,15 +265,4 @@ async function latestPolicy(db: Services['db'], deviceId: string): Promise<Lates
   if (!row) return null;
   const signed = row.body as SignedPolicy;
   return { signed, json: JSON.stringify(signed), offlineRenewAt: row.offline_renew_at?.getTime() ?? null };
-}
-
-function header(h: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function flat(h: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v[0]! : v;
-  return out;
 }

@@ -7,9 +7,9 @@
  * key they loaded until they restart; phones accept both, since the old key stays pinned.
  */
 import type { KeyRotation } from '../protocol/index.ts';
-import { audit } from './audit.ts';
 import type { Actor, Services } from './context.ts';
 import { insertNextKey } from './keyring.ts';
+import { commit } from './unit-of-work.ts';
 
 export interface SigningKeyInfo {
   kid: string;
@@ -26,11 +26,10 @@ export async function listSigningKeys(s: Services): Promise<SigningKeyInfo[]> {
 }
 
 export async function rotateSigningKey(s: Services, actor: Actor): Promise<SigningKeyInfo> {
-  const now = s.clock.now();
   const previous = s.keyring.activeKid();
-  const kid = await s.db.transaction().execute(async (tx) => {
-    const kid = await insertNextKey(tx, s.masterKey, now);
-    await audit(tx, actor, now, {
+  const kid = await commit(s, actor, async (tx, fx) => {
+    const kid = await insertNextKey(tx, s.masterKey, fx.now);
+    await fx.audit({
       action: 'signing_key.rotated',
       subjectType: 'signing_key',
       subjectId: kid,
