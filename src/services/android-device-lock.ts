@@ -118,32 +118,21 @@ export async function deviceLockCheckin(s: Services, r: CheckinReport): Promise<
   }
   const device = found[0]!;
   const answer = await decide(s, device, r, now);
+  const reported = {
+    checkin_status: answer.status,
+    last_checkin_at: now,
+    carrier_mccmnc: r.carrierMccMnc,
+    device_model: r.model,
+    device_manufacturer: r.manufacturer,
+    device_locale: r.locale,
+    apex_version: r.apexVersion,
+    ...(r.fcmToken ? { fcm_token: r.fcmToken, fcm_token_at: now } : {}),
+  };
   await commit(s, deviceActor(device), async (tx) => {
     await tx
       .insertInto('dlc_devices')
-      .values({
-        device_id: device.id,
-        checkin_status: answer.status,
-        last_checkin_at: now,
-        carrier_mccmnc: r.carrierMccMnc,
-        device_model: r.model,
-        device_manufacturer: r.manufacturer,
-        device_locale: r.locale,
-        apex_version: r.apexVersion,
-        ...(r.fcmToken ? { fcm_token: r.fcmToken, fcm_token_at: now } : {}),
-      })
-      .onConflict((oc) =>
-        oc.column('device_id').doUpdateSet({
-          checkin_status: answer.status,
-          last_checkin_at: now,
-          carrier_mccmnc: r.carrierMccMnc,
-          device_model: r.model,
-          device_manufacturer: r.manufacturer,
-          device_locale: r.locale,
-          apex_version: r.apexVersion,
-          ...(r.fcmToken ? { fcm_token: r.fcmToken, fcm_token_at: now } : {}),
-        }),
-      )
+      .values({ device_id: device.id, ...reported })
+      .onConflict((oc) => oc.column('device_id').doUpdateSet(reported))
       .execute();
     if (!device.first_contact_at) await tx.updateTable('devices').set({ first_contact_at: now }).where('id', '=', device.id).where('first_contact_at', 'is', null).execute();
     await tx.insertInto('device_events').values({ device_id: device.id, kind: 'dlc_checkin', at: now, received_at: now, detail: { status: answer.status } }).execute();

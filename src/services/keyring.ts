@@ -111,7 +111,6 @@ export async function insertNextKey(tx: Kysely<DB>, masterKey: Buffer, now: Date
   const key = generateSigningKey();
   {
     const previous = await tx.selectFrom('signing_keys').select(['kid', 'public_key', 'private_key_enc', 'active', 'endorsement']).where('active', '=', true).forUpdate().executeTakeFirst();
-    const last = await tx.selectFrom('signing_keys').select((eb) => eb.fn.max('position').as('position')).executeTakeFirst();
     await tx.updateTable('signing_keys').set({ active: false }).where('active', '=', true).execute();
     const endorsement = previous ? signKeyRotation(key, privateKey(masterKey, previous), now) : null;
     await tx
@@ -123,10 +122,9 @@ export async function insertNextKey(tx: Kysely<DB>, masterKey: Buffer, now: Date
         active: true,
         created_at: now,
         endorsement: endorsement ? JSON.stringify(endorsement) : null,
-        position: Number(last?.position ?? 0) + 1,
       })
-      // Two processes starting at once on an empty database may both try; the first one wins.
-      .onConflict((oc) => oc.doNothing())
+      // ON CONFLICT: two processes starting at once on an empty database may both try.
+      .onConflict((oc) => oc.column('kid').doNothing())
       .execute();
   }
   return key.kid;

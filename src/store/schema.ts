@@ -211,8 +211,8 @@ export interface SigningKeysTable {
   created_at: Ts;
   /** The key-rotation statement vouching for this key (migration 0011); null for the first key. */
   endorsement: JsonNull;
-  /** Order of creation, 1 for the first key: the chain of statements follows it. */
-  position: number;
+  /** Order of creation (an identity column): the chain of statements follows it. */
+  position: Generated<number>;
 }
 
 export interface DlcApiKeysTable {

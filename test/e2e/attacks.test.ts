@@ -1,22 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Network } from '../../src/agent/ports.ts';
 import { deriveDeviceKeys, enrollProof, generateSigningKey, signPolicy, signRequest, type SignedPolicy } from '../../src/protocol/index.ts';
-import { TestPlatform, type TestDevice } from './in-process.ts';
+import { manInTheMiddle, TestPlatform, type TestDevice } from './in-process.ts';
 
-/** A man in the middle: forwards to the real server and lets a test rewrite check-in answers. */
+/** Swaps the policy of check-in answers when `policy` returns one. */
 function mitm(rewrite: { policy?: (p: SignedPolicy) => SignedPolicy | undefined }) {
-  return (inner: Network): Network => ({
-    nonce: () => inner.nonce(),
-    enroll: (r) => inner.enroll(r),
-    connectStream: (...a) => inner.connectStream(...a),
-    async checkin(id, h, b) {
-      const r = await inner.checkin(id, h, b);
-      if (r.ok && rewrite.policy) {
-        const swapped = rewrite.policy(r.body.policy as SignedPolicy);
-        if (swapped) return { ok: true, body: { ...r.body, policy: swapped } };
-      }
-      return r;
-    },
+  return manInTheMiddle(() => (answer) => {
+    const swapped = rewrite.policy?.(answer.policy as SignedPolicy);
+    return swapped ? { ...answer, policy: swapped } : undefined;
   });
 }
 

@@ -6,24 +6,10 @@
  */
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Network } from '../../src/agent/ports.ts';
 import { generateSigningKey, signKeyRotation, signPolicy, signRequest, type CheckinResponse, type SignedPolicy } from '../../src/protocol/index.ts';
-import { TestPlatform } from './in-process.ts';
+import { manInTheMiddle, TestPlatform } from './in-process.ts';
 
 type Rewrite = (r: CheckinResponse) => CheckinResponse;
-
-/** Forwards to the real server; `rewrite` edits check-in answers. */
-function mitm(state: { rewrite: Rewrite | null }) {
-  return (inner: Network): Network => ({
-    nonce: () => inner.nonce(),
-    enroll: (r) => inner.enroll(r),
-    connectStream: (...a) => inner.connectStream(...a),
-    async checkin(id, h, b) {
-      const r = await inner.checkin(id, h, b);
-      return r.ok && state.rewrite ? { ok: true, body: state.rewrite(r.body) } : r;
-    },
-  });
-}
 
 describe('a hostile network', () => {
   const p = new TestPlatform();
@@ -34,7 +20,7 @@ describe('a hostile network', () => {
     const [d] = await p.register(1);
     const sale = await p.sell(d!);
     const state: { rewrite: Rewrite | null } = { rewrite: null };
-    const phone = await p.agent(d!, mitm(state));
+    const phone = await p.agent(d!, manInTheMiddle(() => state.rewrite));
     await phone.agent.sync();
     const held = (await phone.persistent.get('policy')) as SignedPolicy;
     return { ...phone, sale, state, held, pinned: async () => ((await phone.persistent.get('signingKeys')) as { kid: string }[]).map((k) => k.kid) };

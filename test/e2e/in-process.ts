@@ -6,6 +6,7 @@ import { DeviceAgent } from '../../src/agent/agent.ts';
 import { HttpNetwork } from '../../src/agent/http-network.ts';
 import { MemoryScreen, MemoryStore } from '../../src/agent/memory.ts';
 import type { Network } from '../../src/agent/ports.ts';
+import type { CheckinResponse } from '../../src/protocol/index.ts';
 import { provisionDevice } from '../../src/agent/provision.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import { imeiCheckDigit } from '../../src/domain/imei.ts';
@@ -157,4 +158,22 @@ export class TestPlatform {
     await this.lien.gateway.bookkeeping.flush();
     return this.lien.services.db.selectFrom('device_events').select(['kind', 'detail']).where('device_id', '=', deviceId).orderBy('id').execute();
   }
+}
+
+/**
+ * A man in the middle between an agent and the real server: forwards everything and lets a test
+ * rewrite check-in answers (return undefined to pass one through unchanged).
+ */
+export function manInTheMiddle(rewrite: () => ((answer: CheckinResponse) => CheckinResponse | undefined) | null) {
+  return (inner: Network): Network => ({
+    nonce: () => inner.nonce(),
+    enroll: (r) => inner.enroll(r),
+    connectStream: (...a) => inner.connectStream(...a),
+    async checkin(id, h, b) {
+      const r = await inner.checkin(id, h, b);
+      const edit = rewrite();
+      const edited = r.ok && edit ? edit(r.body) : undefined;
+      return edited ? { ok: true, body: edited } : r;
+    },
+  });
 }
