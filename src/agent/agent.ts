@@ -7,7 +7,11 @@
  *   than the one held is applied; anything else is reported as `policy_rejected` and ignored.
  * - Enforcement reads the phone's own clock, never the server's `serverTime`: a server answer is
  *   not signed, so it must not be able to move a lock.
- * - The offline lock moves only with a newer verified policy.
+ * - The offline lock moves only with a newer verified policy, and comes only after the offline
+ *   notice has been on screen for the minimum time the policy gives (counted from its first display).
+ * - A new signing key is pinned only through a key-rotation statement signed by a pinned key; the
+ *   key list in an answer is pinned only by a phone that pins none yet (first enrollment).
+ * - `retry` (registered, not sold yet) only schedules the next enrollment attempt.
  * - `not_financed` puts a phone to sleep for good only if it never held a verified policy: an
  *   unsigned answer cannot lift a signed lock (a reset followed by a fake server would otherwise
  *   unlock any phone). A financed phone ends only by a signed `released` policy or a DISABLE_PAYG
@@ -17,6 +21,7 @@
 import type { Clock } from '../domain/clock.ts';
 import { LienError } from '../domain/errors.ts';
 import {
+  acceptKeyRotations,
   deriveDeviceKeys,
   enrollProof,
   signRequest,
@@ -32,6 +37,7 @@ import {
 import { decodeToken, TOKEN_LENGTHS, type TokenType } from '../tokens/index.ts';
 import { recordFailure, secondsRemaining, NO_BACKOFF } from './backoff.ts';
 import { buildView, callAllowed, decideEnforcement, type Enforcement } from './enforcement.ts';
+import { checkCheckinReply, checkEnrollReply } from './replies.ts';
 import { isOfflineError, type CloseStream, type KeyValueStore, type LockScreenView, type Network, type Reply, type Screen, type Telephony } from './ports.ts';
 import { freshUserdata, loadPersistent, loadUserdata, type PersistentState, type UserdataState } from './state.ts';
 
@@ -71,6 +77,8 @@ export type PolicyOutcome = 'applied' | 'unchanged' | 'rejected' | 'none';
 export type SyncResult =
   | { status: 'synced'; enrolled: boolean; policy: PolicyOutcome }
   | { status: 'not_financed' }
+  /** Registered for financing but the sale is not recorded yet: enroll again at `retryAt`. */
+  | { status: 'retry'; retryAt: string }
   | { status: 'inactive'; reason: 'released' | 'dormant' }
   | { status: 'offline' }
   /** A factory reset happened while the sync was under way; its results were dropped. */
@@ -173,7 +181,7 @@ export class DeviceAgent implements Telephony {
     const p = this.booted();
     const now = this.nowMs();
     const e = decideEnforcement(this.enforcementInput(p, now));
-    return buildView({ mode: e.mode, policy: this.policy(), creditUntil: p.creditUntil, nowMs: now, backoffSeconds: secondsRemaining(p.backoff, now) });
+    return buildView({ mode: e.mode, offlineNotice: e.offlineNotice, policy: this.policy(), creditUntil: p.creditUntil, nowMs: now, backoffSeconds: secondsRemaining(p.backoff, now) });
   }
 
   canCall(number: string): boolean {
@@ -340,16 +348,23 @@ export class DeviceAgent implements Telephony {
     if (!nonce.ok) return { status: 'stop', result: failed('nonce', nonce) };
     const keys = this.deviceKeys();
     const { imeis, serial } = p.factory;
-    const reply = await this.opts.network.enroll({
-      imeis,
-      serial,
-      nonce: nonce.body.nonce,
-      proof: enrollProof(keys.authKey, nonce.body.nonce, imeis[0]!, serial),
-      agentVersion: this.agentVersion,
-    });
+    const reply = checkEnrollReply(
+      await this.opts.network.enroll({
+        imeis,
+        serial,
+        nonce: nonce.body.nonce,
+        proof: enrollProof(keys.authKey, nonce.body.nonce, imeis[0]!, serial),
+        agentVersion: this.agentVersion,
+      }),
+    );
     this.checkEpoch(epoch);
     if (!reply.ok) return { status: 'stop', result: failed('enroll', reply) };
     const body = reply.body;
+    if (body.status === 'retry') {
+      const retryAt = clampRetry(body.retryAt, this.nowMs());
+      await this.saveU('nextCheckinAt', retryAt);
+      return { status: 'stop', result: { status: 'retry', retryAt } };
+    }
     if (body.status === 'not_financed') {
       if (p.policy) {
         return {
@@ -371,7 +386,7 @@ export class DeviceAgent implements Telephony {
     await this.saveU('session', { deviceId: body.deviceId, credential: body.credential });
     await this.saveU('requestCounter', 0);
     await this.noteServerTime(body.serverTime);
-    await this.pinKeys(body.signingKeys);
+    await this.pinKeys(body.signingKeys, body.keyRotations);
     await this.saveU('nextCheckinAt', body.nextCheckinAt ?? null);
     const policy = await this.considerPolicy(body.policy, body.deviceId);
     return { status: 'enrolled', policy };
@@ -391,7 +406,7 @@ export class DeviceAgent implements Telephony {
     };
     const body = JSON.stringify(request);
     const headers = await this.signedHeaders('POST', CHECKIN_PATH, body);
-    const reply: Reply<CheckinResponse> = await this.opts.network.checkin(session.deviceId, headers, body);
+    const reply: Reply<CheckinResponse> = checkCheckinReply(await this.opts.network.checkin(session.deviceId, headers, body));
     this.checkEpoch(epoch);
     if (!reply.ok) {
       if (reply.status === 401 && REENROLL_CODES.has(reply.code)) {
@@ -406,7 +421,7 @@ export class DeviceAgent implements Telephony {
     await this.saveU('events', this.u.events.filter((q) => !sent.has(q.seq)));
     const res = reply.body;
     await this.noteServerTime(res.serverTime);
-    if (res.signingKeys) await this.pinKeys(res.signingKeys);
+    if (res.signingKeys || res.keyRotations) await this.pinKeys(res.signingKeys, res.keyRotations);
     await this.saveU('nextCheckinAt', res.nextCheckinAt ?? null);
     const policy = res.policy ? await this.considerPolicy(res.policy, session.deviceId) : 'none';
     return { status: 'ok', policy };
@@ -435,15 +450,23 @@ export class DeviceAgent implements Telephony {
   }
 
   /**
-   * Signing keys: a kid once pinned keeps its key forever (a server cannot swap it); new kids are
-   * added for rotation. The first set is pinned at the first enrollment unless the factory did.
+   * Signing keys (docs/protocol.md §6). A phone that pins no key yet (first enrollment, none from
+   * the factory) pins the offered list: trust on first use. After that a key is added only by a
+   * rotation statement signed by a pinned key, and a kid once pinned keeps its key forever.
+   * Offered keys that no statement vouches for, and statements that do not hold, are reported.
    */
-  private async pinKeys(offered: SigningKey[] | undefined): Promise<void> {
-    if (!offered?.length) return;
+  private async pinKeys(offered: SigningKey[] | undefined, rotations: unknown): Promise<void> {
     const p = this.booted();
-    const known = new Set(p.signingKeys.map((k) => k.kid));
-    const added = offered.filter((k) => !known.has(k.kid));
-    if (added.length) await this.saveP('signingKeys', [...p.signingKeys, ...added]);
+    let pinned = p.signingKeys;
+    if (pinned.length === 0 && offered?.length) pinned = offered.map(({ kid, publicKey }) => ({ kid, publicKey }));
+    const outcome = acceptKeyRotations(pinned, rotations ?? []);
+    if (outcome.pinned.length !== p.signingKeys.length) await this.saveP('signingKeys', outcome.pinned);
+    const known = new Set(outcome.pinned.map((k) => k.kid));
+    const rejected = [
+      ...outcome.refused.filter((r) => r.kid === null || !known.has(r.kid)),
+      ...(offered ?? []).filter((k) => !known.has(k.kid) && !outcome.refused.some((r) => r.kid === k.kid)).map((k) => ({ kid: k.kid, reason: 'unsigned' as const })),
+    ];
+    for (const r of rejected) await this.queue('key_rejected', { kid: r.kid, reason: r.reason });
   }
 
   private async signedHeaders(method: string, path: string, body: string): Promise<Record<string, string>> {
@@ -521,10 +544,16 @@ export class DeviceAgent implements Telephony {
   private async refresh(): Promise<LockScreenView> {
     const p = this.booted();
     const now = this.nowMs();
-    const e = decideEnforcement(this.enforcementInput(p, now));
+    let e = decideEnforcement(this.enforcementInput(p, now));
     const policy = this.policy();
+    if (e.offlineNotice && e.offlineNotice.lockAt === null && policy && !this.terminal()) {
+      // The offline notice goes on screen now: its minimum time counts from this moment.
+      await this.saveP('offlineNotice', { policyVersion: policy.version, shownAt: new Date(now).toISOString() });
+      e = decideEnforcement(this.enforcementInput(p, now));
+      await this.queue('offline_notice_shown', { policyVersion: policy.version, lockAt: e.offlineNotice?.lockAt ?? null });
+    }
     if (!this.terminal()) await this.reportTransitions(e, policy);
-    const view = buildView({ mode: e.mode, policy, creditUntil: p.creditUntil, nowMs: now, backoffSeconds: secondsRemaining(p.backoff, now) });
+    const view = buildView({ mode: e.mode, offlineNotice: e.offlineNotice, policy, creditUntil: p.creditUntil, nowMs: now, backoffSeconds: secondsRemaining(p.backoff, now) });
     const text = JSON.stringify(view);
     if (text !== this.lastRendered) {
       this.lastRendered = text;
@@ -546,7 +575,8 @@ export class DeviceAgent implements Telephony {
     // A notice counts once per overdue episode; leaving the notice/restricted/locked range ends it.
     const inEpisode = policy !== null && (policy.stage === 'notice' || policy.stage === 'restricted' || policy.stage === 'locked');
     if (!inEpisode && this.u.noticesReported.length) await this.saveU('noticesReported', []);
-    if (e.mode === 'notice' && policy) {
+    // The profile's notices only: the offline notice is reported on its own (offline_notice_shown).
+    if (e.mode === 'notice' && policy && policy.stage === 'notice') {
       const index = noticeIndex(policy);
       const key = String(index);
       if (!this.u.noticesReported.includes(key)) {
@@ -597,7 +627,9 @@ export class DeviceAgent implements Telephony {
   }
 
   private enforcementInput(p: PersistentState, nowMs: number) {
-    return { policy: p.policy?.policy ?? null, nowMs, creditUntil: p.creditUntil, released: p.released !== null, dormant: p.dormant !== null };
+    const policy = p.policy?.policy ?? null;
+    const shown = policy && p.offlineNotice?.policyVersion === policy.version ? p.offlineNotice.shownAt : null;
+    return { policy, nowMs, creditUntil: p.creditUntil, released: p.released !== null, dormant: p.dormant !== null, offlineNoticeShownAt: shown };
   }
 
   private checkEpoch(epoch: number): void {
@@ -615,6 +647,12 @@ export class DeviceAgent implements Telephony {
 
 function failed(step: 'nonce' | 'enroll' | 'checkin', reply: { status: number; code: string; message: string }): SyncResult {
   return { status: 'failed', step, httpStatus: reply.status, code: reply.code, message: reply.message };
+}
+
+/** A server-given retry time, kept within a minute and a week from now whatever the server says. */
+function clampRetry(retryAt: string, nowMs: number): string {
+  const at = Date.parse(retryAt);
+  return new Date(Math.min(Math.max(Number.isFinite(at) ? at : nowMs, nowMs + 60_000), nowMs + 7 * DAY_MS)).toISOString();
 }
 
 function combine(a: PolicyOutcome, b: PolicyOutcome): PolicyOutcome {

@@ -4,6 +4,7 @@
  * result.
  */
 import { formatAmount } from '../domain/money.ts';
+import { offlineState } from '../protocol/offline.ts';
 import type { Policy } from '../protocol/index.ts';
 import type { LockScreenView, ScreenMode } from './ports.ts';
 
@@ -39,6 +40,12 @@ export interface Enforcement {
   lockCause: LockCause | null;
   /** Credit from an unlock code is holding back a lock or restriction. */
   creditOverride: boolean;
+  /**
+   * The offline notice belongs on screen (the phone has not reached the server and the offline
+   * deadline is near); `offlineLockAt` is when it locks if that stays so, null until the notice
+   * was first shown (the lock counts its minimum time from then).
+   */
+  offlineNotice: { lockAt: string | null; deadline: string } | null;
 }
 
 export interface EnforcementInput {
@@ -47,6 +54,8 @@ export interface EnforcementInput {
   creditUntil: string | null;
   released: boolean;
   dormant: boolean;
+  /** When this phone first showed the offline notice of the policy it holds; null if never. */
+  offlineNoticeShownAt: string | null;
 }
 
 function passed(at: string | null | undefined, nowMs: number): boolean {
@@ -58,7 +67,7 @@ export function creditActive(creditUntil: string | null, nowMs: number): boolean
 }
 
 export function decideEnforcement(input: EnforcementInput): Enforcement {
-  const none = { lockCause: null, creditOverride: false };
+  const none = { lockCause: null, creditOverride: false, offlineNotice: null };
   if (input.dormant) return { mode: 'dormant', ...none };
   if (input.released) return { mode: 'released', ...none };
   const policy = input.policy;
@@ -68,12 +77,16 @@ export function decideEnforcement(input: EnforcementInput): Enforcement {
   if (policy.stage === 'written_off' || policy.stage === 'returned') return { mode: 'normal', ...none };
 
   const now = input.nowMs;
-  const lockCause: LockCause | null =
-    policy.stage === 'locked' ? 'stage' : passed(policy.lockAt, now) ? 'lock_at' : passed(policy.offlineLockAt, now) ? 'offline' : null;
   const credit = creditActive(input.creditUntil, now);
-  if (lockCause) return credit ? { mode: 'normal', lockCause: null, creditOverride: true } : { mode: 'locked', lockCause, creditOverride: false };
-  if (policy.stage === 'restricted') return credit ? { mode: 'normal', ...none, creditOverride: true } : { mode: 'restricted', ...none };
-  if (policy.stage === 'notice') return { mode: 'notice', ...none };
+  const offline = offlineState({ offlineLockAt: policy.offlineLockAt, notice: policy.offlineNotice, noticeShownAt: input.offlineNoticeShownAt, nowMs: now });
+  // Credit from a code keeps the phone usable, and so keeps the offline notice away too.
+  const offlineNotice =
+    offline.noticeDue && !credit ? { lockAt: offline.lockAt === null ? null : new Date(offline.lockAt).toISOString(), deadline: policy.offlineLockAt! } : null;
+  const lockCause: LockCause | null =
+    policy.stage === 'locked' ? 'stage' : passed(policy.lockAt, now) ? 'lock_at' : offline.lockDue ? 'offline' : null;
+  if (lockCause) return credit ? { mode: 'normal', lockCause: null, creditOverride: true, offlineNotice: null } : { mode: 'locked', lockCause, creditOverride: false, offlineNotice: null };
+  if (policy.stage === 'restricted') return credit ? { mode: 'normal', ...none, creditOverride: true } : { mode: 'restricted', ...none, offlineNotice };
+  if (policy.stage === 'notice' || offlineNotice) return { mode: 'notice', ...none, offlineNotice };
   if (policy.stage === 'reminder') return { mode: 'reminder', ...none };
   return { mode: 'normal', ...none };
 }
@@ -129,6 +142,7 @@ export function amountText(minor: number | string, currencyCode: string): string
 
 export interface ViewInput {
   mode: ScreenMode;
+  offlineNotice?: Enforcement['offlineNotice'];
   policy: Policy | null;
   creditUntil: string | null;
   nowMs: number;
@@ -147,7 +161,8 @@ export function buildView(input: ViewInput): LockScreenView {
     currency: due ? policy.currency : null,
     lockReference: showPolicy && !terminal ? policy.lockReference : null,
     message: showPolicy && !terminal ? policy.message : null,
-    noticeUntil: showPolicy && mode === 'notice' ? (policy.noticeUntil ?? null) : null,
+    noticeUntil: showPolicy && mode === 'notice' ? (input.offlineNotice ? (input.offlineNotice.lockAt ?? input.offlineNotice.deadline) : (policy.noticeUntil ?? null)) : null,
+    offlineNotice: showPolicy && !terminal ? (input.offlineNotice ?? null) : null,
     creditUntil: !terminal && creditActive(input.creditUntil, input.nowMs) ? input.creditUntil : null,
     codeEntryEnabled: !terminal && input.backoffSeconds === 0,
     backoffSecondsRemaining: terminal ? 0 : input.backoffSeconds,

@@ -72,8 +72,13 @@ export interface LockScreenView {
   currency: string | null;
   lockReference: string | null;
   message: string | null;
-  /** Until when the current notice runs, when the policy says. */
+  /** Until when the current notice runs, when the policy says (for the offline notice: when the phone locks). */
   noticeUntil: string | null;
+  /**
+   * The phone has not reached the server and will lock at `lockAt` unless it does (or a code
+   * buys time); `deadline` is the policy's offline deadline. Null when no offline notice is up.
+   */
+  offlineNotice: { lockAt: string | null; deadline: string } | null;
   /** End of the time an unlock code bought, while it lasts. */
   creditUntil: string | null;
   codeEntryEnabled: boolean;

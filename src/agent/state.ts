@@ -31,6 +31,11 @@ export interface PersistentState {
   backoff: BackoffState;
   /** First boot of the agent on this phone; present + empty userdata = a reset happened. */
   installedAt: string | null;
+  /**
+   * When the offline notice of the policy held was first on screen: the offline lock counts its
+   * minimum time from here, so it survives a reset (a reset must not restart the notice either way).
+   */
+  offlineNotice: { policyVersion: number; shownAt: string } | null;
 }
 
 export interface QueuedEvent {
@@ -68,6 +73,7 @@ const PERSISTENT_DEFAULTS: Omit<PersistentState, 'factory'> = {
   dormant: null,
   backoff: NO_BACKOFF,
   installedAt: null,
+  offlineNotice: null,
 };
 
 const USERDATA_DEFAULTS: UserdataState = {

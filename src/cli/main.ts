@@ -7,8 +7,9 @@ import { importCommand } from './import.ts';
 import { auditCommand } from './audit.ts';
 import { demoCommand } from './demo.ts';
 import { deviceCommand } from './device.ts';
+import { dlcKeyCommand } from './dlc-key.ts';
 
-const COMMANDS: Command[] = [serveCommand, migrateCommand, importManifestCommand, importCommand, demoCommand, deviceCommand, auditCommand];
+const COMMANDS: Command[] = [serveCommand, migrateCommand, importManifestCommand, importCommand, demoCommand, deviceCommand, dlcKeyCommand, auditCommand];
 
 function usage(): string {
   return [

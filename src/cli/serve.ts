@@ -94,6 +94,7 @@ export const serveCommand: Command = {
         ...addressLines(base, { emulator: emulatorEnabled(lien.services.clock) }),
         `  device API      ${base}/v1/device/…`,
         `  lender API      ${base}/v1/…`,
+        ...(lien.dlc ? [`  Device Lock     ${config.host}:${lien.dlc.port} (gRPC over TLS, for AOSP's DeviceLockController; docs/android.md)`] : []),
         ...(operatorKey ? ['', `Operator API key (shown once, keep it): ${operatorKey}`] : []),
         ...(credentials ? ['', ...credentials] : []),
         ...(!demo && !config.databaseUrl ? ['', `No demo data here. Seed it: npx lien demo --data-dir <empty dir>, then npm start with LIEN_DATA_DIR=<that dir>.`] : []),

@@ -3,5 +3,7 @@ export * from './keys.ts';
 export * from './primitives.ts';
 export * from './policy.ts';
 export * from './signing.ts';
+export * from './key-rotation.ts';
 export * from './auth.ts';
 export * from './messages.ts';
+export * from './offline.ts';

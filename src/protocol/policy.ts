@@ -1,4 +1,4 @@
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TProperties } from 'typebox';
 import { Value } from 'typebox/value';
 import { LienError } from '../domain/errors.ts';
 import { IsoDateTime, SafeCount } from './primitives.ts';
@@ -8,33 +8,47 @@ export type PolicyStage = (typeof STAGE_VALUES)[number];
 
 const NullableInstant = Type.Union([IsoDateTime, Type.Null()]);
 
-export const LenderContactSchema = Type.Object(
-  {
+/** Bounds of the offline notice: a day at least (the platform floor), a year at most. */
+export const OFFLINE_NOTICE_MIN_HOURS = 24;
+const OFFLINE_NOTICE_MAX_HOURS = 24 * 365;
+
+function lenderProperties() {
+  return {
     // Guardrail 1: the lender's name and a number to call are always on the lock screen.
     name: Type.String({ minLength: 1, maxLength: 120 }),
     phone: Type.String({ minLength: 1, maxLength: 32 }),
     url: Type.String({ maxLength: 300 }),
     howToPay: Type.String({ maxLength: 1000 }),
     supportHours: Type.Optional(Type.String({ maxLength: 200 })),
-  },
-  { additionalProperties: false },
-);
+  };
+}
 
-/**
- * The document the agent enforces. The schema is closed (no unknown fields): the agent refuses
- * what it does not understand rather than enforce half of it.
- */
-export const PolicySchema = Type.Object(
-  {
+function offlineNoticeProperties() {
+  return {
+    /** From this instant a phone that has not reached the server shows the offline notice on its own. */
+    at: IsoDateTime,
+    /** The offline lock comes no sooner than this many hours after the notice was first on screen. */
+    minHours: Type.Integer({ minimum: OFFLINE_NOTICE_MIN_HOURS, maximum: OFFLINE_NOTICE_MAX_HOURS }),
+  };
+}
+
+function policyProperties(open: boolean) {
+  const obj = <P extends TProperties>(p: P) => Type.Object(p, { additionalProperties: open });
+  return {
     deviceId: Type.String({ minLength: 1, maxLength: 80 }),
     version: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
     issuedAt: IsoDateTime,
     stage: Type.Enum(STAGE_VALUES),
     /** The device locks on its own at this instant unless a newer policy says otherwise. */
     lockAt: NullableInstant,
-    /** The device locks at this instant if it has not reached the server since. */
+    /**
+     * The device locks at this instant if it has not reached the server since, and only once the
+     * offline notice has been on screen for `offlineNotice.minHours` (docs/protocol.md §8).
+     */
     offlineLockAt: NullableInstant,
-    lender: LenderContactSchema,
+    /** The notice the device shows on its own before an offline lock; present whenever offlineLockAt is. */
+    offlineNotice: Type.Optional(Type.Union([obj(offlineNoticeProperties()), Type.Null()])),
+    lender: obj(lenderProperties()),
     /** Minor units of `currency`. */
     amountDue: SafeCount,
     currency: Type.String({ pattern: '^[A-Z]{3}$' }),
@@ -47,14 +61,40 @@ export const PolicySchema = Type.Object(
     /** Which of the profile's notices the device must show (0 = first); the device reports it back. */
     noticeIndex: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 1000 }), Type.Null()])),
     nextCheckinAt: Type.Optional(IsoDateTime),
-  },
-  { additionalProperties: false },
-);
+    /**
+     * Names of top-level fields added after 1.0 that change what the device enforces: an agent
+     * that does not know one of them refuses the whole policy (docs/protocol.md §7.3).
+     */
+    critical: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9]{0,63}$' }), { maxItems: 32 })),
+  };
+}
+
+/**
+ * The document the agent enforces, as a server signs it: closed, so a server never signs a field
+ * it does not define.
+ */
+export const PolicySchema = Type.Object(policyProperties(false), { additionalProperties: false });
+
+/**
+ * The same document as an agent accepts it: every known field checked, unknown fields (at any
+ * depth) allowed and ignored, because a newer server may add display-only fields in a minor
+ * version. Fields that change enforcement are announced in `critical` instead.
+ */
+export const ReceivedPolicySchema = Type.Object(policyProperties(true), { additionalProperties: true });
 
 export type Policy = Static<typeof PolicySchema>;
 
+/** Top-level policy fields protocol 1.0 defines: what `critical` may name without a refusal. */
+export const KNOWN_POLICY_FIELDS: ReadonlySet<string> = new Set(Object.keys(PolicySchema.properties));
+
+/** Well-formed as a receiving agent checks it (unknown fields allowed). */
 export function isPolicy(value: unknown): value is Policy {
-  return Value.Check(PolicySchema, value);
+  return Value.Check(ReceivedPolicySchema, value);
+}
+
+/** Fields named critical that this implementation does not know; empty when it may enforce the policy. */
+export function unsupportedCriticalFields(policy: Policy): string[] {
+  return (policy.critical ?? []).filter((f) => !KNOWN_POLICY_FIELDS.has(f));
 }
 
 // Crockford base32 without I, L, O, U: nothing to confuse when read aloud or typed from a screen.

@@ -3,7 +3,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, si
 import { LienError } from '../domain/errors.ts';
 import { canonicalJson } from './canonical.ts';
 import { signOnThread } from './signing-thread.ts';
-import { isPolicy, PolicySchema, type Policy } from './policy.ts';
+import { isPolicy, PolicySchema, unsupportedCriticalFields, type Policy } from './policy.ts';
 import { validate } from './validate.ts';
 
 /** A published policy-signing key: what devices pin. */
@@ -25,7 +25,7 @@ export interface SignedPolicy {
   sig: string;
 }
 
-export type PolicyRejection = 'unknown_key' | 'bad_signature' | 'wrong_device' | 'rollback' | 'malformed';
+export type PolicyRejection = 'unknown_key' | 'bad_signature' | 'wrong_device' | 'rollback' | 'malformed' | 'unsupported';
 export type PolicyVerdict = { ok: true; policy: Policy } | { ok: false; reason: PolicyRejection };
 
 // DER header of an Ed25519 SubjectPublicKeyInfo; the raw key follows it.
@@ -46,7 +46,7 @@ export type Signer = { kid: string } & ({ privateKeyPem: string } | { privateKey
 
 // Parsing PEM costs more than signing; the server signs with the same few keys all day.
 const privateKeyCache = new Map<string, KeyObject>();
-function privateKeyOf(key: Signer): KeyObject {
+export function privateKeyOf(key: Signer): KeyObject {
   const pem = 'privateKeyPem' in key ? key.privateKeyPem : typeof key.privateKey === 'string' ? key.privateKey : undefined;
   if (pem === undefined) return (key as { privateKey: KeyObject }).privateKey;
   let k = privateKeyCache.get(pem);
@@ -90,7 +90,8 @@ export async function signPolicies(policies: Policy[], key: Signer): Promise<Sig
 }
 
 const publicKeyCache = new Map<string, KeyObject>();
-function publicKeyObject(raw: string): KeyObject | null {
+/** A raw 32-byte Ed25519 public key (base64url) as a KeyObject; null when it is not one. */
+export function publicKeyObject(raw: string): KeyObject | null {
   let k = publicKeyCache.get(raw);
   if (!k) {
     const bytes = Buffer.from(raw, 'base64url');
@@ -107,8 +108,9 @@ function publicKeyObject(raw: string): KeyObject | null {
 
 /**
  * What the agent runs before applying a policy: well-formed, signed by a pinned key, for this
- * device, and strictly newer than the one it holds. Never throws: every refusal has a reason the
- * agent reports back.
+ * device, strictly newer than the one it holds, and naming no critical field this implementation
+ * does not know. The signature covers the document exactly as received, unknown fields included.
+ * Never throws: every refusal has a reason the agent reports back.
  */
 export function verifySignedPolicy(
   signed: unknown,
@@ -130,6 +132,7 @@ export function verifySignedPolicy(
   if (!publicKey || signature.length !== 64 || !verify(null, message, publicKey, signature)) return { ok: false, reason: 'bad_signature' };
   if (s.policy.deviceId !== expect.deviceId) return { ok: false, reason: 'wrong_device' };
   if (s.policy.version <= expect.minVersionExclusive) return { ok: false, reason: 'rollback' };
+  if (unsupportedCriticalFields(s.policy).length > 0) return { ok: false, reason: 'unsupported' };
   return { ok: true, policy: s.policy };
 }
 

@@ -15,6 +15,8 @@ import { frameworkErrors } from './framework-errors.ts';
 import { registerOpenApi } from './openapi.ts';
 import { endConnectionsWhileClosing } from './graceful-close.ts';
 import { NudgeHub } from './nudges.ts';
+import { startDlcServer, type DlcServer } from './dlc/server.ts';
+import { loadDlcTls } from './dlc/tls.ts';
 import { deviceRoutes } from './routes/device.ts';
 import { lenderRoutes } from './routes/lender.ts';
 import { importRoutes } from './routes/imports.ts';
@@ -34,6 +36,8 @@ export interface Lien {
   gateway: DeviceGateway;
   /** Set on the first start of an empty database: the operator key, to be shown once. */
   newOperatorKey: string | null;
+  /** The Android Device Lock gRPC server, when LIEN_DLC_PORT is set. */
+  dlc: DlcServer | null;
   close(): Promise<void>;
 }
 
@@ -52,6 +56,19 @@ function startJobs(s: Services, config: Config, app: FastifyInstance): JobLoop[]
     startJobLoop(() => runWebhookDeliveries(s.db, { masterKey: s.masterKey, clock: s.clock }), 10_000, { onError }),
     startJobLoop(() => runNotificationDeliveries(s.db, { adapter, clock: s.clock }), 10_000, { onError }),
   ];
+}
+
+async function startDeviceLock(s: Services, config: Config, app: FastifyInstance): Promise<DlcServer> {
+  const tls = await loadDlcTls({
+    certEnv: config.dlcTlsCert,
+    keyEnv: config.dlcTlsKey,
+    dataDir: config.dataDir,
+    hostNames: [config.host, new URL(config.publicUrl).hostname],
+    warn: (msg) => app.log.warn(msg),
+  });
+  const server = await startDlcServer({ services: s, tls, host: config.host, port: config.dlcPort!, log: app.log });
+  app.log.info(`Android Device Lock provisioning backend on ${config.host}:${server.port} (TLS, ${tls.source} certificate)`);
+  return server;
 }
 
 export interface BuildOptions {
@@ -79,6 +96,7 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
       masterKey: process.env.LIEN_MASTER_KEY,
       checkinIntervalSec: config.checkinIntervalSec,
       publicUrl: config.publicUrl,
+      provisioningWindowDays: config.provisioningWindowDays,
     });
     const newOperatorKey = await ensureOperatorKey(database.db, process.env.LIEN_OPERATOR_KEY, clock.now());
     const gateway = new DeviceGateway(services, config.checkinFlushMs);
@@ -112,14 +130,17 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
     await app.register(portalRoutes, { s: services, trustProxy: config.trustProxy ?? 0 });
 
     const loops = opts.jobs === false ? [] : startJobs(services, config, app);
+    const dlc = config.dlcPort === null ? null : await startDeviceLock(services, config, app);
 
     return {
       app,
       services,
       gateway,
       newOperatorKey,
+      dlc,
       async close() {
         await Promise.all(loops.map((l) => l.stop()));
+        await dlc?.close();
         await app.close();
         await gateway.idle();
         await gateway.bookkeeping.close();

@@ -1,3 +1,5 @@
+import { DEFAULT_PROVISIONING_WINDOW_DAYS } from '../domain/provisioning.ts';
+
 /** Runtime configuration from the environment, with defaults that run with no setup at all. */
 export interface Config {
   host: string;
@@ -18,6 +20,13 @@ export interface Config {
   /** Contracts the sweep evaluates per transaction. */
   sweepBatchSize: number;
   logLevel: string;
+  /** Days a registered, unsold phone keeps asking to enroll after its first contact. */
+  provisioningWindowDays: number;
+  /** TLS port of the Android Device Lock provisioning backend (gRPC); null = off. */
+  dlcPort: number | null;
+  /** Certificate and key of that port (path or PEM); unset = a self-signed one in dataDir. */
+  dlcTlsCert?: string | undefined;
+  dlcTlsKey?: string | undefined;
   /** Reverse proxies in front whose X-Forwarded-For the portal trusts for client addresses (0: none). */
   trustProxy?: number;
 }
@@ -45,6 +54,18 @@ function checkinInterval(raw: string | undefined): number {
   return n;
 }
 
+function provisioningWindow(raw: string | undefined): number {
+  const n = positive('LIEN_PROVISIONING_WINDOW_DAYS', raw, DEFAULT_PROVISIONING_WINDOW_DAYS);
+  if (n > 365) throw new Error(`LIEN_PROVISIONING_WINDOW_DAYS must be at most 365, got "${raw}"`);
+  return n;
+}
+
+function dlcPort(raw: string): number {
+  const n = int('LIEN_DLC_PORT', raw, 0);
+  if (n > 65535) throw new Error(`LIEN_DLC_PORT must be a TCP port (0 to 65535), got "${raw}"`);
+  return n;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const port = overrides.port ?? int('PORT', env.PORT, 8080);
   const host = overrides.host ?? env.HOST ?? '127.0.0.1';
@@ -61,6 +82,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sweepBatchSize: overrides.sweepBatchSize ?? positive('LIEN_SWEEP_BATCH_SIZE', env.LIEN_SWEEP_BATCH_SIZE, 500),
     logLevel: overrides.logLevel ?? env.LOG_LEVEL ?? 'info',
     trustProxy: overrides.trustProxy ?? int('LIEN_TRUST_PROXY', env.LIEN_TRUST_PROXY, 0),
+    provisioningWindowDays: overrides.provisioningWindowDays ?? provisioningWindow(env.LIEN_PROVISIONING_WINDOW_DAYS),
+    dlcPort: overrides.dlcPort !== undefined ? overrides.dlcPort : env.LIEN_DLC_PORT ? dlcPort(env.LIEN_DLC_PORT) : null,
+    dlcTlsCert: overrides.dlcTlsCert ?? (env.LIEN_DLC_TLS_CERT || undefined),
+    dlcTlsKey: overrides.dlcTlsKey ?? (env.LIEN_DLC_TLS_KEY || undefined),
   };
 }
 
@@ -88,5 +113,9 @@ export const CONFIG_TABLE: [variable: string, default_: string, meaning: string]
   ['LIEN_SMS_GATEWAY_TOKEN', '(unset)', 'bearer token for the SMS gateway'],
   ['LIEN_EMULATOR', '(off)', '1 mounts the browser device emulator at /emulator (development and demos; also on under LIEN_TEST_CLOCK)'],
   ['LIEN_TRUST_PROXY', '0', 'number of reverse proxies in front; the portal then takes the client address from X-Forwarded-For (never set it without a proxy: clients could dodge rate limits)'],
+  ['LIEN_PROVISIONING_WINDOW_DAYS', '30', 'days a registered phone not yet sold keeps asking to enroll after it was first switched on (1 to 365); a sale recorded within them still reaches it'],
+  ['LIEN_DLC_PORT', '(off)', 'TLS port of the Android Device Lock provisioning backend (gRPC, e.g. 8843); see docs/android.md'],
+  ['LIEN_DLC_TLS_CERT', '(self-signed)', 'certificate of that port, a PEM file path or PEM text; unset, a self-signed one is made in the data directory (with a warning)'],
+  ['LIEN_DLC_TLS_KEY', '(self-signed)', 'private key of that certificate, a PEM file path or PEM text'],
   ['LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace'],
 ];

@@ -47,7 +47,9 @@ export async function registerOpenApi(app: FastifyInstance, opts: { publicUrl: s
       const method = (Array.isArray(route.method) ? route.method[0] : route.method) ?? 'GET';
       if (!url.startsWith('/v1/')) return { schema: { ...(schema ?? {}), hide: true } as never, url };
       const d = defaults(url, method);
-      const s = (schema ?? {}) as Json;
+      const s = { ...((schema ?? {}) as Json) };
+      // @fastify/websocket hides every WebSocket route; the device stream is part of the API.
+      if ((route as { websocket?: boolean }).websocket && url.startsWith('/v1/device/')) delete s.hide;
       return {
         url,
         schema: { ...s, tags: s.tags ?? d.tags, summary: s.summary ?? d.summary, security: s.security ?? d.security } as never,

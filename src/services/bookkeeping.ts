@@ -31,6 +31,8 @@ const MAX_ROWS_PER_STATEMENT = 1000;
 export class CheckinBookkeeper {
   private seenByDevice = new Map<string, Seen>();
   private events: PendingEvent[] = [];
+  /** Enrollment proofs that did not hold, per device: counted, never a row each (#12 L8). */
+  private failedProofs = new Map<string, { count: number; last: Date }>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -50,6 +52,15 @@ export class CheckinBookkeeper {
     this.schedule();
   }
 
+  enrollFailure(deviceId: string, at: Date): void {
+    const f = this.failedProofs.get(deviceId);
+    if (f) {
+      f.count++;
+      if (at > f.last) f.last = at;
+    } else this.failedProofs.set(deviceId, { count: 1, last: at });
+    this.schedule();
+  }
+
   /** The highest counter not yet written for this enrollment of a device (0 when none). */
   pendingCounter(deviceId: string, credentialVersion: number): number {
     const s = this.seenByDevice.get(deviceId);
@@ -57,7 +68,7 @@ export class CheckinBookkeeper {
   }
 
   get pending(): number {
-    return this.seenByDevice.size + this.events.length;
+    return this.seenByDevice.size + this.events.length + this.failedProofs.size;
   }
 
   private schedule(): void {
@@ -73,10 +84,12 @@ export class CheckinBookkeeper {
   flush(): Promise<void> {
     const seen = this.seenByDevice;
     const events = this.events;
+    const failed = this.failedProofs;
     this.seenByDevice = new Map();
     this.events = [];
+    this.failedProofs = new Map();
     // Flushes run one after another so rows land in the order they were reported.
-    this.flushing = this.flushing.then(() => this.write(seen, events));
+    this.flushing = this.flushing.then(() => this.write(seen, events, failed));
     return this.flushing;
   }
 
@@ -86,7 +99,7 @@ export class CheckinBookkeeper {
     await this.flush();
   }
 
-  private async write(seen: Map<string, Seen>, events: PendingEvent[]): Promise<void> {
+  private async write(seen: Map<string, Seen>, events: PendingEvent[], failed: Map<string, { count: number; last: Date }>): Promise<void> {
     const now = new Date();
     const rows = [...seen.entries()];
     for (let i = 0; i < rows.length; i += MAX_ROWS_PER_STATEMENT) {
@@ -102,6 +115,16 @@ export class CheckinBookkeeper {
           policy_version_held = GREATEST(d.policy_version_held, v.policy_version)
         FROM (VALUES ${values}) AS v(id, at, counter, credential_version, agent_version, policy_version)
         WHERE d.id = v.id AND d.credential_version = v.credential_version`.execute(this.db);
+    }
+    const failures = [...failed.entries()];
+    for (let i = 0; i < failures.length; i += MAX_ROWS_PER_STATEMENT) {
+      const values = sql.join(failures.slice(i, i + MAX_ROWS_PER_STATEMENT).map(([id, f]) => sql`(${id}, ${f.count}::int, ${f.last}::timestamptz)`));
+      await sql`
+        UPDATE devices d SET
+          enroll_failures = d.enroll_failures + v.n,
+          last_enroll_failure_at = GREATEST(d.last_enroll_failure_at, v.last)
+        FROM (VALUES ${values}) AS v(id, n, last)
+        WHERE d.id = v.id`.execute(this.db);
     }
     for (let i = 0; i < events.length; i += MAX_ROWS_PER_STATEMENT) {
       await this.db

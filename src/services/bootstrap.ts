@@ -1,3 +1,4 @@
+import { DEFAULT_PROVISIONING_WINDOW_DAYS } from '../domain/provisioning.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Database } from '../store/connection.ts';
 import { loadMasterKey } from '../store/secrets.ts';
@@ -12,11 +13,22 @@ export interface ServiceOptions {
   masterKey: string | undefined;
   checkinIntervalSec: number;
   publicUrl: string;
+  /** Days an unsold phone keeps asking to enroll (docs/protocol.md §5.3); one-off commands take the default. */
+  provisioningWindowDays?: number;
 }
 
 /** The use cases' dependencies over a migrated database: the server and one-off commands share it. */
 export async function startServices(database: Database, o: ServiceOptions): Promise<Services> {
   const masterKey = await loadMasterKey({ env: o.masterKey, dataDir: o.dataDir, required: database.kind === 'postgres' });
   const keyring = await loadKeyring(database.db, masterKey, o.clock.now());
-  return { database, db: database.db, clock: o.clock, masterKey, keyring, checkinIntervalSec: o.checkinIntervalSec, publicUrl: o.publicUrl };
+  return {
+    database,
+    db: database.db,
+    clock: o.clock,
+    masterKey,
+    keyring,
+    checkinIntervalSec: o.checkinIntervalSec,
+    publicUrl: o.publicUrl,
+    provisioningWindowDays: o.provisioningWindowDays ?? DEFAULT_PROVISIONING_WINDOW_DAYS,
+  };
 }

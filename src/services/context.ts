@@ -26,6 +26,8 @@ export interface Services {
   keyring: Keyring;
   checkinIntervalSec: number;
   publicUrl: string;
+  /** Days a registered, unsold phone keeps asking to enroll after its first contact (docs/protocol.md §5.3). */
+  provisioningWindowDays: number;
   /**
    * Called in this process when a unit of work that nudged devices has committed, before the
    * database delivers the nudges: the device gateway drops its cached credentials and policies

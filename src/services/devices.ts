@@ -12,7 +12,8 @@ import {
 } from '../protocol/index.ts';
 import { open, seal } from '../store/secrets.ts';
 import type { Services } from './context.ts';
-import { NonceIssuer } from './nonce.ts';
+import { consumeNonce, NonceIssuer } from './nonce.ts';
+import { decideProvisioning } from '../domain/provisioning.ts';
 import { CheckinBookkeeper } from './bookkeeping.ts';
 import { offlineRenewalDue } from '../domain/evaluation.ts';
 import { evaluateContract } from './evaluate.ts';
@@ -41,12 +42,13 @@ export class DeviceGateway {
   /** Latest signed policy per device, with its JSON text: answers splice it in unserialised. */
   private readonly policies = new Map<string, LatestPolicy | null>();
   readonly bookkeeping: CheckinBookkeeper;
-  private readonly keysJson: string;
+  /** Enrollment proofs that did not hold since the process started (also counted per device). */
+  enrollFailures = 0;
+  private keysCache: { rotations: unknown; json: string } | null = null;
 
   constructor(private readonly s: Services, flushMs: number) {
     this.nonces = new NonceIssuer(s.masterKey);
     this.bookkeeping = new CheckinBookkeeper(s.db, flushMs);
-    this.keysJson = JSON.stringify(s.keyring.publicKeys());
   }
 
   /** Drops what this process cached of a device: its credential or policy has changed. */
@@ -59,27 +61,46 @@ export class DeviceGateway {
     return this.nonces.issue(this.s.clock.now());
   }
 
+  /**
+   * Enrollment (docs/protocol.md §5). An unknown phone and a proof that does not hold get the same
+   * answer after the same work (#12 L8): the registry is not an oracle, and a bad proof is counted
+   * on the device, never stored as a row. Only a phone that proved its factory secret learns
+   * more: enrolled, or (registered but not sold yet) when to ask again. A nonce whose proof held
+   * is used up, in every process (#12 M5).
+   */
   async enroll(req: EnrollRequest): Promise<EnrollResponse> {
     const now = this.s.clock.now();
     const nonceState = this.nonces.check(req.nonce, now);
     if (nonceState !== 'ok') throw new LienError('unauthorized', `enrollment nonce ${nonceState}; request a new one`, { reason: `nonce_${nonceState}` });
     const db = this.s.db;
-    const device = await db
+    const found = await db
       .selectFrom('devices')
       .selectAll()
       .where((eb) => eb.or([eb('imei1', 'in', req.imeis), eb('imei2', 'in', req.imeis)]))
       .executeTakeFirst();
-    if (!device || device.serial !== req.serial) return { status: 'not_financed' };
-    const secret = open(this.s.masterKey, device.factory_secret_enc, `factory-secret:${device.serial}`);
-    const keys = deriveDeviceKeys(secret);
-    if (!verifyEnrollProof(keys.authKey, req.nonce, device.imei1, device.serial, req.proof)) {
-      await db.insertInto('device_events').values({ device_id: device.id, kind: 'enroll_rejected', at: now, received_at: now, detail: { reason: 'bad_proof' } }).execute();
-      throw new LienError('unauthorized', 'The proof of the factory secret does not match this device.', { reason: 'bad_proof' });
+    const device = found && found.serial === req.serial && req.imeis.every((i) => i === found.imei1 || i === found.imei2) ? found : null;
+    const authKey = device ? deriveDeviceKeys(open(this.s.masterKey, device.factory_secret_enc, `factory-secret:${device.serial}`)).authKey : deriveDeviceKeys(randomBytes(32)).authKey;
+    const proofHolds = verifyEnrollProof(authKey, req.nonce, req.imeis[0]!, req.serial, req.proof);
+    if (!device) return NOT_FINANCED;
+    if (!proofHolds) {
+      this.enrollFailures++;
+      this.bookkeeping.enrollFailure(device.id, now);
+      return NOT_FINANCED;
     }
-    if (device.sale_status !== 'financed') return { status: 'not_financed' };
+
+    const actor = { kind: 'device', id: device.id, lenderId: device.lender_id } as const;
+    const decision = decideProvisioning({ saleStatus: device.sale_status, firstContactAt: device.first_contact_at, now, windowDays: this.s.provisioningWindowDays });
+    if (decision.kind !== 'enroll') {
+      await commit(this.s, actor, async (tx) => {
+        if (!(await consumeNonce(tx, req.nonce, device.id, now))) throw nonceUsed();
+        if (!device.first_contact_at) await tx.updateTable('devices').set({ first_contact_at: now }).where('id', '=', device.id).where('first_contact_at', 'is', null).execute();
+      });
+      return decision.kind === 'retry' ? { status: 'retry', retryAt: decision.retryAt.toISOString(), serverTime: now.toISOString() } : NOT_FINANCED;
+    }
 
     const credential = randomBytes(32);
-    const signed = await commit(this.s, { kind: 'device', id: device.id, lenderId: device.lender_id }, async (tx, fx) => {
+    const signed = await commit(this.s, actor, async (tx, fx) => {
+      if (!(await consumeNonce(tx, req.nonce, device.id, now))) throw nonceUsed();
       await tx
         .updateTable('devices')
         .set({
@@ -88,6 +109,7 @@ export class DeviceGateway {
           last_counter: 0,
           enrolled_at: now,
           agent_version: req.agentVersion,
+          first_contact_at: device.first_contact_at ?? now,
         })
         .where('id', '=', device.id)
         .execute();
@@ -113,6 +135,7 @@ export class DeviceGateway {
       credential: credential.toString('base64url'),
       policy: signed,
       signingKeys: this.s.keyring.publicKeys(),
+      keyRotations: this.s.keyring.rotations(),
       serverTime: now.toISOString(),
       nextCheckinAt: this.nextCheckin(now),
     };
@@ -168,12 +191,21 @@ export class DeviceGateway {
     }
     const head = `{"nextCheckinAt":"${this.nextCheckin(now)}","serverTime":"${now.toISOString()}"`;
     if (latest && latest.signed.policy.version > req.policyVersion) {
-      return `${head},"policy":${latest.json},"signingKeys":${this.keysJson}}`;
+      return `${head},"policy":${latest.json},${this.keysJson()}}`;
     }
     return `${head}}`;
   }
 
 
+
+  /** `"signingKeys":…,"keyRotations":…` as sent with every policy, rebuilt when the keyring changes. */
+  private keysJson(): string {
+    const rotations = this.s.keyring.rotations();
+    if (this.keysCache?.rotations !== rotations) {
+      this.keysCache = { rotations, json: `"signingKeys":${JSON.stringify(this.s.keyring.publicKeys())},"keyRotations":${JSON.stringify(rotations)}` };
+    }
+    return this.keysCache.json;
+  }
 
   /** Resolves once the evaluations check-ins started in the background have finished (shutdown, tests). */
   async idle(): Promise<void> {
@@ -214,6 +246,12 @@ export class DeviceGateway {
     this.policies.set(deviceId, entry);
     return entry;
   }
+}
+
+const NOT_FINANCED = { status: 'not_financed' } as const;
+
+function nonceUsed(): LienError {
+  return new LienError('unauthorized', 'this enrollment nonce was already used; request a new one', { reason: 'nonce_used' });
 }
 
 /** A device's newest policy as the check-in serves it. */

@@ -164,7 +164,10 @@ function nextPolicy(s: Services, o: Outcome, now: Date) {
     profile: o.facts.profile,
     nextCheckinAt: new Date(now.getTime() + s.checkinIntervalSec * 1000),
   });
-  if (!offlineLockAllowed(o.facts, now)) policy.offlineLockAt = null;
+  if (!offlineLockAllowed(o.facts, now)) {
+    policy.offlineLockAt = null;
+    policy.offlineNotice = null;
+  }
   // Stored beside the policy so a check-in, which knows no profile, sees when to renew it.
   const offlineRenewAt = policy.offlineLockAt ? new Date(Date.parse(policy.offlineLockAt) - offlineRenewMs(o.facts.profile)) : null;
   return { policy, row: { device_id: c.device_id, version, stage: o.decision.stage, issued_at: now, offline_renew_at: offlineRenewAt } };

@@ -1,4 +1,6 @@
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../store/schema.ts';
 
 const TTL_MS = 5 * 60_000;
 
@@ -31,4 +33,21 @@ export class NonceIssuer {
     if (now.getTime() - at > TTL_MS || at - now.getTime() > 60_000) return 'expired';
     return 'ok';
   }
+}
+
+/**
+ * Marks a nonce as used by a proof that held, in the caller's transaction. The primary key decides
+ * between two requests carrying the same nonce, in one process or in several: exactly one gets
+ * `true`. Rows live until the nonce would have expired anyway (plus the clock slack check()
+ * allows), and expired ones are cleared on the way.
+ */
+export async function consumeNonce(db: Kysely<DB>, nonce: string, deviceId: string, now: Date): Promise<boolean> {
+  await db.deleteFrom('enroll_nonces').where('expires_at', '<', now).execute();
+  const inserted = await db
+    .insertInto('enroll_nonces')
+    .values({ nonce_hash: createHash('sha256').update(nonce, 'utf8').digest(), device_id: deviceId, expires_at: new Date(now.getTime() + TTL_MS + 60_000) })
+    .onConflict((oc) => oc.column('nonce_hash').doNothing())
+    .returning(sql<number>`1`.as('ok'))
+    .executeTakeFirst();
+  return inserted !== undefined;
 }

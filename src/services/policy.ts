@@ -1,8 +1,7 @@
 import type { ComplianceProfile } from '../domain/compliance.ts';
+import { offlineSchedule } from '../protocol/offline.ts';
 import type { StageDecision } from '../domain/stage.ts';
 import type { Policy } from '../protocol/index.ts';
-
-const DAY_MS = 86_400_000;
 
 export interface PolicyFacts {
   deviceId: string;
@@ -10,7 +9,7 @@ export interface PolicyFacts {
   now: Date;
   decision: Pick<StageDecision, 'stage' | 'lockAt' | 'noticeIndex'>;
   noticeUntil: string | null;
-  lender: { name: string; support_phone: string; support_url: string; how_to_pay: string; support_hours: string | null };
+  lender: { name: string; support_phone: string; support_url: string; how_to_pay: string; support_hours: string | null; time_zone: string };
   amountDue: number;
   currency: string;
   lockReference: string;
@@ -21,21 +20,30 @@ export interface PolicyFacts {
 }
 
 /**
- * The policy a device enforces. `offlineLockAt` counts the profile's offline days from the later
- * of now and the oldest unpaid due date, so a borrower in good standing whose phone is offline
- * (travel, no signal) is never locked before an installment has actually gone unpaid that long.
+ * The policy a device enforces. The offline deadline and the notice the phone shows on its own
+ * before it come from domain/offline-lock.ts: counted in the lender's zone from the later of now
+ * and the oldest unpaid due date, so a borrower in good standing whose phone is offline (travel,
+ * no signal) is never locked before an installment has actually gone unpaid that long.
  */
 export function buildPolicy(f: PolicyFacts): Policy {
   const terminal = f.decision.stage === 'released' || f.decision.stage === 'written_off' || f.decision.stage === 'returned';
-  const dueMs = f.oldestUnpaidDueDate ? Date.parse(`${f.oldestUnpaidDueDate}T00:00:00Z`) : f.now.getTime();
-  const offlineLockAt = terminal ? null : new Date(Math.max(f.now.getTime(), dueMs) + f.profile.offlineLockDays * DAY_MS).toISOString();
+  const offline = terminal
+    ? null
+    : offlineSchedule({
+        now: f.now,
+        oldestUnpaidDueDate: f.oldestUnpaidDueDate,
+        offlineLockDays: f.profile.offlineLockDays,
+        minNoticeHours: f.profile.minNoticeHoursBeforeLock,
+        timeZone: f.lender.time_zone,
+      });
   return {
     deviceId: f.deviceId,
     version: f.version,
     issuedAt: f.now.toISOString(),
     stage: f.decision.stage,
     lockAt: terminal ? null : f.decision.lockAt,
-    offlineLockAt,
+    offlineLockAt: offline?.lockAt ?? null,
+    offlineNotice: offline?.notice ?? null,
     lender: {
       name: f.lender.name,
       phone: f.lender.support_phone,

@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely';
 import { validateProfile, type ComplianceProfile } from '../domain/compliance.ts';
 import { assertTimeZone } from '../domain/dates.ts';
+import { validateDeviceLockSettings, type AndroidDeviceLockSettings } from '../domain/android-device-lock.ts';
 import { LienError } from '../domain/errors.ts';
 import { shippedProfile } from '../domain/profiles/index.ts';
 import type { DB } from '../store/schema.ts';
@@ -28,6 +29,8 @@ export interface LenderSettings {
   timeZone: string;
   complianceProfile: ComplianceProfile;
   paymentChannels: (PaymentChannelSetting & { lastReportedAt: Date | null; stale: boolean })[];
+  /** What Android Device Lock hands phones (docs/android.md); null until set. */
+  androidDeviceLock: AndroidDeviceLockSettings | null;
 }
 
 export interface SettingsPatch {
@@ -40,6 +43,8 @@ export interface SettingsPatch {
   complianceProfile?: string | Record<string, unknown>;
   /** Replaces the channel list: channels left out stop counting for freshness. */
   paymentChannels?: PaymentChannelSetting[];
+  /** Replaces the Android Device Lock configuration; null removes it. */
+  androidDeviceLock?: Record<string, unknown> | null;
 }
 
 export async function getSettings(db: Kysely<DB>, lenderId: string, now: Date): Promise<LenderSettings> {
@@ -56,6 +61,7 @@ export async function getSettings(db: Kysely<DB>, lenderId: string, now: Date): 
     timeZone: l.time_zone,
     // As stored (it was validated on the way in); the engine re-validates before use.
     complianceProfile: l.compliance_profile,
+    androidDeviceLock: l.android_device_lock,
     paymentChannels: channels.map((c) => ({
       channel: c.channel,
       freshnessMinutes: c.freshness_minutes,
@@ -112,6 +118,7 @@ export async function updateSettings(s: Services, actor: Actor, lenderId: string
         ? shippedProfile(patch.complianceProfile)
         : validateProfile(patch.complianceProfile);
   const channels = patch.paymentChannels === undefined ? undefined : checkChannels(patch.paymentChannels);
+  const deviceLock = patch.androidDeviceLock === undefined || patch.androidDeviceLock === null ? patch.androidDeviceLock : validateDeviceLockSettings(patch.androidDeviceLock);
   await commit(s, actor, async (tx, fx) => {
     const lender = await tx.selectFrom('lenders').select('id').where('id', '=', lenderId).forUpdate().executeTakeFirst();
     if (!lender) throw new LienError('not_found', `No lender ${lenderId}`);
@@ -122,6 +129,7 @@ export async function updateSettings(s: Services, actor: Actor, lenderId: string
       ...(howToPay !== undefined ? { how_to_pay: howToPay } : {}),
       ...(timeZone !== undefined ? { time_zone: timeZone } : {}),
       ...(profile !== undefined ? { compliance_profile: JSON.stringify(profile) } : {}),
+      ...(deviceLock !== undefined ? { android_device_lock: deviceLock === null ? null : JSON.stringify(deviceLock) } : {}),
     };
     if (Object.keys(set).length) await tx.updateTable('lenders').set(set).where('id', '=', lenderId).execute();
     if (channels !== undefined) {

@@ -24,6 +24,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'device.locked',
   'device.unlocked',
   'device.released',
+  'device.provision_state_changed',
+  'device.program_completed',
   'payment.posted',
   'payment.reversed',
   'claim.submitted',

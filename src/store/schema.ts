@@ -27,6 +27,7 @@ export type { UserRole } from '../domain/roles.ts';
 import type { UserRole } from '../domain/roles.ts';
 import type { ComplianceProfile } from '../domain/compliance.ts';
 import type { Component } from '../domain/allocation.ts';
+import type { AndroidDeviceLockSettings } from '../domain/android-device-lock.ts';
 import type { ManualAction, Stage } from '../domain/stage.ts';
 
 export interface LendersTable {
@@ -43,6 +44,8 @@ export interface LendersTable {
   /** Allocation order within an installment, e.g. ["penalty","fee","interest","principal"]. */
   allocation_order: JsonDefault<readonly Component[]>;
   created_at: Ts;
+  /** Android Device Lock configuration (migration 0012); null until set. */
+  android_device_lock: JsonNull<AndroidDeviceLockSettings>;
 }
 
 export interface DevicesTable {
@@ -68,6 +71,18 @@ export interface DevicesTable {
   token_used_counts: JsonDefault<Record<string, number>>;
   released_at: TsNull;
   created_at: Ts;
+  /** First time the phone proved its factory secret (migration 0010); the provisioning window counts from it. */
+  first_contact_at: TsNull;
+  /** Enrollment proofs that did not hold, counted (migration 0010). */
+  enroll_failures: Generated<number>;
+  last_enroll_failure_at: TsNull;
+}
+
+/** Nonces that enrolled a phone, until they expire (migration 0010). */
+export interface EnrollNoncesTable {
+  nonce_hash: Buffer;
+  device_id: string;
+  expires_at: Ts;
 }
 
 export interface ContractsTable {
@@ -199,6 +214,45 @@ export interface SigningKeysTable {
   private_key_enc: Buffer;
   active: Generated<boolean>;
   created_at: Ts;
+  /** The key-rotation statement vouching for this key (migration 0011); null for the first key. */
+  endorsement: JsonNull;
+  /** Order of creation (an identity column): the chain of statements follows it. */
+  position: Generated<number>;
+}
+
+export interface DlcApiKeysTable {
+  id: string;
+  /** The gRPC metadata entry name the OEM overlay sends the key under. */
+  metadata_name: string;
+  key_hash: Buffer;
+  created_at: Ts;
+  created_by: string;
+  revoked_at: TsNull;
+  last_used_at: TsNull;
+}
+
+/** What a phone's DeviceLockController last reported (migration 0012). */
+export interface DlcDevicesTable {
+  device_id: string;
+  checkin_status: string | null;
+  last_checkin_at: TsNull;
+  carrier_mccmnc: string | null;
+  device_model: string | null;
+  device_manufacturer: string | null;
+  device_locale: string | null;
+  apex_version: Int8 | null;
+  provision_state: Generated<string>;
+  failure_reason: string | null;
+  failures: Generated<number>;
+  first_failure_at: TsNull;
+  days_left_until_reset: number | null;
+  provisioned_at: TsNull;
+  state_changed_at: TsNull;
+  paused_at: TsNull;
+  pauses: Generated<number>;
+  fcm_token: string | null;
+  fcm_token_at: TsNull;
+  program_completed_at: TsNull;
 }
 
 export interface TokensIssuedTable {
@@ -363,6 +417,9 @@ export interface DB {
   notifications: NotificationsTable;
   sweep_runs: SweepRunsTable;
   rate_limits: RateLimitsTable;
+  enroll_nonces: EnrollNoncesTable;
+  dlc_api_keys: DlcApiKeysTable;
+  dlc_devices: DlcDevicesTable;
 }
 
 export type Lender = Selectable<LendersTable>;

@@ -7,7 +7,7 @@ import { FileStore } from '../../src/agent/file-store.ts';
 import { DeviceAgent } from '../../src/agent/agent.ts';
 import { MemoryNetwork, MemoryScreen, MemoryStore, RecordingDialer } from '../../src/agent/memory.ts';
 import { provisionDevice } from '../../src/agent/provision.ts';
-import { generateSigningKey, type Policy, type SignedPolicy } from '../../src/protocol/index.ts';
+import { generateSigningKey, signKeyRotation, type Policy, type SignedPolicy } from '../../src/protocol/index.ts';
 import { FakeServer, LENDER } from './fake-server.ts';
 
 const T0 = '2026-03-01T08:00:00.000Z';
@@ -74,14 +74,14 @@ describe('device agent', () => {
     expect(await w.agent.sync()).toEqual({ status: 'offline' });
   });
 
-  it('locks when offlineLockAt passes, and only a newer signed policy moves it', async () => {
+  it('locks when offlineLockAt passes after its notice, and only a newer signed policy moves it', async () => {
     const w = await world({ policy: { offlineLockAt: at(14 * DAY) } });
     await w.agent.sync();
     // The server's clock runs a month ahead: the agent stamps its requests with server time to
     // be let in (its first check-in is refused as stale, so it enrolls again and learns the
     // offset), but enforces with its own clock.
     w.server.serverTimeSkewMs = 30 * DAY;
-    w.clock.advance(13 * DAY);
+    w.clock.advance(12 * DAY);
     expect(await w.agent.sync()).toEqual({ status: 'synced', enrolled: true, policy: 'unchanged' });
     expect(await w.agent.sync()).toEqual({ status: 'synced', enrolled: false, policy: 'none' });
     expect(w.server.device(w.deviceId).enrollments).toBe(2);
@@ -89,8 +89,15 @@ describe('device agent', () => {
     w.server.setPolicy(w.deviceId, { offlineLockAt: at(27 * DAY) });
     await w.agent.sync();
     w.network.setOnline(false);
-    w.clock.set(at(27 * DAY - 1));
+    w.clock.set(at(26 * DAY - 1));
     expect((await w.agent.tick()).mode).toBe('normal');
+    // A day before the deadline (the platform's notice when a policy schedules none) the notice shows.
+    w.clock.set(at(26 * DAY));
+    const notice = await w.agent.tick();
+    expect(notice).toMatchObject({ mode: 'notice', offlineNotice: { lockAt: at(27 * DAY) }, noticeUntil: at(27 * DAY) });
+    expect(w.agent.pendingEvents().find((e) => e.kind === 'offline_notice_shown')?.detail).toEqual({ policyVersion: 2, lockAt: at(27 * DAY) });
+    w.clock.set(at(27 * DAY - 1));
+    expect((await w.agent.tick()).mode).toBe('notice');
     w.clock.set(at(27 * DAY));
     expect((await w.agent.tick()).mode).toBe('locked');
     expect(w.agent.pendingEvents().find((e) => e.kind === 'lock_shown')?.detail).toMatchObject({ cause: 'offline', policyVersion: 2 });
@@ -284,6 +291,38 @@ describe('device agent', () => {
     const w = await world({ registered: false });
     expect(await w.agent.sync()).toEqual({ status: 'not_financed' });
     expect(w.agent.view().mode).toBe('dormant');
+  });
+
+  it('a phone with factory keys pins no key from an answer, only through a statement signed by one of them', async () => {
+    const clock = new ManualClock(T0);
+    const server = new FakeServer(clock);
+    const factoryRoot = generateSigningKey('factory-root');
+    const phone = server.manufacture();
+    const persistent = new MemoryStore();
+    await provisionDevice(persistent, { ...phone, signingKeys: [{ kid: factoryRoot.kid, publicKey: factoryRoot.publicKey }] });
+    let vouch = false;
+    const api = {
+      nonce: () => server.nonce(),
+      checkin: (id: string, h: Record<string, string>, b: string) => server.checkin(id, h, b),
+      enroll: (req: Parameters<FakeServer['enroll']>[0]) => {
+        const r = server.enroll(req);
+        if (!r.ok || r.body.status !== 'enrolled' || !vouch) return r;
+        return { ok: true as const, body: { ...r.body, keyRotations: [signKeyRotation(server.signer, factoryRoot, clock.now())] } };
+      },
+    };
+    const agent = new DeviceAgent({ persistent, userdata: new MemoryStore(), clock, network: new MemoryNetwork(api), screen: new MemoryScreen() });
+    await agent.boot();
+    // The server's own key comes unvouched: not pinned, and its policy is refused.
+    expect(await agent.sync()).toEqual({ status: 'synced', enrolled: true, policy: 'rejected' });
+    expect(agent.policy()).toBeNull();
+    const reported = [...server.eventsOf(phone.deviceId), ...agent.pendingEvents()];
+    expect(reported.find((e) => e.kind === 'key_rejected')?.detail).toEqual({ kid: server.signer.kid, reason: 'unsigned' });
+    expect(reported.find((e) => e.kind === 'policy_rejected')?.detail).toMatchObject({ reason: 'unknown_key', kid: server.signer.kid });
+    // Vouched for by the factory key, it is pinned and the policy applies.
+    vouch = true;
+    await agent.factoryReset();
+    expect(await agent.sync()).toMatchObject({ status: 'synced', enrolled: true, policy: 'applied' });
+    expect(((await persistent.get('signingKeys')) as { kid: string }[]).map((k) => k.kid)).toEqual(['factory-root', server.signer.kid]);
   });
 
   it('an unsigned not_financed answer cannot lift a signed lock', async () => {

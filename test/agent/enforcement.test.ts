@@ -22,8 +22,8 @@ function policy(over: Partial<Policy> = {}): Policy {
   } as Policy;
 }
 
-const decide = (p: Policy | null, creditUntil: string | null = null, nowMs = NOW) =>
-  decideEnforcement({ policy: p, nowMs, creditUntil, released: false, dormant: false });
+const decide = (p: Policy | null, creditUntil: string | null = null, nowMs = NOW, offlineNoticeShownAt: string | null = null) =>
+  decideEnforcement({ policy: p, nowMs, creditUntil, released: false, dormant: false, offlineNoticeShownAt });
 
 describe('enforcement', () => {
   it('follows the stage while no lock time has passed', () => {
@@ -32,20 +32,42 @@ describe('enforcement', () => {
     expect(decide(policy({ stage: 'reminder' })).mode).toBe('reminder');
     expect(decide(policy({ stage: 'notice' })).mode).toBe('notice');
     expect(decide(policy({ stage: 'restricted' })).mode).toBe('restricted');
-    expect(decide(policy({ stage: 'locked' }))).toEqual({ mode: 'locked', lockCause: 'stage', creditOverride: false });
+    expect(decide(policy({ stage: 'locked' }))).toEqual({ mode: 'locked', lockCause: 'stage', creditOverride: false, offlineNotice: null });
     expect(decide(policy({ stage: 'released' })).mode).toBe('released');
   });
 
-  it('locks on its own when lockAt or offlineLockAt passes, to the millisecond', () => {
+  it('locks on its own when lockAt passes, to the millisecond', () => {
     const lockAt = '2026-03-10T12:00:00Z';
     expect(decide(policy({ stage: 'notice', lockAt }), null, NOW - 1).mode).toBe('notice');
-    expect(decide(policy({ stage: 'notice', lockAt }), null, NOW)).toEqual({ mode: 'locked', lockCause: 'lock_at', creditOverride: false });
-    expect(decide(policy({ offlineLockAt: lockAt }), null, NOW)).toEqual({ mode: 'locked', lockCause: 'offline', creditOverride: false });
+    expect(decide(policy({ stage: 'notice', lockAt }), null, NOW)).toEqual({ mode: 'locked', lockCause: 'lock_at', creditOverride: false, offlineNotice: null });
+  });
+
+  it('shows the offline notice on its own, and locks offline only after it was on screen for its minimum time', () => {
+    const deadline = '2026-03-10T12:00:00Z';
+    const p = policy({ offlineLockAt: deadline, offlineNotice: { at: '2026-03-08T12:00:00Z', minHours: 48 } });
+    expect(decide(p, null, Date.parse('2026-03-08T11:59:59Z')).mode).toBe('normal');
+    // Due from its start; not shown yet, so no lock time either, even past the deadline.
+    expect(decide(p, null, Date.parse('2026-03-08T12:00:00Z'))).toEqual({ mode: 'notice', lockCause: null, creditOverride: false, offlineNotice: { lockAt: null, deadline } });
+    expect(decide(p, null, Date.parse('2026-03-20T00:00:00Z')).mode).toBe('notice');
+    // Shown on time: the lock comes at the deadline, to the millisecond.
+    const shownOnTime = '2026-03-08T12:00:00Z';
+    expect(decide(p, null, NOW - 1, shownOnTime).offlineNotice).toEqual({ lockAt: '2026-03-10T12:00:00.000Z', deadline });
+    expect(decide(p, null, NOW, shownOnTime)).toEqual({ mode: 'locked', lockCause: 'offline', creditOverride: false, offlineNotice: null });
+    // First shown late (the phone was off): the lock waits the notice's full 48 hours.
+    const shownLate = '2026-03-10T06:00:00Z';
+    expect(decide(p, null, NOW, shownLate).mode).toBe('notice');
+    expect(decide(p, null, Date.parse('2026-03-12T06:00:00Z'), shownLate).mode).toBe('locked');
+    // A policy without a notice schedule gets the platform's: a day before the deadline.
+    const bare = policy({ offlineLockAt: deadline });
+    expect(decide(bare, null, Date.parse('2026-03-09T11:59:59Z')).mode).toBe('normal');
+    expect(decide(bare, null, Date.parse('2026-03-09T12:00:00Z')).mode).toBe('notice');
+    // Credit from a code keeps the notice and the offline lock away.
+    expect(decide(p, '2026-03-30T00:00:00Z', NOW, shownOnTime)).toMatchObject({ mode: 'normal', offlineNotice: null });
   });
 
   it('lets unlock-code credit hold back a lock or restriction until it runs out', () => {
     const credit = '2026-03-12T12:00:00Z';
-    expect(decide(policy({ stage: 'locked' }), credit)).toEqual({ mode: 'normal', lockCause: null, creditOverride: true });
+    expect(decide(policy({ stage: 'locked' }), credit)).toEqual({ mode: 'normal', lockCause: null, creditOverride: true, offlineNotice: null });
     expect(decide(policy({ stage: 'restricted' }), credit).mode).toBe('normal');
     expect(decide(policy({ stage: 'locked' }), credit, Date.parse(credit)).mode).toBe('locked');
   });

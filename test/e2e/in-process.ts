@@ -6,6 +6,7 @@ import { DeviceAgent } from '../../src/agent/agent.ts';
 import { HttpNetwork } from '../../src/agent/http-network.ts';
 import { MemoryScreen, MemoryStore } from '../../src/agent/memory.ts';
 import type { Network } from '../../src/agent/ports.ts';
+import type { CheckinResponse } from '../../src/protocol/index.ts';
 import { provisionDevice } from '../../src/agent/provision.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import { imeiCheckDigit } from '../../src/domain/imei.ts';
@@ -39,14 +40,22 @@ export class TestPlatform {
   private operatorKey = `op_${randomBytes(12).toString('hex')}`;
   private n = 0;
 
-  constructor(start = '2026-01-01T06:00:00Z') {
+  constructor(
+    start = '2026-01-01T06:00:00Z',
+    private readonly opts: { dlc?: boolean } = {},
+  ) {
     this.clock = new ManualClock(start);
+  }
+
+  /** Where a self-signed Android Device Lock certificate is made (with `dlc`). */
+  get dataDirectory(): string {
+    return this.dataDir;
   }
 
   async start(): Promise<this> {
     process.env.LIEN_OPERATOR_KEY = this.operatorKey;
     const database = await openTestDb();
-    const config = loadConfig({ LIEN_DATA_DIR: this.dataDir, LIEN_CHECKIN_FLUSH_MS: '10' } as NodeJS.ProcessEnv, { port: 0 });
+    const config = loadConfig({ LIEN_DATA_DIR: this.dataDir, LIEN_CHECKIN_FLUSH_MS: '10', ...(this.opts.dlc ? { LIEN_DLC_PORT: '0' } : {}) } as NodeJS.ProcessEnv, { port: 0 });
     process.env.LIEN_MASTER_KEY ??= randomBytes(32).toString('hex');
     this.lien = await buildLien(config, { clock: this.clock, database, logger: false, jobs: false });
     const close = this.lien.close;
@@ -121,9 +130,10 @@ export class TestPlatform {
     await provisionDevice(persistent, { factorySecret: d.secret, imeis: [d.imei], serial: d.serial });
     const http = new HttpNetwork({ baseUrl: this.url });
     const screen = new MemoryScreen();
-    const agent = new DeviceAgent({ persistent, userdata: new MemoryStore(), clock: this.clock, network: wrap ? wrap(http) : http, screen, stream: false });
+    const userdata = new MemoryStore();
+    const agent = new DeviceAgent({ persistent, userdata, clock: this.clock, network: wrap ? wrap(http) : http, screen, stream: false });
     await agent.boot();
-    return { agent, screen, persistent };
+    return { agent, screen, persistent, userdata };
   }
 
   /**
@@ -148,4 +158,22 @@ export class TestPlatform {
     await this.lien.gateway.bookkeeping.flush();
     return this.lien.services.db.selectFrom('device_events').select(['kind', 'detail']).where('device_id', '=', deviceId).orderBy('id').execute();
   }
+}
+
+/**
+ * A man in the middle between an agent and the real server: forwards everything and lets a test
+ * rewrite check-in answers (return undefined to pass one through unchanged).
+ */
+export function manInTheMiddle(rewrite: () => ((answer: CheckinResponse) => CheckinResponse | undefined) | null) {
+  return (inner: Network): Network => ({
+    nonce: () => inner.nonce(),
+    enroll: (r) => inner.enroll(r),
+    connectStream: (...a) => inner.connectStream(...a),
+    async checkin(id, h, b) {
+      const r = await inner.checkin(id, h, b);
+      const edit = rewrite();
+      const edited = r.ok && edit ? edit(r.body) : undefined;
+      return edited ? { ok: true, body: edited } : r;
+    },
+  });
 }

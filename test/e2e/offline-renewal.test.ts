@@ -25,11 +25,12 @@ describe('offline deadline renewal', () => {
     const phone = await p.agent(d!);
     await phone.agent.sync();
     const first = await latest(sale.deviceId);
-    // Retail profile: 14 offline days counted from the oldest unpaid due date (20 Jan), renewed 7 days before.
-    expect(first.offlineLockAt).toBe('2026-02-03T00:00:00.000Z');
-    expect(first.renewAt?.toISOString()).toBe('2026-01-27T00:00:00.000Z');
+    // Retail profile: 14 offline days counted from the oldest unpaid due date (20 Jan) in the
+    // lender's zone (Nairobi, UTC+3: local midnight of 3 Feb), renewed 7 days before.
+    expect(first.offlineLockAt).toBe('2026-02-02T21:00:00.000Z');
+    expect(first.renewAt?.toISOString()).toBe('2026-01-26T21:00:00.000Z');
 
-    p.clock.set('2026-01-26T22:00:00Z');
+    p.clock.set('2026-01-26T20:00:00Z');
     await p.operator('POST', '/v1/operator/sweep');
     await phone.agent.sync();
     expect((await latest(sale.deviceId)).version).toBe(first.version);
@@ -42,12 +43,12 @@ describe('offline deadline renewal', () => {
     const renewed = await latest(sale.deviceId);
     expect(renewed.version).toBe(first.version + 1);
     // Now counted from the next unpaid due date, 20 Feb.
-    expect(renewed.offlineLockAt).toBe('2026-03-06T00:00:00.000Z');
+    expect(renewed.offlineLockAt).toBe('2026-03-05T21:00:00.000Z');
     expect(phone.agent.view().mode).toBe('normal');
 
     // The renewed policy reached the phone in that answer: it no longer locks on 3 Feb offline.
     p.clock.set('2026-02-04T06:00:00Z');
-    expect(phone.agent.policy()?.offlineLockAt).toBe('2026-03-06T00:00:00.000Z');
+    expect(phone.agent.policy()?.offlineLockAt).toBe('2026-03-05T21:00:00.000Z');
     expect((await phone.agent.tick()).mode).toBe('normal');
   }, 60_000);
 

@@ -242,7 +242,7 @@ describe('whole-system guardrail properties (server + device agent)', () => {
       }
       // The phone. A lock it took on its own at the policy's lockAt is a new lock too.
       const policy = agent.policy();
-      const e = decideEnforcement({ policy, nowMs: now, creditUntil: null, released: false, dormant: false });
+      const e = decideEnforcement({ policy, nowMs: now, creditUntil: null, released: false, dormant: false, offlineNoticeShownAt: null });
       if (e.lockCause === 'lock_at' && policy?.lockAt && !feedFreshAt(w, Date.parse(policy.lockAt))) {
         fail(`device: locked itself at lockAt ${policy.lockAt} while the payment feed was stale`);
       }
@@ -357,13 +357,18 @@ describe('whole-system guardrail properties (server + device agent)', () => {
 
   it('never locks against a guardrail, and unlocks when arrears clear', async () => {
     const started = performance.now();
+    const budgetMs = Number(process.env.LIEN_PROPERTY_MS ?? 40_000);
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (sc) => {
+        // The time budget keeps the file under a minute on a loaded machine. Runs past it do
+        // nothing rather than being interrupted: fast-check's interruption abandoned a scenario
+        // mid-way, which went on in the background moving the shared clock under later tests.
+        if (runNo > 0 && performance.now() - started > budgetMs) return;
         await runScenario(sc);
       }),
-      // The time limit keeps the file under a minute on a loaded machine; a failure still shrinks.
-      { numRuns: Number(process.env.LIEN_PROPERTY_RUNS ?? 30), interruptAfterTimeLimit: Number(process.env.LIEN_PROPERTY_MS ?? 40_000) },
+      { numRuns: Number(process.env.LIEN_PROPERTY_RUNS ?? 30) },
     );
+    expect(runNo, 'at least one whole scenario ran').toBeGreaterThan(0);
     console.log(`property runs: ${runNo} in ${Math.round(performance.now() - started)} ms; reached: ${JSON.stringify(seen)}`);
   }, 240_000);
 

@@ -1,9 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TestPlatform } from './in-process.ts';
 
 describe('server shutdown', () => {
+  // Started apart from the test: its time limit is for the close, not for a loaded machine's start.
+  let p: TestPlatform;
+  beforeAll(async () => {
+    p = await new TestPlatform().start();
+  }, 60_000);
+
   it('a request in flight when the server closes is answered, and its keep-alive connection does not hold the close', async () => {
-    const p = await new TestPlatform().start();
     const gateway = p.lien.gateway;
     const nonce = gateway.nonce.bind(gateway);
     let release!: () => void;

@@ -122,12 +122,23 @@ describe('signPolicy / verifySignedPolicy', () => {
       { ...signed, kid: 7 },
       { policy: signed.policy, kid: 'k1' },
       { ...signed, policy: { ...signed.policy, stage: 'frozen' } },
-      { ...signed, policy: { ...signed.policy, extra: 1 } },
       { ...signed, policy: { ...signed.policy, issuedAt: 'yesterday' } },
       { ...signed, policy: { ...signed.policy, version: 3.5 } },
       { ...signed, policy: { ...signed.policy, message: 'x\ud800' } },
     ];
     for (const b of broken) expect(verifySignedPolicy(b, pinned, holding), JSON.stringify(b)).toEqual({ ok: false, reason: 'malformed' });
+  });
+
+  it('accepts fields a newer server signed and ignores them, refuses one it did not sign, and refuses unknown critical fields', () => {
+    // signPolicy only signs what protocol 1.0 defines, so a future server's document is signed by hand.
+    const signRaw = (doc: object) => ({ policy: doc, kid: 'k1', sig: sign(null, Buffer.from(canonicalJson(doc), 'utf8'), createPrivateKey(key.privateKeyPem)).toString('base64url') });
+    const future = { ...policy(), lenderNote: { en: 'Visit us' }, lender: { ...policy().lender, logo: 'x' } };
+    expect(verifySignedPolicy(signRaw(future), pinned, holding)).toMatchObject({ ok: true });
+    const smuggled = signPolicy(policy(), key);
+    expect(verifySignedPolicy({ ...smuggled, policy: { ...smuggled.policy, extra: 1 } }, pinned, holding)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(verifySignedPolicy(signRaw({ ...future, critical: ['lenderNote'] }), pinned, holding)).toEqual({ ok: false, reason: 'unsupported' });
+    // Naming a field protocol 1.0 defines as critical is no obstacle.
+    expect(verifySignedPolicy(signRaw({ ...future, critical: ['offlineLockAt'] }), pinned, holding)).toMatchObject({ ok: true });
   });
 
   it('treats a pinned key that is not 32 bytes as a failed signature', () => {

@@ -68,7 +68,10 @@ export function describeScreen(view: LockScreenView, policy: Policy | null, opts
   const when = (iso: string) => `${formatDateTime(lang, new Date(iso), zone)}${zone === 'UTC' ? ' UTC' : ''}`;
 
   const lines: ScreenLine[] = [];
-  if (mode === 'notice' && amount !== null && view.noticeUntil) {
+  if (view.offlineNotice && view.lender) {
+    const deadline = view.offlineNotice.lockAt ?? view.offlineNotice.deadline;
+    lines.push(sentence(lang, 'offline-body', 'lock.offline.body', { lender: { id: 'offline-lender', text: view.lender.name }, deadline: { id: 'offline-until', text: when(deadline) } }));
+  } else if (mode === 'notice' && amount !== null && view.noticeUntil) {
     lines.push(sentence(lang, 'notice-body', 'lock.notice.body', { amount: { id: 'notice-amount', text: amount }, deadline: { id: 'notice-until', text: when(view.noticeUntil) } }));
   }
   if (mode === 'restricted') lines.push(sentence(lang, 'restricted-body', 'lock.restricted.body', {}));

@@ -159,7 +159,10 @@ export function describeSync(r: SyncResult): Outcome {
       return { ok: true, text: `synced${r.enrolled ? ' (enrolled)' : ''}: ${what}` };
     }
     case 'not_financed':
-      return { ok: true, text: 'the server does not know this phone as financed: it goes dormant for good' };
+      // The server answers an unknown phone and a wrong factory secret alike (the registry is no oracle).
+      return { ok: true, text: 'the server does not know this phone as financed (or its factory secret is not the registered one): it goes dormant for good' };
+    case 'retry':
+      return { ok: true, text: `registered for financing, but the sale is not recorded yet: the phone asks again at ${r.retryAt}` };
     case 'inactive':
       return { ok: true, text: `this phone is ${r.reason}: it no longer talks to the server` };
     case 'offline':

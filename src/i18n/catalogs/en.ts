@@ -27,6 +27,7 @@ export const en = {
   'lock.restricted.body': 'A payment is overdue, so some apps are blocked. Calls to emergency services and to your lender still work. Pay to get full use back.',
   'lock.notice.title': 'Pay now to avoid a lock',
   'lock.notice.body': '{amount} is overdue. Pay it by {deadline} or this phone will be locked.',
+  'lock.offline.body': 'This phone has not reached {lender} for a long time. Connect it to the internet before {deadline}, or it will lock until it does.',
   'lock.reminder.title': 'Payment reminder',
   'lock.reminder.body': '{amount} is due on {dueDate}. Pay on time to keep using your phone.',
   'lock.released.title': 'Your phone is paid off',

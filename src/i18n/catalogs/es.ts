@@ -23,6 +23,7 @@ export const es: Catalog = {
   'lock.restricted.body': 'Tienes un pago atrasado, por eso algunas apps están bloqueadas. Las llamadas de emergencia y a tu financiera siguen funcionando. Paga para volver a usarlo todo.',
   'lock.notice.title': 'Paga ahora para evitar el bloqueo',
   'lock.notice.body': 'Tienes {amount} atrasado. Paga a más tardar el {deadline} o este celular se bloqueará.',
+  'lock.offline.body': 'Este celular lleva mucho tiempo sin conectarse con {lender}. Conéctalo a internet antes del {deadline} o se bloqueará hasta que lo hagas.',
   'lock.reminder.title': 'Recordatorio de pago',
   'lock.reminder.body': 'Tu pago de {amount} vence el {dueDate}. Paga a tiempo para seguir usando tu celular.',
   'lock.released.title': 'Tu celular ya está pagado',

@@ -20,6 +20,7 @@ export const id: Catalog = {
   'lock.restricted.body': 'Ada pembayaran yang terlambat, jadi beberapa aplikasi diblokir. Panggilan darurat dan panggilan ke pemberi kredit Anda tetap bisa. Bayar agar ponsel bisa dipakai penuh lagi.',
   'lock.notice.title': 'Bayar sekarang agar tidak dikunci',
   'lock.notice.body': '{amount} sudah terlambat. Bayar paling lambat {deadline}, atau ponsel ini akan dikunci.',
+  'lock.offline.body': 'Ponsel ini sudah lama tidak terhubung ke {lender}. Sambungkan ke internet sebelum {deadline}, atau ponsel akan terkunci sampai tersambung.',
   'lock.reminder.title': 'Pengingat pembayaran',
   'lock.reminder.body': '{amount} jatuh tempo pada {dueDate}. Bayar tepat waktu agar ponsel tetap bisa dipakai.',
   'lock.released.title': 'Ponsel Anda sudah lunas',

@@ -23,6 +23,7 @@ export const sw: Catalog = {
   'lock.restricted.body': 'Malipo yamechelewa, kwa hiyo baadhi ya programu zimezuiwa. Simu za dharura na simu kwa mkopeshaji wako bado zinafanya kazi. Lipa ili urudishiwe matumizi kamili.',
   'lock.notice.title': 'Lipa sasa ili simu isifungwe',
   'lock.notice.body': 'Deni la {amount} limechelewa. Lipa kufikia {deadline} la sivyo simu hii itafungwa.',
+  'lock.offline.body': 'Simu hii haijawasiliana na {lender} kwa muda mrefu. Iunganishe na intaneti kabla ya {deadline}, la sivyo itafungwa hadi iunganishwe.',
   'lock.reminder.title': 'Kikumbusho cha malipo',
   'lock.reminder.body': 'Unatakiwa kulipa {amount} tarehe {dueDate}. Lipa kwa wakati ili uendelee kutumia simu yako.',
   'lock.released.title': 'Simu yako imelipiwa kikamilifu',

@@ -28,7 +28,7 @@ export async function devicePage(db: Db, lenderId: string, deviceId: string) {
   const device = await db.selectFrom('devices').selectAll().where('id', '=', deviceId).where('lender_id', '=', lenderId).executeTakeFirst();
   if (!device) throw notFound('device', deviceId);
   const contract = await db.selectFrom('contracts').selectAll().where('device_id', '=', device.id).where('lender_id', '=', lenderId).orderBy('created_at', 'desc').executeTakeFirst();
-  const [events, policies, codes, history] = await Promise.all([
+  const [events, policies, codes, history, deviceLock] = await Promise.all([
     db.selectFrom('device_events').select(['id', 'kind', 'at', 'received_at', 'detail']).where('device_id', '=', device.id).orderBy('id', 'desc').limit(50).execute(),
     db.selectFrom('policies').select(['version', 'stage', 'issued_at']).where('device_id', '=', device.id).orderBy('version', 'desc').limit(20).execute(),
     db.selectFrom('tokens_issued').select(['id', 'type', 'value', 'count', 'token', 'reason', 'issued_by', 'issued_at']).where('device_id', '=', device.id).where('lender_id', '=', lenderId).orderBy('issued_at', 'desc').limit(20).execute(),
@@ -40,8 +40,10 @@ export async function devicePage(db: Db, lenderId: string, deviceId: string) {
       .orderBy('seq', 'desc')
       .limit(30)
       .execute(),
+    // Android Device Lock's view of the phone (provisioning), when the module has checked in.
+    db.selectFrom('dlc_devices').selectAll().where('device_id', '=', device.id).executeTakeFirst(),
   ]);
-  return { device, contract: contract ?? null, events, policies, codes, history };
+  return { device, contract: contract ?? null, events, policies, codes, history, deviceLock: deviceLock ?? null };
 }
 
 /** The active contract on a lender's device; actions on a device go to it. */

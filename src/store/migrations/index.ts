@@ -5,6 +5,9 @@ import { auditChainBatch } from './0002_audit_chain_batch.ts';
 import { claimNumbers } from './0003_claim_numbers.ts';
 import { policyOfflineRenewal } from './0004_policy_offline_renewal.ts';
 import { dropCredentialHash } from './0005_drop_credential_hash.ts';
+import { enrollmentProvisioning } from './0010_enrollment_provisioning.ts';
+import { signingKeyEndorsements } from './0011_signing_key_endorsements.ts';
+import { androidDeviceLock } from './0012_android_device_lock.ts';
 
 /**
  * Every migration, in order, defined in code (no files read from disk, so the CLI and tests run
@@ -17,6 +20,9 @@ export const migrations: Record<string, Migration> = {
   '0003_claim_numbers': claimNumbers,
   '0004_policy_offline_renewal': policyOfflineRenewal,
   '0005_drop_credential_hash': dropCredentialHash,
+  '0010_enrollment_provisioning': enrollmentProvisioning,
+  '0011_signing_key_endorsements': signingKeyEndorsements,
+  '0012_android_device_lock': androidDeviceLock,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

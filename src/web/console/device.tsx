@@ -71,6 +71,7 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
           )}
         </dl>
       </section>
+      {p.deviceLock && <DeviceLockSection dl={p.deviceLock} />}
       {active && c && (
         <div class="forms">
           {can(viewer.role, 'pay_cash') && (
@@ -183,5 +184,37 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
         </table>
       </section>
     </Shell>,
+  );
+}
+
+const PROVISION_STATE_TEXT: Record<string, string> = {
+  UNSPECIFIED: 'not reported yet',
+  RETRY: 'failed once; retrying',
+  DISMISSIBLE_UI: 'failing; the borrower was told (dismissible)',
+  PERSISTENT_UI: 'failing; the borrower was told a reset is near',
+  FACTORY_RESET: 'failed; the phone was told to factory reset',
+  SUCCESS: 'provisioned',
+};
+
+/** What AOSP's DeviceLockController last reported for this phone (docs/android.md). */
+function DeviceLockSection({ dl }: { dl: NonNullable<Awaited<ReturnType<typeof devicePage>>['deviceLock']> }) {
+  return (
+    <section data-testid="device-lock">
+      <h2>Android Device Lock</h2>
+      <dl class="facts">
+        <dt>Provisioning</dt>
+        <dd data-testid="provision-state">
+          {dl.provision_state} — {PROVISION_STATE_TEXT[dl.provision_state] ?? ''}
+          {dl.days_left_until_reset !== null && dl.provision_state !== 'SUCCESS' ? `, ${dl.days_left_until_reset} day(s) left before the reset` : ''}
+        </dd>
+        {dl.failure_reason && (<><dt>Last failure</dt><dd data-testid="provision-failure">{dl.failure_reason} ({dl.failures} failure(s) since {when(dl.first_failure_at)})</dd></>)}
+        <dt>Last check-in</dt><dd>{when(dl.last_checkin_at)}{dl.checkin_status ? ` (answered ${dl.checkin_status})` : ''}</dd>
+        {dl.provisioned_at && (<><dt>Provisioned</dt><dd>{when(dl.provisioned_at)}</dd></>)}
+        {dl.pauses > 0 && (<><dt>Paused by the borrower</dt><dd>{dl.pauses} time(s), last {when(dl.paused_at)}</dd></>)}
+        <dt>Push token (FCM)</dt><dd>{dl.fcm_token ? `on file since ${when(dl.fcm_token_at)}` : 'none'}</dd>
+        {dl.device_model && (<><dt>Reported model</dt><dd>{[dl.device_manufacturer, dl.device_model].filter(Boolean).join(' ')}{dl.carrier_mccmnc ? `, SIM ${dl.carrier_mccmnc}` : ''}</dd></>)}
+        {dl.program_completed_at && (<><dt>Program complete</dt><dd data-testid="program-complete">{when(dl.program_completed_at)}</dd></>)}
+      </dl>
+    </section>
   );
 }

@@ -1,3 +1,4 @@
+import { AndroidDeviceLockSettingsSchema } from '../../../domain/android-device-lock.ts';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -24,6 +25,7 @@ const Settings = Type.Object(
     timeZone: Type.String(),
     complianceProfile: Type.Record(Type.String(), Type.Unknown()),
     paymentChannels: Type.Array(Row({ channel: Type.String(), freshnessMinutes: Type.Integer(), lastReportedAt: Nullable(Instant), stale: Type.Boolean() })),
+    androidDeviceLock: Nullable(AndroidDeviceLockSettingsSchema),
   },
   { additionalProperties: false },
 );
@@ -39,6 +41,9 @@ const SettingsBody = Type.Object(
       Type.Union([Type.String({ minLength: 1, maxLength: 64, description: 'id of a shipped profile' }), Type.Object({}, { additionalProperties: true, description: 'a whole profile' })]),
     ),
     paymentChannels: Type.Optional(Type.Array(Channel, { maxItems: 50 })),
+    androidDeviceLock: Type.Optional(
+      Nullable(Type.Object({}, { additionalProperties: true, description: 'Android Device Lock configuration handed to phones (docs/android.md); null removes it' })),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -82,6 +87,7 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
         ...(b.timeZone !== undefined ? { timeZone: b.timeZone } : {}),
         ...(b.complianceProfile !== undefined ? { complianceProfile: b.complianceProfile as string | Record<string, unknown> } : {}),
         ...(b.paymentChannels !== undefined ? { paymentChannels: b.paymentChannels } : {}),
+        ...(b.androidDeviceLock !== undefined ? { androidDeviceLock: b.androidDeviceLock as Record<string, unknown> | null } : {}),
       }),
     );
   });

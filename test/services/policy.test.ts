@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { RETAIL_SHORT_CYCLE } from '../../src/domain/profiles/index.ts';
+import { validateProfile } from '../../src/domain/compliance.ts';
+import { buildPolicy, type PolicyFacts } from '../../src/services/policy.ts';
+
+function facts(over: Partial<PolicyFacts> = {}, timeZone = 'America/Bogota'): PolicyFacts {
+  return {
+    deviceId: 'dev_1',
+    version: 4,
+    now: new Date('2027-01-20T12:00:00Z'),
+    decision: { stage: 'current', lockAt: null, noticeIndex: null },
+    noticeUntil: null,
+    lender: { name: 'Crédito Andino', support_phone: '+5716000000', support_url: '', how_to_pay: 'PSE', support_hours: null, time_zone: timeZone },
+    amountDue: 0,
+    currency: 'COP',
+    lockReference: 'AB12CD34',
+    oldestUnpaidDueDate: '2027-02-01',
+    profile: RETAIL_SHORT_CYCLE,
+    nextCheckinAt: new Date('2027-01-20T18:00:00Z'),
+    ...over,
+  };
+}
+
+describe('buildPolicy: the offline deadline', () => {
+  it("counts the offline days from local midnight of the due date in the lender's zone, not UTC midnight (#12 B1)", () => {
+    // Bogotá is UTC−5: 14 local days after 1 Feb end at 15 Feb 00:00 local = 05:00 UTC.
+    const p = buildPolicy(facts());
+    expect(p.offlineLockAt).toBe('2027-02-15T05:00:00.000Z');
+    // East of UTC the deadline comes earlier in UTC, never before local midnight either.
+    expect(buildPolicy(facts({}, 'Africa/Nairobi')).offlineLockAt).toBe('2027-02-14T21:00:00.000Z');
+  });
+
+  it('follows the zone across a daylight-saving change', () => {
+    // Mexico City kept DST until 2022: 3 Apr 2022 started it. Due 20 Mar + 14 days = 3 Apr local midnight (UTC−6 still).
+    const p = buildPolicy(facts({ now: new Date('2022-03-01T00:00:00Z'), oldestUnpaidDueDate: '2022-03-20' }, 'America/Mexico_City'));
+    expect(p.offlineLockAt).toBe('2022-04-03T06:00:00.000Z');
+  });
+
+  it('never sooner than the offline days from now, and schedules the notice its minimum time before the deadline', () => {
+    const now = new Date('2027-02-10T12:00:00Z');
+    const p = buildPolicy(facts({ now }));
+    expect(p.offlineLockAt).toBe('2027-02-24T12:00:00.000Z');
+    expect(p.offlineNotice).toEqual({ at: '2027-02-23T12:00:00.000Z', minHours: 24 });
+    const patient = validateProfile({ ...RETAIL_SHORT_CYCLE, id: 'patient', minNoticeHoursBeforeLock: 72 });
+    expect(buildPolicy(facts({ now, profile: patient })).offlineNotice).toEqual({ at: '2027-02-21T12:00:00.000Z', minHours: 72 });
+  });
+
+  it('carries no offline deadline or notice once the contract has ended', () => {
+    const p = buildPolicy(facts({ decision: { stage: 'released', lockAt: null, noticeIndex: null } }));
+    expect(p.offlineLockAt).toBeNull();
+    expect(p.offlineNotice).toBeNull();
+  });
+});
