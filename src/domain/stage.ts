@@ -340,6 +340,13 @@ const HOLD_REASON: Record<Hold, StageReason> = {
   notice_period: 'awaiting_notice_period',
 };
 
+/**
+ * Stage reasons that mean "the profile asks for a lock, an open-ended guardrail holds it back":
+ * what the held-locks list shows. A notice period still running is not among them; it ends by
+ * itself at a time the decision already schedules.
+ */
+export const HELD_REASONS = ['no_consent', 'held_open_dispute', 'held_open_claim', 'held_stale_feed'] as const satisfies readonly StageReason[];
+
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }

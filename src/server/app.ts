@@ -12,6 +12,7 @@ import { ensureOperatorKey } from '../services/apikeys.ts';
 import { connectionOptions, type Config } from './config.ts';
 import { installErrorHandling } from './errors.ts';
 import { installIdempotency } from './idempotency.ts';
+import { installTextGuard } from './text-guard.ts';
 import { frameworkErrors } from './framework-errors.ts';
 import { registerOpenApi } from './openapi.ts';
 import { endConnectionsWhileClosing } from './graceful-close.ts';
@@ -100,6 +101,7 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
       frameworkErrors,
     });
     installErrorHandling(app);
+    installTextGuard(app);
     endConnectionsWhileClosing(app);
     await app.register(websocket, { options: { maxPayload: 4096 } });
     // Both collect routes as they are added (onRoute), so they come before every route.

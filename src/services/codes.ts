@@ -1,6 +1,6 @@
 import { LienError } from '../domain/errors.ts';
 import { deriveDeviceKeys } from '../protocol/index.ts';
-import { encodeToken, type TokenType } from '../tokens/index.ts';
+import { encodeToken, MAX_ACTIVATION_VALUE, type TokenType } from '../tokens/index.ts';
 import { newId } from '../store/ids.ts';
 import { open } from '../store/secrets.ts';
 import { audit } from './audit.ts';
@@ -10,10 +10,13 @@ import { evaluateContractTx } from './evaluate.ts';
 export interface IssueCodeInput {
   deviceId: string;
   type: Extract<TokenType, 'ADD_TIME' | 'DISABLE_PAYG' | 'COUNTER_SYNC'>;
-  /** Days of credit for ADD_TIME (1–999). */
+  /** Days of credit for ADD_TIME (1–MAX_CODE_DAYS). */
   days?: number;
   reason: string;
 }
+
+/** The most days one ADD_TIME code carries: a standard 9-digit token stops at 995 (OpenPAYGO). */
+export const MAX_CODE_DAYS = MAX_ACTIVATION_VALUE;
 
 export interface IssuedCode {
   id: string;
@@ -30,8 +33,8 @@ export interface IssuedCode {
  */
 export async function issueCode(s: Services, actor: Actor, input: IssueCodeInput): Promise<IssuedCode> {
   if (!input.reason?.trim()) throw new LienError('invalid_input', 'Every unlock code needs a reason (it is written to the audit log).', { field: 'reason' });
-  if (input.type === 'ADD_TIME' && (!Number.isInteger(input.days) || input.days! < 1 || input.days! > 999)) {
-    throw new LienError('invalid_input', 'days must be a whole number from 1 to 999 for an ADD_TIME code.', { field: 'days' });
+  if (input.type === 'ADD_TIME' && (!Number.isInteger(input.days) || input.days! < 1 || input.days! > MAX_CODE_DAYS)) {
+    throw new LienError('invalid_input', `days must be a whole number from 1 to ${MAX_CODE_DAYS} for an ADD_TIME code.`, { field: 'days' });
   }
   const now = s.clock.now();
   const result = await s.db.transaction().execute(async (tx) => {

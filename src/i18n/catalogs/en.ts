@@ -145,6 +145,8 @@ export const en = {
   'portal.error.notFound': 'We could not find a phone with these details. Check them and try again.',
   'portal.error.invalidImei': 'This is not a valid IMEI. An IMEI has 15 digits. Check it and try again.',
   'portal.error.generic': 'Something went wrong on our side. Please try again later.',
+  'portal.error.badField': 'We could not read what you typed in "{field}". Go back, type it again and send the form.',
+  'portal.error.unreadable': 'We could not read this form. Go back and send it again, with at most one receipt file.',
   'portal.skip': 'Skip to main content',
   'portal.result.reference': 'Lock reference',
   'portal.result.overdueSince': 'Overdue since',

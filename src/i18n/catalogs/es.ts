@@ -132,6 +132,8 @@ export const es: Catalog = {
   'portal.error.notFound': 'No encontramos un celular con estos datos. Revísalos e inténtalo de nuevo.',
   'portal.error.invalidImei': 'Este no es un IMEI válido. Un IMEI tiene 15 dígitos. Revísalo e inténtalo de nuevo.',
   'portal.error.generic': 'Algo salió mal de nuestro lado. Inténtalo de nuevo más tarde.',
+  'portal.error.badField': 'No pudimos leer lo que escribiste en "{field}". Vuelve atrás, escríbelo de nuevo y envía el formulario.',
+  'portal.error.unreadable': 'No pudimos leer este formulario. Vuelve atrás y envíalo de nuevo, con un solo archivo de comprobante como máximo.',
   'portal.skip': 'Ir al contenido principal',
   'portal.result.reference': 'Referencia de bloqueo',
   'portal.result.overdueSince': 'Vencido desde',

@@ -129,6 +129,8 @@ export const hi: Catalog = {
   'portal.error.notFound': 'इस जानकारी से कोई फ़ोन नहीं मिला। जानकारी जाँचें और फिर से कोशिश करें।',
   'portal.error.invalidImei': 'यह सही IMEI नहीं है। IMEI में 15 अंक होते हैं। जाँचें और फिर से कोशिश करें।',
   'portal.error.generic': 'हमारी तरफ़ कुछ गड़बड़ हो गई। कृपया थोड़ी देर बाद फिर से कोशिश करें।',
+  'portal.error.badField': '"{field}" में लिखी बात हम पढ़ नहीं पाए। वापस जाएँ, उसे फिर से लिखें और फ़ॉर्म भेजें।',
+  'portal.error.unreadable': 'हम यह फ़ॉर्म नहीं पढ़ पाए। वापस जाएँ और इसे फिर से भेजें, रसीद की ज़्यादा से ज़्यादा एक फ़ाइल के साथ।',
   'portal.skip': 'मुख्य सामग्री पर जाएँ',
   'portal.result.reference': 'लॉक रेफ़रेंस',
   'portal.result.overdueSince': 'कब से बकाया',

@@ -129,6 +129,8 @@ export const id: Catalog = {
   'portal.error.notFound': 'Kami tidak menemukan ponsel dengan data ini. Periksa lalu coba lagi.',
   'portal.error.invalidImei': 'Ini bukan IMEI yang benar. IMEI terdiri dari 15 angka. Periksa lalu coba lagi.',
   'portal.error.generic': 'Terjadi masalah di sistem kami. Silakan coba lagi nanti.',
+  'portal.error.badField': 'Kami tidak dapat membaca isian "{field}". Kembali, ketik ulang, lalu kirim formulirnya.',
+  'portal.error.unreadable': 'Kami tidak dapat membaca formulir ini. Kembali dan kirim lagi, dengan paling banyak satu file bukti bayar.',
   'portal.skip': 'Langsung ke isi utama',
   'portal.result.reference': 'Referensi kunci',
   'portal.result.overdueSince': 'Terlambat sejak',

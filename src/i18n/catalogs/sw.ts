@@ -132,6 +132,8 @@ export const sw: Catalog = {
   'portal.error.notFound': 'Hatukupata simu yenye maelezo haya. Yaangalie kisha ujaribu tena.',
   'portal.error.invalidImei': 'Hii si IMEI sahihi. IMEI ina tarakimu 15. Iangalie kisha ujaribu tena.',
   'portal.error.generic': 'Kuna hitilafu upande wetu. Tafadhali jaribu tena baadaye.',
+  'portal.error.badField': 'Hatukuweza kusoma ulichoandika kwenye "{field}". Rudi nyuma, andika tena na utume fomu.',
+  'portal.error.unreadable': 'Hatukuweza kusoma fomu hii. Rudi nyuma na uitume tena, ukiwa na faili moja tu la risiti.',
   'portal.skip': 'Ruka hadi maudhui makuu',
   'portal.result.reference': 'Nambari ya kufungwa',
   'portal.result.overdueSince': 'Imechelewa tangu',

@@ -62,7 +62,7 @@ export async function importRoutes(app: FastifyInstance, { s }: { s: Services })
 
   for (const kind of ['sales', 'payments'] as const) {
     r.post(`/v1/imports/${kind}`, {
-      preHandler: [authenticate, requireScope('write')],
+      onRequest: [authenticate, requireScope('write')],
       schema: {
         ...doc('imports', kind === 'sales' ? 'Import sales on credit (contracts) from CSV' : 'Import payments from CSV', 'write', { 202: ImportReport }),
         description: `${COLUMNS[kind]} All or nothing: any bad row and nothing is written. Poll GET /v1/imports/{id} for progress and the list of bad rows. Needs an API key with the "write" scope.`,
@@ -80,7 +80,7 @@ export async function importRoutes(app: FastifyInstance, { s }: { s: Services })
   }
 
   r.get('/v1/imports/:id', {
-    preHandler: [
+    onRequest: [
       async (req, reply) => {
         const owner = owners.get((req.params as { id: string }).id);
         if (owner && owner.keyHash === keyHash(req)) req.actor = owner.actor;

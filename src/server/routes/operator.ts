@@ -31,7 +31,7 @@ const LenderBody = Type.Object(
 /** The platform operator: onboards lenders and uploads factory manifests. Sees no borrower data. */
 export async function operatorRoutes(app: FastifyInstance, { s, sweepBatchSize }: { s: Services; sweepBatchSize?: number }): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  r.addHook('preHandler', requireApiKey(s, 'operator'));
+  r.addHook('onRequest', requireApiKey(s, 'operator'));
 
   r.post('/v1/operator/lenders', { schema: { body: LenderBody } }, async (req, reply) => {
     const b = req.body;

@@ -132,9 +132,13 @@ export function homeOf(u: SessionUser): string {
   return '/console/devices';
 }
 
-/** Session, CSRF and role checks, in that order, before any console handler runs. */
+/**
+ * Session, CSRF and role checks, in that order, before any console handler runs. The session is
+ * checked as soon as the request arrives, before its body is read or checked: a stranger is sent
+ * to the sign-in page whatever they posted.
+ */
 export function installGuards(app: FastifyInstance, s: Services): void {
-  app.addHook('preHandler', async (req, reply) => {
+  app.addHook('onRequest', async (req, reply) => {
     const need = req.routeOptions.config.console ?? 'signed_in';
     if (need === 'public') return;
     const token = req.cookies[SESSION_COOKIE];
@@ -146,6 +150,12 @@ export function installGuards(app: FastifyInstance, s: Services): void {
       return reply.redirect(`/console/login${next}`, 303);
     }
     req.consoleUser = user;
+  });
+
+  app.addHook('preHandler', async (req, reply) => {
+    const need = req.routeOptions.config.console ?? 'signed_in';
+    const user = req.consoleUser;
+    if (need === 'public' || !user) return;
     if (req.method === 'POST') {
       const submitted = field(req.body, '_csrf') || String(req.headers['x-csrf-token'] ?? '');
       if (!csrfMatches(user.csrfToken, submitted)) {

@@ -67,12 +67,12 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const admin = requireScope('admin');
 
-  r.get('/v1/settings', { preHandler: admin, schema: doc('settings', "The lender's settings", 'admin', { 200: Settings }) }, async (req) =>
+  r.get('/v1/settings', { onRequest: admin, schema: doc('settings', "The lender's settings", 'admin', { 200: Settings }) }, async (req) =>
     plain(await getSettings(s.db, lenderIdOf(req), s.clock.now())),
   );
 
   r.put('/v1/settings', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { ...doc('settings', 'Change settings (the fields given); a profile that switches a guardrail off is refused', 'admin', { 200: Settings }), body: SettingsBody },
   }, async (req) => {
     const b = req.body;
@@ -92,7 +92,7 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   // --- webhooks
 
   r.post('/v1/webhooks', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       ...doc('webhooks', 'Register a webhook endpoint; the signing secret is shown only in this response', 'admin', {
         201: Type.Object({ id: Type.String(), secret: Type.String(), url: Type.String(), events: Type.Array(Type.String()) }),
@@ -114,7 +114,7 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   });
 
   r.get('/v1/webhooks', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { ...doc('webhooks', 'List webhook endpoints', 'admin', { 200: PageOf(Webhook) }), querystring: Type.Object(PageQuery, { additionalProperties: false }) },
   }, async (req) => {
     const limit = pageSize(limitOf(req.query));
@@ -125,7 +125,7 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   });
 
   r.delete('/v1/webhooks/:id', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { ...doc('webhooks', 'Deactivate an endpoint (queued deliveries are cancelled)', 'admin', { 200: Webhook }), params: IdParam },
   }, async (req) => {
     const lenderId = lenderIdOf(req);
@@ -135,7 +135,7 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   });
 
   r.get('/v1/webhooks/deliveries', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       ...doc('webhooks', 'The delivery log, newest first', 'admin', { 200: PageOf(Delivery) }),
       querystring: Type.Object(
@@ -170,14 +170,14 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   });
 
   r.post('/v1/webhooks/deliveries/:id/replay', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { ...doc('webhooks', 'Queue a logged delivery again', 'admin', { 201: Delivery }), params: IdParam },
   }, async (req, reply) => reply.status(201).send(plain(await replayDelivery(s.db, lenderIdOf(req), req.params.id, s.clock.now()))));
 
   // --- API keys
 
   r.post('/v1/api-keys', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       ...doc('api keys', 'Create an API key; the key is shown only in this response', 'admin', {
         201: Type.Object({ id: Type.String(), key: Type.String(), name: Type.String(), scopes: Type.Array(Type.String()) }),
@@ -197,7 +197,7 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   });
 
   r.get('/v1/api-keys', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { ...doc('api keys', 'List API keys (never the keys themselves)', 'admin', { 200: PageOf(ApiKey) }), querystring: Type.Object(PageQuery, { additionalProperties: false }) },
   }, async (req) => {
     const limit = pageSize(limitOf(req.query));
@@ -211,7 +211,7 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   });
 
   r.delete('/v1/api-keys/:id', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { ...doc('api keys', 'Revoke an API key', 'admin', { 200: Type.Object({ id: Type.String(), revoked: Type.Boolean() }) }), params: IdParam },
   }, async (req) => {
     const lenderId = lenderIdOf(req);

@@ -42,7 +42,7 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
   const write = requireScope('write');
 
   r.get('/v1/contracts', {
-    preHandler: read,
+    onRequest: read,
     schema: {
       ...doc('contracts', 'List contracts, newest first', 'read', { 200: PageOf(ContractRow) }),
       querystring: Type.Object(
@@ -71,7 +71,7 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
   });
 
   r.get('/v1/contracts/:id', {
-    preHandler: read,
+    onRequest: read,
     schema: {
       ...doc('contracts', 'A contract with its schedule, allocations per installment, payments, disputes and claims', 'read', {
         200: Type.Object(
@@ -105,7 +105,7 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
   });
 
   r.post('/v1/contracts/:id/actions', {
-    preHandler: write,
+    onRequest: write,
     schema: {
       ...doc('contracts', 'Lock, unlock, pause, release or clear by hand (guardrails still apply)', 'write', {
         200: Type.Object({
@@ -141,7 +141,7 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
   });
 
   r.post('/v1/contracts/:id/disputes', {
-    preHandler: write,
+    onRequest: write,
     schema: {
       ...doc('contracts', 'Open a dispute (pauses escalation, lifts a lock)', 'write', { 201: Type.Object({ disputeId: Type.String(), stage: Type.String() }) }),
       params: IdParam,
@@ -150,7 +150,7 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
   }, async (req, reply) => reply.status(201).send(await openDispute(s, actorOf(req), req.params.id, req.body.reason)));
 
   r.post('/v1/disputes/:id/resolve', {
-    preHandler: write,
+    onRequest: write,
     schema: {
       ...doc('contracts', 'Resolve a dispute', 'write', { 200: Type.Object({ disputeId: Type.String(), stage: Type.String() }) }),
       params: IdParam,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { HELD_REASONS } from '../../../domain/stage.ts';
 import type { Services } from '../../../services/context.ts';
 import { isStale } from '../../../services/settings.ts';
 import { decodeCursor, pageSize, toPage } from '../../../store/pagination.ts';
@@ -23,7 +24,7 @@ const HeldLock = Row({
   contractId: Type.String(),
   deviceId: Type.String(),
   stage: Type.String(),
-  reason: Type.String({ description: 'held_stale_feed, held_open_dispute or held_open_claim' }),
+  reason: Type.String({ description: `Why the lock is held: ${HELD_REASONS.join(', ')}` }),
   amountOverdue: Type.Integer(),
   currency: Type.String(),
   since: Nullable(Instant),
@@ -35,7 +36,7 @@ export async function oversightRoutes(app: FastifyInstance, { s }: { s: Services
   const read = requireScope('read');
 
   r.get('/v1/audit', {
-    preHandler: read,
+    onRequest: read,
     schema: {
       ...doc('audit', "The lender's audit log, newest first", 'read', { 200: Type.Object({ items: Type.Array(AuditRow), nextCursor: Nullable(Type.String()) }) }),
       querystring: Type.Object(
@@ -59,14 +60,14 @@ export async function oversightRoutes(app: FastifyInstance, { s }: { s: Services
   });
 
   r.get('/v1/audit/verify', {
-    preHandler: read,
+    onRequest: read,
     schema: doc('audit', "Check the hash chain of the lender's audit log", 'read', {
       200: Type.Object({ ok: Type.Boolean(), checked: Type.Integer(), firstBadSeq: Type.Optional(Type.Integer()) }),
     }),
   }, async (req) => verifyAudit(s.db, { lenderId: lenderIdOf(req) }));
 
   r.get('/v1/held-locks', {
-    preHandler: read,
+    onRequest: read,
     schema: {
       ...doc('contracts', 'Contracts whose lock a guardrail holds back, with the reason, and the stale payment channels', 'read', {
         200: Type.Object({
@@ -85,7 +86,7 @@ export async function oversightRoutes(app: FastifyInstance, { s }: { s: Services
       .select(['id', 'device_id', 'stage', 'stage_reason', 'amount_overdue', 'currency', 'stage_changed_at'])
       .where('lender_id', '=', lenderId)
       .where('status', '=', 'active')
-      .where('stage_reason', 'like', 'held\\_%');
+      .where('stage_reason', 'in', HELD_REASONS);
     if (req.query.cursor) q = q.where('id', '<', decodeCursor(req.query.cursor, ['string'])[0]);
     const [rows, channels] = await Promise.all([
       q.orderBy('id', 'desc').limit(limit + 1).execute(),
