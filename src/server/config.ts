@@ -78,7 +78,7 @@ export const CONFIG_TABLE: [variable: string, default_: string, meaning: string]
   ['LIEN_DATABASE_SCHEMA', 'public', 'PostgreSQL schema for Lien tables (created if missing)'],
   ['LIEN_DATA_DIR', './data', 'embedded database, pid lock and generated master key'],
   ['LIEN_MASTER_KEY', '(generated file)', '32-byte key (hex or base64) encrypting factory secrets at rest; required with DATABASE_URL'],
-  ['LIEN_OPERATOR_KEY', '(generated)', 'operator API key; unset, one is generated on first start and printed once'],
+  ['LIEN_OPERATOR_KEY', '(generated)', 'operator API key; unset, one is generated on first start and printed once (only its SHA-256 is stored, in the database; no file holds it)'],
   ['LIEN_PUBLIC_URL', 'http://HOST:PORT', 'address printed for the console, portal and devices'],
   ['LIEN_CHECKIN_INTERVAL', '21600', 'seconds between routine device check-ins'],
   ['LIEN_CHECKIN_FLUSH_MS', '250', 'how long check-in bookkeeping is batched before it is written'],
