@@ -9,6 +9,9 @@
  *   concurrent requests with one key only one executes; the other gets 409 while it runs.
  * - 5xx responses are not stored (the key is released and the retry runs again); 4xx are stored,
  *   as the same request would fail the same way.
+ * - A secret in a response (a new API key, a webhook signing secret) is never stored: routes name
+ *   such fields (`config.secretFields`), they are cut from the stored copy, and a replay returns
+ *   the resource without them and with `secretShownOnce` saying why.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
@@ -30,12 +33,35 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** false: this POST is not covered (e.g. device protocol, which has its own replay checks). */
     idempotency?: boolean;
+    /** Top-level response fields that hold a secret shown once: never stored for a replay. */
+    secretFields?: readonly string[];
   }
 }
 
 interface Stored {
   contentType: string;
   body: string;
+}
+
+/**
+ * The response as stored for replays: without the route's secret fields, and saying where they
+ * went. The first response (the one the client is sent) keeps them.
+ */
+export function withoutSecrets(body: string, fields: readonly string[] | undefined): string {
+  if (!fields?.length) return body;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return body;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return body;
+  const copy = { ...(parsed as Record<string, unknown>) };
+  const cut = fields.filter((f) => f in copy);
+  if (cut.length === 0) return body;
+  for (const f of cut) delete copy[f];
+  copy.secretShownOnce = `${cut.join(' and ')} ${cut.length > 1 ? 'were' : 'was'} shown only in the first response to this request and ${cut.length > 1 ? 'are' : 'is'} not kept; it cannot be shown again. If it was lost, create a new one (and revoke or deactivate this one).`;
+  return JSON.stringify(copy);
 }
 
 function requestHash(req: FastifyRequest): string {
@@ -110,7 +136,8 @@ export function installIdempotency(app: FastifyInstance, s: Services): void {
       await where.execute();
       return payload;
     }
-    const stored: Stored = { contentType: String(reply.getHeader('content-type') ?? 'application/json; charset=utf-8'), body: payload.toString() };
+    const body = withoutSecrets(payload.toString(), req.routeOptions.config.secretFields);
+    const stored: Stored = { contentType: String(reply.getHeader('content-type') ?? 'application/json; charset=utf-8'), body };
     await s.db
       .updateTable('idempotency_keys')
       .set({ status_code: reply.statusCode, response: JSON.stringify(stored) })

@@ -36,7 +36,7 @@ export class TestPlatform {
   lenderId!: string;
   readonly clock: ManualClock;
   private dataDir = mkdtempSync(join(tmpdir(), 'lien-it-'));
-  private operatorKey = `op_${randomBytes(12).toString('hex')}`;
+  readonly operatorKey = `op_${randomBytes(12).toString('hex')}`;
   private n = 0;
 
   constructor(start = '2026-01-01T06:00:00Z') {

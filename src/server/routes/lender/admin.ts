@@ -93,9 +93,10 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
 
   r.post('/v1/webhooks', {
     onRequest: admin,
+    config: { secretFields: ['secret'] },
     schema: {
-      ...doc('webhooks', 'Register a webhook endpoint; the signing secret is shown only in this response', 'admin', {
-        201: Type.Object({ id: Type.String(), secret: Type.String(), url: Type.String(), events: Type.Array(Type.String()) }),
+      ...doc('webhooks', 'Register a webhook endpoint; the signing secret is shown only in this response (a replay with the same Idempotency-Key omits it)', 'admin', {
+        201: Type.Object({ id: Type.String(), secret: Type.String(), url: Type.String(), events: Type.Array(Type.String()), secretShownOnce: Type.Optional(Type.String()) }),
       }),
       body: Type.Object(
         { url: Type.String({ minLength: 8, maxLength: 2000 }), events: Type.Array(Type.Union(WEBHOOK_EVENT_TYPES.map((e) => Type.Literal(e))), { minItems: 1, maxItems: 20 }) },
@@ -178,9 +179,10 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
 
   r.post('/v1/api-keys', {
     onRequest: admin,
+    config: { secretFields: ['key'] },
     schema: {
-      ...doc('api keys', 'Create an API key; the key is shown only in this response', 'admin', {
-        201: Type.Object({ id: Type.String(), key: Type.String(), name: Type.String(), scopes: Type.Array(Type.String()) }),
+      ...doc('api keys', 'Create an API key; the key is shown only in this response (a replay with the same Idempotency-Key omits it)', 'admin', {
+        201: Type.Object({ id: Type.String(), key: Type.String(), name: Type.String(), scopes: Type.Array(Type.String()), secretShownOnce: Type.Optional(Type.String()) }),
       }),
       body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 120 }), scopes: Type.Array(ScopeName, { minItems: 1, maxItems: 3, uniqueItems: true }) }, { additionalProperties: false }),
     },
