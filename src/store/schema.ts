@@ -335,6 +335,14 @@ export interface RateLimitsTable {
   count: Generated<number>;
 }
 
+/** Sign-in throttling per account+address and per address (migration 0020). */
+export interface SigninThrottleTable {
+  key: string;
+  failures: number;
+  blocked_until: Ts;
+  last_failure_at: Ts;
+}
+
 export interface DB {
   lenders: LendersTable;
   devices: DevicesTable;
@@ -359,6 +367,7 @@ export interface DB {
   notifications: NotificationsTable;
   sweep_runs: SweepRunsTable;
   rate_limits: RateLimitsTable;
+  signin_throttle: SigninThrottleTable;
 }
 
 export type Lender = Selectable<LendersTable>;

@@ -4,6 +4,7 @@ import { initial } from './0001_initial.ts';
 import { auditChainBatch } from './0002_audit_chain_batch.ts';
 import { claimNumbers } from './0003_claim_numbers.ts';
 import { policyOfflineRenewal } from './0004_policy_offline_renewal.ts';
+import { signinThrottle } from './0020_signin_throttle.ts';
 
 /**
  * Every migration, in order, defined in code (no files read from disk, so the CLI and tests run
@@ -15,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   '0002_audit_chain_batch': auditChainBatch,
   '0003_claim_numbers': claimNumbers,
   '0004_policy_offline_renewal': policyOfflineRenewal,
+  '0020_signin_throttle': signinThrottle,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

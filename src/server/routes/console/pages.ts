@@ -66,6 +66,7 @@ export async function workPages(app: FastifyInstance, { s }: { s: Services }): P
       return reply.redirect(next || homeOf(session), 303);
     } catch (e) {
       if (e instanceof LienError && (e.code === 'unauthorized' || e.code === 'rate_limited')) {
+        if (typeof e.details.retryAfterSec === 'number') reply.header('retry-after', String(e.details.retryAfterSec));
         return html(reply, renderLogin({ csrf, next, email, error: e.code === 'unauthorized' ? BAD_CREDENTIALS : e.message }), e.status);
       }
       throw e;
