@@ -1,6 +1,5 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { importManifest } from '../store/manifest.ts';
-import { loadMasterKey } from '../store/secrets.ts';
 import { UsageError, type Command } from './args.ts';
 import { dataDirOption, withDatabase } from './db.ts';
 
@@ -17,8 +16,8 @@ export const importManifestCommand: Command = {
     const file = positionals[0];
     if (!file) throw new UsageError('name the manifest file: lien import-manifest <file.csv>');
     if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
-    return withDatabase(values, async (db, dataDir) => {
-      const masterKey = await loadMasterKey({ env: process.env.LIEN_MASTER_KEY, dataDir, required: db.kind === 'postgres' });
+    return withDatabase(values, async (db, _dataDir, key) => {
+      const masterKey = key!;
       const tty = process.stderr.isTTY;
       const result = await importManifest(db.db, createReadStream(file), {
         masterKey,
@@ -33,6 +32,6 @@ export const importManifestCommand: Command = {
       if (result.errors.length > 50) console.error(`… and ${result.errors.length - 50} more bad rows`);
       console.log(`${result.inserted} devices registered, ${result.skipped} already registered, ${result.errors.length} bad rows`);
       return result.errors.length ? 1 : 0;
-    });
+    }, { masterKey: true });
   },
 };

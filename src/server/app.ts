@@ -5,6 +5,7 @@ import { ManualClock, systemClock } from '../domain/clock.ts';
 import { openDatabase, type Database } from '../store/connection.ts';
 import { migrate } from '../store/migrations/index.ts';
 import { loadMasterKey } from '../store/secrets.ts';
+import { auditKeyFor, rekeyPendingAudit, useAuditKey } from '../store/repos/audit.ts';
 import type { Services } from '../services/context.ts';
 import { DeviceGateway } from '../services/devices.ts';
 import { loadKeyring } from '../services/keyring.ts';
@@ -76,6 +77,11 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
   try {
     await migrate(database.db, database.schema);
     const masterKey = await loadMasterKey({ env: process.env.LIEN_MASTER_KEY, dataDir: config.dataDir, required: database.kind === 'postgres' });
+    await useAuditKey(database, auditKeyFor(masterKey));
+    const rekeyed = await rekeyPendingAudit(database.db);
+    if (rekeyed && 'broken' in rekeyed) {
+      process.emitWarning(`the audit log was already broken at entry ${rekeyed.broken.firstBadSeq} before it was keyed; it was left as it is (lien audit verify reports it)`);
+    }
     const keyring = await loadKeyring(database.db, masterKey, clock.now());
     const newOperatorKey = await ensureOperatorKey(database.db, process.env.LIEN_OPERATOR_KEY, clock.now());
     const nudges = new NudgeHub(database);

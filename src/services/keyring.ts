@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { generateSigningKey, signPolicies, signPolicy, type Policy, type SignedPolicy } from '../protocol/index.ts';
+import { signDocument } from '../protocol/signing.ts';
 import { open, seal } from '../store/secrets.ts';
 import type { DB } from '../store/schema.ts';
 
@@ -19,6 +20,8 @@ export interface Keyring {
   signMany(policies: Policy[]): Promise<SignedPolicy[]>;
   publicKeys(): PublicKey[];
   activeKid(): string;
+  /** Signs another document (an audit head) with the active key; see protocol/signing.ts signDocument. */
+  signDocument(doc: unknown): { kid: string; sig: string };
 }
 
 export async function loadKeyring(db: Kysely<DB>, masterKey: Buffer, now: Date): Promise<Keyring> {
@@ -39,6 +42,7 @@ export async function loadKeyring(db: Kysely<DB>, masterKey: Buffer, now: Date):
     signMany: (policies) => signPolicies(policies, key),
     publicKeys: () => published,
     activeKid: () => key.kid,
+    signDocument: (doc) => signDocument(doc, key),
   };
 }
 

@@ -343,6 +343,12 @@ export interface SigninThrottleTable {
   last_failure_at: Ts;
 }
 
+/** Whether audit entries chained before the keyed chain still await re-chaining (migration 0021). */
+export interface AuditRekeyTable {
+  only_row: Generated<boolean>;
+  pending: boolean;
+}
+
 export interface DB {
   lenders: LendersTable;
   devices: DevicesTable;
@@ -368,6 +374,7 @@ export interface DB {
   sweep_runs: SweepRunsTable;
   rate_limits: RateLimitsTable;
   signin_throttle: SigninThrottleTable;
+  audit_rekey: AuditRekeyTable;
 }
 
 export type Lender = Selectable<LendersTable>;

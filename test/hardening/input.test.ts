@@ -3,6 +3,7 @@
  * before body validation (L9), held-locks reasons (B2), ADD_TIME days in the OpenAPI document (B3).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { checkAuditHead } from '../../src/services/audit-head.ts';
 import { TestPlatform, type TestDevice } from '../e2e/in-process.ts';
 import { addUser, ConsoleClient, flashOf } from '../console/helpers.ts';
 import { postClaim, resetRateLimits, text } from '../portal/helpers.ts';
@@ -113,6 +114,14 @@ describe('issue #12: input hardening', () => {
     const form = await fetch(`${p.url}/console/settings`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=%00' });
     expect(form.status).toBe(303);
     expect(form.headers.get('location')).toMatch(/^\/console\/login/);
+  });
+
+  it('L6: a lender fetches its signed audit head, which checks out against the database', async () => {
+    const r = await p.api('GET', '/v1/audit/head');
+    expect(r.status).toBe(200);
+    expect(r.body.head.chains).toEqual([expect.objectContaining({ chain: p.lenderId })]);
+    const check = await checkAuditHead(p.lien.services.db, r.body, p.lien.services.keyring.publicKeys());
+    expect(check).toEqual({ ok: true, problems: [] });
   });
 
   it('B2: held-locks lists a contract held for missing consent (no_consent)', async () => {

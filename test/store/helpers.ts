@@ -12,6 +12,7 @@ import type { Contract, Device, Lender } from '../../src/store/schema.ts';
 import { createContract } from '../../src/store/repos/contracts.ts';
 import { createLender } from '../../src/store/repos/lenders.ts';
 import { aad, seal } from '../../src/store/secrets.ts';
+import { auditKeyFor, useAuditKey } from '../../src/store/repos/audit.ts';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../src/store/schema.ts';
 
@@ -63,6 +64,7 @@ export async function openTestDb(): Promise<Database> {
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const db = await openDatabase({ databaseUrl: url, schema, poolSize: 4 });
   await migrate(db.db, db.schema);
+  await useAuditKey(db, TEST_AUDIT_KEY);
   return {
     ...db,
     async close() {
@@ -86,6 +88,7 @@ export async function openPgliteTestDb(): Promise<Database> {
   });
   const db = await openDatabase({ memory: true, pgliteTemplate: await template });
   await migrate(db.db, db.schema);
+  await useAuditKey(db, TEST_AUDIT_KEY);
   return db;
 }
 
@@ -101,6 +104,8 @@ export function testImei(): string {
 }
 
 export const TEST_KEY = Buffer.alloc(32, 7);
+/** The audit chain key of test databases (a server built on one sets its own, from its master key). */
+export const TEST_AUDIT_KEY = auditKeyFor(TEST_KEY);
 
 export async function seedLender(db: Kysely<DB>, name = 'Acme Credit'): Promise<Lender> {
   return createLender(db, {

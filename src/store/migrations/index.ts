@@ -5,6 +5,7 @@ import { auditChainBatch } from './0002_audit_chain_batch.ts';
 import { claimNumbers } from './0003_claim_numbers.ts';
 import { policyOfflineRenewal } from './0004_policy_offline_renewal.ts';
 import { signinThrottle } from './0020_signin_throttle.ts';
+import { auditKeyedChain } from './0021_audit_keyed_chain.ts';
 
 /**
  * Every migration, in order, defined in code (no files read from disk, so the CLI and tests run
@@ -17,6 +18,7 @@ export const migrations: Record<string, Migration> = {
   '0003_claim_numbers': claimNumbers,
   '0004_policy_offline_renewal': policyOfflineRenewal,
   '0020_signin_throttle': signinThrottle,
+  '0021_audit_keyed_chain': auditKeyedChain,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { HELD_REASONS } from '../../../domain/stage.ts';
+import { signedAuditHead } from '../../../services/audit-head.ts';
 import type { Services } from '../../../services/context.ts';
 import { isStale } from '../../../services/settings.ts';
 import { decodeCursor, pageSize, toPage } from '../../../store/pagination.ts';
@@ -65,6 +66,18 @@ export async function oversightRoutes(app: FastifyInstance, { s }: { s: Services
       200: Type.Object({ ok: Type.Boolean(), checked: Type.Integer(), firstBadSeq: Type.Optional(Type.Integer()) }),
     }),
   }, async (req) => verifyAudit(s.db, { lenderId: lenderIdOf(req) }));
+
+  r.get('/v1/audit/head', {
+    onRequest: read,
+    schema: doc('audit', "Where the lender's audit chain ends now, signed with the platform key: keep it outside Lien and check it later with `lien audit verify --head`", 'read', {
+      200: Type.Object({
+        head: Type.Object({ format: Type.String(), at: Instant, lenderId: Nullable(Type.String()), chains: Type.Array(Type.Object({ chain: Type.String(), pos: Type.Integer(), seq: Type.Integer(), hash: Type.String() })) }),
+        kid: Type.String(),
+        publicKey: Type.String(),
+        sig: Type.String(),
+      }),
+    }),
+  }, async (req) => signedAuditHead(s.db, s.keyring, s.clock.now(), lenderIdOf(req)));
 
   r.get('/v1/held-locks', {
     onRequest: read,
