@@ -24,7 +24,7 @@ import { loadConfig } from '../src/server/config.ts';
 import { runImport, type ImportReport } from '../src/services/bulk-import.ts';
 import type { Actor } from '../src/services/context.ts';
 import { openDatabase, type Database } from '../src/store/connection.ts';
-import { importManifest } from '../src/store/manifest.ts';
+import { importManifest } from '../src/services/manifest.ts';
 import { machine, printTable, writeResult } from './lib.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
@@ -122,7 +122,7 @@ async function bench(backend: Run['backend'], database: Database): Promise<{ run
     console.log(`${backend}: registering ${ROWS} devices…`);
     const manifest = ['imei1,imei2,serial,model,factory_secret,sale_status'];
     for (let i = 0; i < ROWS; i++) manifest.push(`${imei(i)},,BENCH-${i},Bench,${randomBytes(32).toString('hex')},unsold`);
-    await importManifest(s.db, manifest.join('\n'), { masterKey: s.masterKey, batchSize: 5000 });
+    await importManifest(s, { kind: 'operator', id: 'bench', lenderId: null }, manifest.join('\n'), { batchSize: 5000 });
 
     const baselineMs = await bareInsert(database, ROWS);
     console.log(`  baseline bare INSERT: ${Math.round(baselineMs)} ms`);

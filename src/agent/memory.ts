@@ -103,7 +103,7 @@ export class MemoryNetwork implements Network {
   }
 
   /** What the server does when a policy changes: tells each open stream of the device to sync. */
-  nudge(deviceId: string): number {
+  pushSync(deviceId: string): number {
     let n = 0;
     for (const s of this.streams) {
       if (s.deviceId === deviceId) {

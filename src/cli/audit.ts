@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { systemClock } from '../domain/clock.ts';
 import { checkAuditHead, signedAuditHead, type SignedAuditHead } from '../services/audit-head.ts';
-import { loadKeyring } from '../services/keyring.ts';
 import { verifyAudit } from '../store/repos/audit.ts';
 import { UsageError, type Command } from './args.ts';
-import { dataDirOption, withDatabase } from './db.ts';
+import { dataDirOption, withServices } from './db.ts';
 
 function readHead(file: string): SignedAuditHead {
   try {
@@ -34,25 +33,23 @@ export const auditCommand: Command = {
     const sub = positionals[0];
     if (sub !== 'verify' && sub !== 'head') throw new UsageError('audit subcommands: `verify` and `head`');
     const lenderId = typeof values.lender === 'string' ? values.lender : undefined;
-    return withDatabase(values, async (db, _dataDir, masterKey) => {
+    return withServices(values, async (s) => {
       if (sub === 'head') {
-        const keyring = await loadKeyring(db.db, masterKey!, systemClock.now());
-        console.log(JSON.stringify(await signedAuditHead(db.db, keyring, systemClock.now(), lenderId ?? null), null, 2));
+        console.log(JSON.stringify(await signedAuditHead(s.db, s.keyring, systemClock.now(), lenderId ?? null), null, 2));
         return 0;
       }
-      const r = await verifyAudit(db.db, lenderId !== undefined ? { lenderId } : {});
+      const r = await verifyAudit(s.db, lenderId !== undefined ? { lenderId } : {});
       let ok = r.ok;
       if (r.ok) console.log(`audit log intact: ${r.checked} entries verified`);
       else console.error(`audit log BROKEN at entry ${r.firstBadSeq} (${r.checked} entries checked before it)`);
       if (typeof values.head === 'string') {
-        const keyring = await loadKeyring(db.db, masterKey!, systemClock.now());
         const pinned = typeof values['public-key'] === 'string' ? values['public-key'] : undefined;
-        const check = await checkAuditHead(db.db, readHead(values.head), keyring.publicKeys(), pinned);
+        const check = await checkAuditHead(s.db, readHead(values.head), s.keyring.publicKeys(), pinned);
         if (check.ok) console.log(`the kept head (${values.head}) still holds`);
         else for (const p of check.problems) console.error(`kept head: ${p}`);
         ok &&= check.ok;
       }
       return ok ? 0 : 1;
-    }, { masterKey: true });
+    });
   },
 };

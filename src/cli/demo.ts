@@ -3,13 +3,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addDays, businessDateIn } from '../domain/dates.ts';
 import { imeiCheckDigit } from '../domain/imei.ts';
-import type { Kysely } from 'kysely';
 import { ManualClock } from '../domain/clock.ts';
 import { buildLien } from '../server/app.ts';
 import { loadConfig, type Config } from '../server/config.ts';
 import { createApiKey } from '../services/apikeys.ts';
 import { createUser } from '../services/users.ts';
-import type { DB } from '../store/schema.ts';
+import type { Actor, Services } from '../services/context.ts';
 import { UsageError, type Command } from './args.ts';
 import { DemoPhone } from './demo-phone.ts';
 
@@ -197,11 +196,13 @@ export async function seedDemo(base: string, operatorKey: string, dataDir: strin
   return { lenderId: lender.id as string, lenderKey: lender.apiKey as string, rows, manifestFile, fleetSerials, live };
 }
 
-/** Console logins for the demo lender, written straight to the database (there is no sign-up). */
-export async function createDemoUsers(db: Kysely<DB>, lenderId: string, now: Date): Promise<typeof DEMO_USERS> {
-  for (const u of DEMO_USERS) await createUser(db, { lenderId, email: u.email, name: u.name, password: u.password, role: u.role, now });
+/** Console logins for the demo lender (there is no sign-up), created by the demo as the platform. */
+export async function createDemoUsers(s: Services, lenderId: string): Promise<typeof DEMO_USERS> {
+  for (const u of DEMO_USERS) await createUser(s, DEMO_ACTOR, { lenderId, email: u.email, name: u.name, password: u.password, role: u.role });
   return DEMO_USERS;
 }
+
+const DEMO_ACTOR: Actor = { kind: 'operator', id: 'lien-demo', lenderId: null };
 
 export function credentialLines(lenderKey: string, operatorKey: string | null): string[] {
   return [
@@ -234,9 +235,9 @@ export async function seedDataDir(config: Config, log: (s: string) => void = con
   try {
     await lien.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = lien.app.server.address() as { port: number };
-    const key = await createApiKey(lien.services.db, { lenderId: null, name: 'demo seeding', scopes: ['operator'], now: clock.now() });
+    const key = await createApiKey(lien.services, DEMO_ACTOR, { name: 'demo seeding', scopes: ['operator'] });
     const seed = await seedDemo(`http://127.0.0.1:${port}`, key.key, config.dataDir, log, { end });
-    await createDemoUsers(lien.services.db, seed.lenderId, end);
+    await createDemoUsers(lien.services, seed.lenderId);
     // On a fresh directory the operator key is born here, not in the server started next. It is
     // printed once (the caller shows `credentials`) and kept nowhere but as a hash in the database.
     const credentials = credentialLines(seed.lenderKey, lien.newOperatorKey);

@@ -1,7 +1,10 @@
 import { createReadStream, existsSync } from 'node:fs';
-import { importManifest } from '../store/manifest.ts';
+import { importManifest } from '../services/manifest.ts';
 import { UsageError, type Command } from './args.ts';
-import { dataDirOption, withDatabase } from './db.ts';
+import { dataDirOption, withServices } from './db.ts';
+
+/** The operator at the machine: manifests loaded from the command line are audited as theirs. */
+const CLI_OPERATOR = { kind: 'operator', id: 'cli', lenderId: null } as const;
 
 export const importManifestCommand: Command = {
   name: 'import-manifest',
@@ -16,11 +19,9 @@ export const importManifestCommand: Command = {
     const file = positionals[0];
     if (!file) throw new UsageError('name the manifest file: lien import-manifest <file.csv>');
     if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
-    return withDatabase(values, async (db, _dataDir, key) => {
-      const masterKey = key!;
+    return withServices(values, async (s) => {
       const tty = process.stderr.isTTY;
-      const result = await importManifest(db.db, createReadStream(file), {
-        masterKey,
+      const result = await importManifest(s, CLI_OPERATOR, createReadStream(file), {
         onProgress: (done, total) => {
           const msg = `  ${done}${total ? ` / ${total}` : ''} rows`;
           if (tty) process.stderr.write(`\r${msg}`);
@@ -32,6 +33,6 @@ export const importManifestCommand: Command = {
       if (result.errors.length > 50) console.error(`… and ${result.errors.length - 50} more bad rows`);
       console.log(`${result.inserted} devices registered, ${result.skipped} already registered, ${result.errors.length} bad rows`);
       return result.errors.length ? 1 : 0;
-    }, { masterKey: true });
+    });
   },
 };

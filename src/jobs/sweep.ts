@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { businessDateIn } from '../domain/dates.ts';
 import type { DB } from '../store/schema.ts';
 import { SYSTEM, type Services } from '../services/context.ts';
 import { applyOutcome, decide, evaluatedColumns, loadFacts, signedPolicyRows, type Outcome } from '../services/evaluate.ts';
-import { EVALUATED_COLUMNS, POLICY_COLUMNS, isQuiet } from '../services/bulk/outcomes.ts';
-import { insertMany, updateMany } from '../services/bulk/sql.ts';
+import { EVALUATED_COLUMNS, isQuiet } from '../services/bulk/outcomes.ts';
+import { updateMany } from '../services/bulk/sql.ts';
+import { commit, type Executor } from '../services/unit-of-work.ts';
 
 export interface SweepStats {
   lenders: number;
@@ -123,8 +124,7 @@ async function dailyPass(ctx: PassContext, runDate: string): Promise<void> {
         `.execute(tx);
         const r = rows[0]!;
         if (r.claimed === 0) return null;
-        ctx.stats.quiet += r.quiet;
-        return { last: r.last!, claimed: r.claimed, slow: r.slow ?? [] };
+        return { last: r.last!, claimed: r.claimed, quiet: r.quiet, slow: r.slow ?? [] };
       });
       if (last === null) break;
       cursor = last;
@@ -151,7 +151,7 @@ async function timeDrivenPass(ctx: PassContext, now: Date): Promise<void> {
         .skipLocked()
         .execute();
       if (rows.length === 0) return null;
-      return { last: '', claimed: rows.length, slow: rows.map((r) => r.id) };
+      return { last: '', claimed: rows.length, quiet: 0, slow: rows.map((r) => r.id) };
     });
     if (done === null) break;
   }
@@ -160,19 +160,20 @@ async function timeDrivenPass(ctx: PassContext, now: Date): Promise<void> {
 /** The sweep leaves offline deadlines to check-ins: a renewed policy only reaches a phone then. */
 export const SWEEP_DECISION = { renewOffline: false } as const;
 
-type Claim = { last: string; claimed: number; slow: string[] } | null;
+type Claim = { last: string; claimed: number; quiet: number; slow: string[] } | null;
 
 /**
- * One transaction: `claim` locks a batch (and settles the quiet part of it), then the rest is
- * decided one by one. Devices whose policy changed are nudged after commit.
+ * One unit of work: `claim` locks a batch (and settles the quiet part of it), then the rest is
+ * decided one by one; the devices whose policy changed are nudged when it commits. Counts reach
+ * the stats only after the commit, so a unit that is retried is not counted twice.
  */
-async function inBatch(ctx: PassContext, claim: (tx: Transaction<DB>, at: Date) => Promise<Claim>): Promise<string | null> {
+async function inBatch(ctx: PassContext, claim: (tx: Executor, at: Date) => Promise<Claim>): Promise<string | null> {
   const { s, stats, lender } = ctx;
-  const nudge: string[] = [];
-  const result = await s.db.transaction().execute(async (tx) => {
-    const at = s.clock.now();
+  const result = await commit(s, SYSTEM, async (tx, fx) => {
+    const at = fx.now;
     const c = await claim(tx, at);
     if (c === null) return null;
+    let changed = 0;
     if (c.slow.length) {
       const contracts = await tx.selectFrom('contracts').selectAll().where('id', 'in', c.slow).orderBy('id').execute();
       const facts = await loadFacts(tx, contracts, at, new Map([[lender.id, lender]]));
@@ -193,31 +194,28 @@ async function inBatch(ctx: PassContext, claim: (tx: Transaction<DB>, at: Date) 
           else updates.push({ id: f.contract.id, ...columns });
           continue;
         }
-        stats.changed++;
+        changed++;
         // Announced changes (stage, settlement) are audited one by one; the rest (days past due
         // and amounts moving within a stage) are written set-based below.
         if (!isQuiet(o)) {
-          const ev = await applyOutcome(s, tx, o, at, SYSTEM, `daily sweep ${o.businessDate}`);
-          if (ev.policyChanged) nudge.push(ev.deviceId);
+          await applyOutcome(s, tx, fx, o, `daily sweep ${o.businessDate}`);
           continue;
         }
         updates.push({ id: f.contract.id, ...evaluatedColumns(o, at) });
-        if (o.changed) {
-          newPolicies.push(o);
-          nudge.push(f.contract.device_id);
-        }
+        if (o.changed) newPolicies.push(o);
       }
       const policies = signedPolicyRows(s, newPolicies, at);
       if (unchanged.length) await tx.updateTable('contracts').set({ last_evaluated_on: businessDate }).where('id', 'in', unchanged).execute();
       await updateMany(tx, 'contracts', ['id'], { id: 'text', ...EVALUATED_COLUMNS }, updates);
-      await insertMany(tx, 'policies', POLICY_COLUMNS, await policies);
+      await fx.issuePolicies(await policies);
     }
-    return c;
+    return { ...c, changed };
   });
   if (result === null) return null;
   stats.evaluated += result.claimed;
+  stats.quiet += result.quiet;
+  stats.changed += result.changed;
   stats.batches++;
-  if (nudge.length) await s.nudges.nudge(nudge);
   ctx.opts.onBatch?.(stats);
   // Let queued requests in between batches (PGlite runs on this thread).
   await new Promise((r) => setImmediate(r));

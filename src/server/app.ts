@@ -4,11 +4,9 @@ import type { Clock } from '../domain/clock.ts';
 import { ManualClock, systemClock } from '../domain/clock.ts';
 import { openDatabase, type Database } from '../store/connection.ts';
 import { migrate } from '../store/migrations/index.ts';
-import { loadMasterKey } from '../store/secrets.ts';
-import { auditKeyFor, rekeyPendingAudit, useAuditKey } from '../store/repos/audit.ts';
 import type { Services } from '../services/context.ts';
 import { DeviceGateway } from '../services/devices.ts';
-import { loadKeyring } from '../services/keyring.ts';
+import { startServices } from '../services/bootstrap.ts';
 import { ensureOperatorKey } from '../services/apikeys.ts';
 import { connectionOptions, type Config } from './config.ts';
 import { installErrorHandling } from './errors.ts';
@@ -76,27 +74,19 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
     opts.database ?? (await openDatabase(connectionOptions(config)));
   try {
     await migrate(database.db, database.schema);
-    const masterKey = await loadMasterKey({ env: process.env.LIEN_MASTER_KEY, dataDir: config.dataDir, required: database.kind === 'postgres' });
-    await useAuditKey(database, auditKeyFor(masterKey));
-    const rekeyed = await rekeyPendingAudit(database.db);
-    if (rekeyed && 'broken' in rekeyed) {
-      process.emitWarning(`the audit log was already broken at entry ${rekeyed.broken.firstBadSeq} before it was keyed; it was left as it is (lien audit verify reports it)`);
-    }
-    const keyring = await loadKeyring(database.db, masterKey, clock.now());
-    const newOperatorKey = await ensureOperatorKey(database.db, process.env.LIEN_OPERATOR_KEY, clock.now());
-    const nudges = new NudgeHub(database);
-    await nudges.start();
-    const services: Services = {
-      database,
-      db: database.db,
+    const services = await startServices(database, {
       clock,
-      masterKey,
-      keyring,
-      nudges,
+      dataDir: config.dataDir,
+      masterKey: process.env.LIEN_MASTER_KEY,
       checkinIntervalSec: config.checkinIntervalSec,
       publicUrl: config.publicUrl,
-    };
+    });
+    const newOperatorKey = await ensureOperatorKey(database.db, process.env.LIEN_OPERATOR_KEY, clock.now());
     const gateway = new DeviceGateway(services, config.checkinFlushMs);
+    services.committed = (deviceIds) => deviceIds.forEach((id) => gateway.forget(id));
+    const nudges = new NudgeHub(database);
+    nudges.onNudge((deviceId) => gateway.forget(deviceId));
+    await nudges.start();
 
     const app = Fastify({
       logger: opts.logger === false ? false : { level: config.logLevel },

@@ -1,38 +1,32 @@
-import { randomUUID } from 'node:crypto';
+import { NUDGE_CHANNEL, nudgedDevices } from '../services/unit-of-work.ts';
 
-/** What the hub needs of the database: PostgreSQL LISTEN/NOTIFY (PGlite has it too). */
-export interface NotifyChannel {
-  notify(channel: string, payload: string): Promise<void>;
-  listen?(channel: string, fn: (payload: string) => void): Promise<() => Promise<void>>;
+/** What the hub needs of the database: PostgreSQL LISTEN (PGlite has it too). */
+export interface NudgeSource {
+  listen(channel: string, fn: (payload: string) => void): Promise<() => Promise<void>>;
 }
 
 export interface NudgeSocket {
   send(data: string): void;
 }
 
-const CHANNEL = 'lien_nudge';
-// NOTIFY payloads must stay under 8000 bytes; device ids are ~30 chars.
-const IDS_PER_NOTIFY = 200;
+const SYNC = JSON.stringify({ type: 'sync' });
 
 /**
- * Pushes "sync now" to devices connected to the device stream. A nudge is delivered to the
- * sockets of this process at once and fanned out to other processes through NOTIFY; each
- * process ignores its own notifications so a device is nudged once.
+ * Pushes "sync now" to the devices connected to this process's device stream. Nudges are not
+ * sent from here: a unit of work queues them with pg_notify and the database delivers them at
+ * commit to every listening process, this one included, so a device is nudged exactly when the
+ * change that concerns it has committed, wherever its stream is held.
  */
 export class NudgeHub {
   private readonly sockets = new Map<string, Set<NudgeSocket>>();
-  private readonly origin = randomUUID().slice(0, 8);
   private unlisten: (() => Promise<void>) | undefined;
   private readonly watchers = new Set<(deviceId: string) => void>();
 
-  constructor(private readonly channel: NotifyChannel) {}
+  constructor(private readonly source: NudgeSource) {}
 
   async start(): Promise<void> {
-    if (!this.channel.listen) return;
-    this.unlisten = await this.channel.listen(CHANNEL, (payload) => {
-      const [origin, ids] = splitOnce(payload, ':');
-      if (origin === this.origin || !ids) return;
-      for (const id of ids.split(',')) this.deliverLocal(id);
+    this.unlisten = await this.source.listen(NUDGE_CHANNEL, (payload) => {
+      for (const id of nudgedDevices(payload)) this.deliver(id);
     });
   }
 
@@ -55,36 +49,22 @@ export class NudgeHub {
     return this.sockets.size;
   }
 
-  async nudge(deviceIds: string | string[]): Promise<void> {
-    const ids = typeof deviceIds === 'string' ? [deviceIds] : deviceIds;
-    if (ids.length === 0) return;
-    for (const id of ids) this.deliverLocal(id);
-    for (let i = 0; i < ids.length; i += IDS_PER_NOTIFY) {
-      await this.channel.notify(CHANNEL, `${this.origin}:${ids.slice(i, i + IDS_PER_NOTIFY).join(',')}`);
-    }
-  }
-
-  /** Called for every nudge, local or from another process: caches drop what the nudge outdates. */
+  /** Called for every nudge heard, before the sockets are told: caches drop what it outdates. */
   onNudge(fn: (deviceId: string) => void): () => void {
     this.watchers.add(fn);
     return () => this.watchers.delete(fn);
   }
 
-  private deliverLocal(deviceId: string): void {
+  private deliver(deviceId: string): void {
     for (const fn of this.watchers) fn(deviceId);
     const set = this.sockets.get(deviceId);
     if (!set) return;
     for (const socket of set) {
       try {
-        socket.send(JSON.stringify({ type: 'sync' }));
+        socket.send(SYNC);
       } catch {
         // A socket closing mid-send is dropped by its own close handler.
       }
     }
   }
-}
-
-function splitOnce(s: string, sep: string): [string, string | undefined] {
-  const i = s.indexOf(sep);
-  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
 }

@@ -1,6 +1,7 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import { appendAudit } from '../store/repos/audit.ts';
 import type { DB } from '../store/schema.ts';
+import { insertMany } from './bulk/sql.ts';
 import { actorName, type Actor } from './context.ts';
 
 export interface AuditEvent {
@@ -13,7 +14,7 @@ export interface AuditEvent {
 }
 
 /** Writes one audit row in the caller's transaction, so the change and its record commit together. */
-export async function audit(tx: Kysely<DB> | Transaction<DB>, actor: Actor, at: Date, e: AuditEvent): Promise<void> {
+export async function audit(tx: Kysely<DB>, actor: Actor, at: Date, e: AuditEvent): Promise<void> {
   await appendAudit(tx, {
     at,
     actor: actorName(actor),
@@ -24,4 +25,23 @@ export async function audit(tx: Kysely<DB> | Transaction<DB>, actor: Actor, at: 
     reason: e.reason,
     data: e.data ?? {},
   });
+}
+
+const AUDIT_COLUMNS = {
+  at: 'timestamptz', actor: 'text', action: 'text', subject_type: 'text', subject_id: 'text', lender_id: 'text', reason: 'text', data: 'jsonb',
+};
+
+/** Writes many audit rows of one actor set-based (imports): the same rows, a statement per few thousand. */
+export async function auditMany(tx: Kysely<DB>, actor: Actor, at: Date, events: readonly AuditEvent[]): Promise<void> {
+  const name = actorName(actor);
+  await insertMany(tx, 'audit_log', AUDIT_COLUMNS, events.map((e) => ({
+    at,
+    actor: name,
+    action: e.action,
+    subject_type: e.subjectType,
+    subject_id: e.subjectId,
+    lender_id: e.lenderId,
+    reason: e.reason,
+    data: e.data ?? {},
+  })));
 }

@@ -20,6 +20,7 @@ import { evaluateMany } from './bulk/outcomes.ts';
 import { checkContracts, checkPaymentRow, PAYMENTS_SPEC, writePayments, type PaymentRow } from './bulk/payments.ts';
 import { checkDevices, checkSaleRow, SALES_SPEC, writeSales, type SaleRow } from './bulk/sales.ts';
 import { chunks, yieldToLoop } from './bulk/sql.ts';
+import { commit } from './unit-of-work.ts';
 import { tidyAfterBulkWrite } from '../store/maintenance.ts';
 
 export type { RowProblem } from './bulk/csv.ts';
@@ -113,17 +114,15 @@ async function importSales(s: Services, actor: Actor, lender: LenderRow, parsed:
     report.errors = errors;
     return;
   }
-  const result = await s.db.transaction().execute(async (tx) => {
+  const result = await commit(s, actor, async (tx, fx) => {
     // Checked again under lock: a sale elsewhere since the first check must not become a second lien.
     const locked = await checkDevices(tx, rows, true);
     if (locked.errors.length) throw new Rejected(locked.errors);
-    return writeSales(s, tx, actor, lender, rows, locked.deviceIds, (done) => progress('writing', done));
+    return writeSales(s, tx, fx, lender, rows, locked.deviceIds, (done) => progress('writing', done));
   });
   progress('writing', rows.length);
   report.written = result.sales.length;
-  const nudge = result.evaluations.filter((e) => e.policyChanged).map((e) => e.deviceId);
-  report.policiesIssued = nudge.length;
-  for (const part of chunks(nudge)) await s.nudges.nudge(part);
+  report.policiesIssued = result.evaluations.filter((e) => e.policyChanged).length;
   await tidyAfterBulkWrite(s.database, { updated: ['audit_log', 'devices'], inserted: ['contracts', 'installments', 'policies'] });
 }
 
@@ -137,11 +136,10 @@ async function importPayments(s: Services, actor: Actor, lender: LenderRow, pars
     report.errors = errors;
     return;
   }
-  const now = s.clock.now();
-  await s.db.transaction().execute(async (tx) => {
+  await commit(s, actor, async (tx, fx) => {
     const locked = await checkContracts(tx, lender.id, rows, true);
     if (locked.errors.length) throw new Rejected(locked.errors);
-    await writePayments(tx, actor, lender, rows, locked.contracts, now, (done) => progress('writing', done));
+    await writePayments(tx, fx, lender, rows, locked.contracts, (done) => progress('writing', done));
   });
   progress('writing', rows.length);
   report.written = rows.length;
@@ -162,13 +160,11 @@ async function importPayments(s: Services, actor: Actor, lender: LenderRow, pars
   let done = 0;
   const lenders = new Map([[lender.id, lender]]);
   for (const part of chunks(contractIds, EVALUATE_BATCH)) {
-    const evaluations = await s.db.transaction().execute(async (tx) => {
+    const evaluations = await commit(s, actor, async (tx, fx) => {
       const contracts = await tx.selectFrom('contracts').selectAll().where('id', '=', sql<string>`ANY(${part}::text[])`).orderBy('id').forUpdate().execute();
-      return evaluateMany(s, tx, contracts, actor, why, lenders);
+      return evaluateMany(s, tx, fx, contracts, why, lenders);
     });
-    const nudge = evaluations.filter((e) => e.policyChanged).map((e) => e.deviceId);
-    report.policiesIssued += nudge.length;
-    if (nudge.length) await s.nudges.nudge(nudge);
+    report.policiesIssued += evaluations.filter((e) => e.policyChanged).length;
     // Progress counts rows (payments) whose contracts are evaluated, so it ends at the row total.
     done += part.reduce((n, id) => n + (refsOf.get(id)?.length ?? 0), 0);
     progress('evaluating', done);

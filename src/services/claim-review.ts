@@ -3,16 +3,15 @@
  * lags, say) and the open claim holds any lock; the lender approves it (the payment is posted) or
  * rejects it with a message the borrower reads.
  */
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { LienError } from '../domain/errors.ts';
 import { startOfLocalDay } from '../domain/stage.ts';
-import { enqueueNotification } from '../jobs/notifications.ts';
 import { decodeCursor, pageSize, toPage, type Page } from '../store/pagination.ts';
 import type { ClaimStatus, DB } from '../store/schema.ts';
-import { audit } from './audit.ts';
 import { actorName, type Actor, type Services } from './context.ts';
 import { evaluateContractTx } from './evaluate.ts';
-import { postPayment } from './payments.ts';
+import { recordPayment } from './payments.ts';
+import { commit, type Executor } from './unit-of-work.ts';
 
 type ClaimRow = Selectable<DB['claims']>;
 
@@ -78,7 +77,7 @@ function toSummary(r: ClaimListRow): ClaimSummary {
   };
 }
 
-function selectClaims(db: Kysely<DB> | Transaction<DB>) {
+function selectClaims(db: Kysely<DB>) {
   return db.selectFrom('claims').select(COLUMNS).select((eb) => eb('receipt', 'is not', null).as('has_receipt'));
 }
 
@@ -112,7 +111,7 @@ export async function getClaim(db: Kysely<DB>, lenderId: string, claimId: string
   return toSummary(row);
 }
 
-async function openClaimForUpdate(tx: Transaction<DB>, actor: Actor, claimId: string): Promise<ClaimRow> {
+async function openClaimForUpdate(tx: Executor, actor: Actor, claimId: string): Promise<ClaimRow> {
   const c = await tx.selectFrom('claims').selectAll().where('id', '=', claimId).forUpdate().executeTakeFirst();
   if (!c || (actor.lenderId !== null && c.lender_id !== actor.lenderId)) throw new LienError('not_found', `No claim ${claimId}`, { claimId });
   if (c.status !== 'open') {
@@ -125,48 +124,35 @@ async function openClaimForUpdate(tx: Transaction<DB>, actor: Actor, claimId: st
 }
 
 /**
- * Approves a claim: the payment it describes is posted (allocated, audited, announced like any
- * payment), then the claim is closed and the contract re-evaluated without its hold.
- *
- * Two transactions, because postPayment owns its own. The payment reference is unique per
- * lender, so of two concurrent approvals only one posts; the loser gets
- * duplicate_payment_reference and the claim is closed exactly once (`status = 'open'` guard).
+ * Approves a claim, as one unit of work: the payment it describes is posted (allocated, audited,
+ * announced like any payment), the claim is closed and the contract re-evaluated without its
+ * hold. The claim row is locked first, so of two concurrent decisions the second finds it closed.
  */
 export async function approveClaim(s: Services, actor: Actor, claimId: string): Promise<{ claimId: string; paymentId: string; stage: string }> {
-  const claim = await s.db.transaction().execute(async (tx) => {
-    const c = await openClaimForUpdate(tx, actor, claimId);
-    const posted = await tx.selectFrom('payments').select(['id', 'posted_at']).where('lender_id', '=', c.lender_id).where('external_ref', '=', c.transaction_ref).executeTakeFirst();
+  return commit(s, actor, async (tx, fx) => {
+    const claim = await openClaimForUpdate(tx, actor, claimId);
+    const posted = await tx.selectFrom('payments').select(['id', 'posted_at']).where('lender_id', '=', claim.lender_id).where('external_ref', '=', claim.transaction_ref).executeTakeFirst();
     if (posted) {
       throw new LienError(
         'duplicate_payment_reference',
-        `Transaction ${c.transaction_ref} was already posted as payment ${posted.id} on ${posted.posted_at.toISOString().slice(0, 10)}; reject this claim with a message instead.`,
-        { claimId, externalRef: c.transaction_ref, paymentId: posted.id },
+        `Transaction ${claim.transaction_ref} was already posted as payment ${posted.id} on ${posted.posted_at.toISOString().slice(0, 10)}; reject this claim with a message instead.`,
+        { claimId, externalRef: claim.transaction_ref, paymentId: posted.id },
       );
     }
-    const lender = await tx.selectFrom('lenders').select('time_zone').where('id', '=', c.lender_id).executeTakeFirstOrThrow();
-    return { ...c, timeZone: lender.time_zone };
-  });
-  const now = s.clock.now();
-  // The borrower gives a calendar day; the start of that day in the lender's zone orders the
-  // payment among the others, and it is never later than now.
-  const receivedAt = new Date(Math.min(startOfLocalDay(claim.paid_on, claim.timeZone), now.getTime()));
-  const payment = await postPayment(s, actor, {
-    contractId: claim.contract_id,
-    externalRef: claim.transaction_ref,
-    channel: claim.channel,
-    amount: claim.amount,
-    currency: claim.currency,
-    receivedAt,
-  });
-  const ev = await s.db.transaction().execute(async (tx) => {
-    const closed = await tx
-      .updateTable('claims')
-      .set({ status: 'approved', decided_at: now, decided_by: actorName(actor) })
-      .where('id', '=', claimId)
-      .where('status', '=', 'open')
-      .executeTakeFirst();
-    if (Number(closed.numUpdatedRows) === 0) throw new LienError('conflict', `Claim ${claimId} was decided by someone else meanwhile; payment ${payment.paymentId} stands.`, { claimId });
-    await audit(tx, actor, now, {
+    const lender = await tx.selectFrom('lenders').select('time_zone').where('id', '=', claim.lender_id).executeTakeFirstOrThrow();
+    // The borrower gives a calendar day; the start of that day in the lender's zone orders the
+    // payment among the others, and it is never later than now.
+    const receivedAt = new Date(Math.min(startOfLocalDay(claim.paid_on, lender.time_zone), fx.now.getTime()));
+    const payment = await recordPayment(s, tx, fx, {
+      contractId: claim.contract_id,
+      externalRef: claim.transaction_ref,
+      channel: claim.channel,
+      amount: claim.amount,
+      currency: claim.currency,
+      receivedAt,
+    });
+    await tx.updateTable('claims').set({ status: 'approved', decided_at: fx.now, decided_by: actorName(actor) }).where('id', '=', claimId).execute();
+    await fx.audit({
       action: 'claim.approved',
       subjectType: 'claim',
       subjectId: claimId,
@@ -174,11 +160,10 @@ export async function approveClaim(s: Services, actor: Actor, claimId: string): 
       reason: `claim for ${claim.transaction_ref} approved`,
       data: { contractId: claim.contract_id, paymentId: payment.paymentId, amount: claim.amount, currency: claim.currency },
     });
-    await enqueueNotification(tx, { contractId: claim.contract_id, kind: 'claim_approved', at: now, params: { reference: claimId, amount: claim.amount } });
-    return evaluateContractTx(s, tx, claim.contract_id, actor, `claim ${claimId} approved`);
+    await fx.notify({ contractId: claim.contract_id, kind: 'claim_approved', params: { reference: claimId, amount: claim.amount } });
+    const ev = await evaluateContractTx(s, tx, fx, claim.contract_id, `claim ${claimId} approved`);
+    return { claimId, paymentId: payment.paymentId, stage: ev.decision.stage };
   });
-  if (ev.policyChanged) await s.nudges.nudge(ev.deviceId);
-  return { claimId, paymentId: payment.paymentId, stage: ev.decision.stage };
 }
 
 /** Rejects a claim with a message shown to the borrower; escalation resumes where it stands. */
@@ -187,11 +172,10 @@ export async function rejectClaim(s: Services, actor: Actor, claimId: string, me
   if (text.length < 3 || text.length > 500) {
     throw new LienError('invalid_input', 'A rejection needs a message of 3 to 500 characters; the borrower reads it.', { field: 'message' });
   }
-  const now = s.clock.now();
-  const ev = await s.db.transaction().execute(async (tx) => {
+  return commit(s, actor, async (tx, fx) => {
     const c = await openClaimForUpdate(tx, actor, claimId);
-    await tx.updateTable('claims').set({ status: 'rejected', message: text, decided_at: now, decided_by: actorName(actor) }).where('id', '=', claimId).execute();
-    await audit(tx, actor, now, {
+    await tx.updateTable('claims').set({ status: 'rejected', message: text, decided_at: fx.now, decided_by: actorName(actor) }).where('id', '=', claimId).execute();
+    await fx.audit({
       action: 'claim.rejected',
       subjectType: 'claim',
       subjectId: claimId,
@@ -199,9 +183,8 @@ export async function rejectClaim(s: Services, actor: Actor, claimId: string, me
       reason: text,
       data: { contractId: c.contract_id, transactionRef: c.transaction_ref, amount: c.amount, currency: c.currency },
     });
-    await enqueueNotification(tx, { contractId: c.contract_id, kind: 'claim_rejected', at: now, params: { reference: claimId, message: text } });
-    return evaluateContractTx(s, tx, c.contract_id, actor, `claim ${claimId} rejected`);
+    await fx.notify({ contractId: c.contract_id, kind: 'claim_rejected', params: { reference: claimId, message: text } });
+    await evaluateContractTx(s, tx, fx, c.contract_id, `claim ${claimId} rejected`);
+    return { claimId };
   });
-  if (ev.policyChanged) await s.nudges.nudge(ev.deviceId);
-  return { claimId };
 }

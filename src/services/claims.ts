@@ -8,14 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { addDays, businessDateIn, compareDates, isPlainDate } from '../domain/dates.ts';
 import { LienError } from '../domain/errors.ts';
 import { parseAmount } from '../domain/money.ts';
-import { enqueueNotification } from '../jobs/notifications.ts';
-import { enqueueWebhookEvent } from '../jobs/webhooks.ts';
 import { newLockReference } from '../protocol/policy.ts';
 import { newId } from '../store/ids.ts';
-import { audit } from './audit.ts';
 import type { Actor, Services } from './context.ts';
 import { evaluateContractTx } from './evaluate.ts';
 import { normaliseLockReference, portalActor } from './portal.ts';
+import { commit } from './unit-of-work.ts';
 
 export const MAX_RECEIPT_BYTES = 5 * 1024 * 1024;
 export const CLAIM_CHANNELS = ['mobile_money', 'bank', 'agent', 'other'] as const;
@@ -94,9 +92,9 @@ export async function submitClaim(s: Services, input: ClaimInput): Promise<Submi
   const receiptType = receipt ? sniffReceiptType(receipt) : null;
   if (receipt && !receiptType) throw invalid('receiptType', 'The receipt must be a JPEG, PNG or WebP image or a PDF.', 'receipt');
 
-  const now = s.clock.now();
   const claimNumber = newClaimNumber();
-  const out = await s.db.transaction().execute(async (tx) => {
+  const out = await commit(s, actor, async (tx, fx) => {
+    const now = fx.now;
     const c = await tx
       .selectFrom('contracts as c')
       .innerJoin('lenders as l', 'l.id', 'c.lender_id')
@@ -105,7 +103,7 @@ export async function submitClaim(s: Services, input: ClaimInput): Promise<Submi
       .forUpdate('c')
       .executeTakeFirst();
     if (!c || c.status !== 'active') {
-      await audit(tx, actor, now, {
+      await fx.audit({
         action: 'portal.claim_refused',
         subjectType: 'portal',
         subjectId: 'claim',
@@ -156,14 +154,13 @@ export async function submitClaim(s: Services, input: ClaimInput): Promise<Submi
       })
       .execute();
     const data = { claimId, claimNumber, contractId: c.id, transactionRef, amount, currency: c.currency.trim(), paidOn: input.paidOn, channel: input.channel, hasReceipt: receipt !== null };
-    await audit(tx, actor, now, { action: 'claim.submitted', subjectType: 'claim', subjectId: claimId, lenderId: c.lender_id, reason: `borrower says ${transactionRef} was paid`, data });
-    await enqueueWebhookEvent(tx, { lenderId: c.lender_id, type: 'claim.submitted', at: now, data });
-    await enqueueNotification(tx, { contractId: c.id, kind: 'claim_received', at: now, params: { reference: claimNumber } });
-    const ev = await evaluateContractTx(s, tx, c.id, actor, `claim ${claimNumber} submitted`);
+    await fx.audit({ action: 'claim.submitted', subjectType: 'claim', subjectId: claimId, lenderId: c.lender_id, reason: `borrower says ${transactionRef} was paid`, data });
+    await fx.webhook({ lenderId: c.lender_id, type: 'claim.submitted', data });
+    await fx.notify({ contractId: c.id, kind: 'claim_received', params: { reference: claimNumber } });
+    const ev = await evaluateContractTx(s, tx, fx, c.id, `claim ${claimNumber} submitted`);
     return { refused: false as const, claimId, contractId: c.id, lenderId: c.lender_id, amount, currency: c.currency.trim(), ev };
   });
   if (out.refused) throw new LienError('not_found', 'No phone on credit has this lock reference.', { field: 'lockReference', problem: 'reference' });
-  if (out.ev.policyChanged) await s.nudges.nudge(out.ev.deviceId);
   return { claimId: out.claimId, claimNumber, contractId: out.contractId, lenderId: out.lenderId, amount: out.amount, currency: out.currency, stage: out.ev.decision.stage };
 }
 
@@ -185,14 +182,17 @@ export async function claimStatus(s: Services, rawNumber: string, ip: string): P
     .select(['c.id', 'c.number', 'c.status', 'c.message', 'c.lender_id', 'l.name', 'l.support_phone'])
     .where('c.number', '=', number)
     .executeTakeFirst();
-  await audit(s.db, portalActor(ip), s.clock.now(), {
-    action: row ? 'portal.claim_status' : 'portal.claim_status_failed',
-    subjectType: row ? 'claim' : 'portal',
-    subjectId: row ? row.id : 'claim_status',
-    lenderId: row?.lender_id ?? null,
-    reason: row ? `claim status ${row.status} shown` : 'no claim has this number',
-    data: { number },
-  });
+  // Every lookup is audited, found or not: a stream of misses is how guessing shows.
+  await commit(s, portalActor(ip), (_tx, fx) =>
+    fx.audit({
+      action: row ? 'portal.claim_status' : 'portal.claim_status_failed',
+      subjectType: row ? 'claim' : 'portal',
+      subjectId: row ? row.id : 'claim_status',
+      lenderId: row?.lender_id ?? null,
+      reason: row ? `claim status ${row.status} shown` : 'no claim has this number',
+      data: { number },
+    }),
+  );
   if (!row) return null;
   return { number, status: row.status, message: row.status === 'rejected' ? row.message : null, lender: { name: row.name, supportPhone: row.support_phone } };
 }

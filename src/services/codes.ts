@@ -3,9 +3,9 @@ import { deriveDeviceKeys } from '../protocol/index.ts';
 import { encodeToken, MAX_ACTIVATION_VALUE, type TokenType } from '../tokens/index.ts';
 import { newId } from '../store/ids.ts';
 import { open } from '../store/secrets.ts';
-import { audit } from './audit.ts';
-import type { Actor, Services } from './context.ts';
+import { actorName, type Actor, type Services } from './context.ts';
 import { evaluateContractTx } from './evaluate.ts';
+import { commit } from './unit-of-work.ts';
 
 export interface IssueCodeInput {
   deviceId: string;
@@ -36,8 +36,7 @@ export async function issueCode(s: Services, actor: Actor, input: IssueCodeInput
   if (input.type === 'ADD_TIME' && (!Number.isInteger(input.days) || input.days! < 1 || input.days! > MAX_CODE_DAYS)) {
     throw new LienError('invalid_input', `days must be a whole number from 1 to ${MAX_CODE_DAYS} for an ADD_TIME code.`, { field: 'days' });
   }
-  const now = s.clock.now();
-  const result = await s.db.transaction().execute(async (tx) => {
+  return commit(s, actor, async (tx, fx) => {
     const device = await tx.selectFrom('devices').selectAll().where('id', '=', input.deviceId).forUpdate().executeTakeFirst();
     if (!device || (actor.lenderId !== null && device.lender_id !== actor.lenderId)) throw new LienError('not_found', `No device ${input.deviceId}`);
     const contract = await tx.selectFrom('contracts').selectAll().where('device_id', '=', device.id).orderBy('created_at', 'desc').executeTakeFirst();
@@ -55,9 +54,9 @@ export async function issueCode(s: Services, actor: Actor, input: IssueCodeInput
     await tx.updateTable('devices').set({ token_counter: newCount }).where('id', '=', device.id).execute();
     await tx
       .insertInto('tokens_issued')
-      .values({ id, device_id: device.id, lender_id: contract.lender_id, type: input.type, value: days, count: newCount, token, reason: input.reason, issued_by: `${actor.kind}:${actor.id}`, issued_at: now })
+      .values({ id, device_id: device.id, lender_id: contract.lender_id, type: input.type, value: days, count: newCount, token, reason: input.reason, issued_by: actorName(actor), issued_at: fx.now })
       .execute();
-    await audit(tx, actor, now, {
+    await fx.audit({
       action: 'token.issued',
       subjectType: 'device',
       subjectId: device.id,
@@ -68,10 +67,8 @@ export async function issueCode(s: Services, actor: Actor, input: IssueCodeInput
     if (input.type === 'DISABLE_PAYG' && contract.status === 'active') {
       const status = contract.outstanding === 0 ? 'paid_off' : 'written_off';
       await tx.updateTable('contracts').set({ status }).where('id', '=', contract.id).execute();
-      await evaluateContractTx(s, tx, contract.id, actor, `released with a DISABLE_PAYG code: ${input.reason}`);
+      await evaluateContractTx(s, tx, fx, contract.id, `released with a DISABLE_PAYG code: ${input.reason}`);
     }
-    return { id, token, type: input.type, days, count: newCount, deviceId: device.id };
+    return { id, token, type: input.type, days, count: newCount };
   });
-  if (input.type === 'DISABLE_PAYG') await s.nudges.nudge(result.deviceId);
-  return { id: result.id, token: result.token, type: result.type, days: result.days, count: result.count };
 }

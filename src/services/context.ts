@@ -2,7 +2,6 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../domain/clock.ts';
 import type { Database } from '../store/connection.ts';
 import type { DB } from '../store/schema.ts';
-import type { NudgeHub } from '../server/nudges.ts';
 import type { Keyring } from './keyring.ts';
 
 /** Who did something, for the audit log: a user, an API key, a device, or the system itself. */
@@ -25,7 +24,12 @@ export interface Services {
   clock: Clock;
   masterKey: Buffer;
   keyring: Keyring;
-  nudges: NudgeHub;
   checkinIntervalSec: number;
   publicUrl: string;
+  /**
+   * Called in this process when a unit of work that nudged devices has committed, before the
+   * database delivers the nudges: the device gateway drops its cached credentials and policies
+   * there, so a phone that checks in right after a payment is answered with the new policy.
+   */
+  committed?: (nudgedDeviceIds: readonly string[]) => void;
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { LienError } from '../domain/errors.ts';
 import {
+  AUTH_HEADERS,
   deriveDeviceKeys,
   verifyEnrollProof,
   verifyRequest,
@@ -10,12 +11,11 @@ import {
   type SignedPolicy,
 } from '../protocol/index.ts';
 import { open, seal } from '../store/secrets.ts';
-import { audit } from './audit.ts';
-import { enqueueWebhookEvent } from '../jobs/webhooks.ts';
 import type { Services } from './context.ts';
 import { NonceIssuer } from './nonce.ts';
 import { CheckinBookkeeper } from './bookkeeping.ts';
 import { evaluateContract, offlineRenewalDue } from './evaluate.ts';
+import { commit } from './unit-of-work.ts';
 
 interface CachedDevice {
   credential: Buffer;
@@ -29,8 +29,9 @@ const EVALUATING_EVENTS = new Set(['notice_shown', 'factory_reset']);
 /**
  * The device side of the server: enrollment, authenticated check-ins and the nudge stream.
  * The check-in hot path reads the credential and the latest signed policy from in-process
- * caches (dropped on every nudge for that device, which every process receives) and hands its
- * bookkeeping to a batch writer, so a routine check-in waits on no database round trip.
+ * caches and hands its bookkeeping to a batch writer, so a routine check-in waits on no database
+ * round trip. The caches are dropped by `forget`, which the server calls for every nudge it
+ * hears: every change of a device's credential or policy nudges it, in every process.
  */
 export class DeviceGateway {
   private readonly nonces: NonceIssuer;
@@ -45,10 +46,12 @@ export class DeviceGateway {
     this.nonces = new NonceIssuer(s.masterKey);
     this.bookkeeping = new CheckinBookkeeper(s.db, flushMs);
     this.keysJson = JSON.stringify(s.keyring.publicKeys());
-    s.nudges.onNudge((id) => {
-      this.devices.delete(id);
-      this.policies.delete(id);
-    });
+  }
+
+  /** Drops what this process cached of a device: its credential or policy has changed. */
+  forget(deviceId: string): void {
+    this.devices.delete(deviceId);
+    this.policies.delete(deviceId);
   }
 
   nonce() {
@@ -75,7 +78,7 @@ export class DeviceGateway {
     if (device.sale_status !== 'financed') return { status: 'not_financed' };
 
     const credential = randomBytes(32);
-    const signed = await db.transaction().execute(async (tx) => {
+    const signed = await commit(this.s, { kind: 'device', id: device.id, lenderId: device.lender_id }, async (tx, fx) => {
       await tx
         .updateTable('devices')
         .set({
@@ -88,7 +91,7 @@ export class DeviceGateway {
         .where('id', '=', device.id)
         .execute();
       await tx.insertInto('device_events').values({ device_id: device.id, kind: 'enrolled', at: now, received_at: now, detail: { agentVersion: req.agentVersion } }).execute();
-      await audit(tx, { kind: 'device', id: device.id, lenderId: device.lender_id }, now, {
+      await fx.audit({
         action: 'device.enrolled',
         subjectType: 'device',
         subjectId: device.id,
@@ -97,12 +100,11 @@ export class DeviceGateway {
         data: { credentialVersion: device.credential_version + 1 },
       });
       if (device.lender_id) {
-        await enqueueWebhookEvent(tx, { lenderId: device.lender_id, type: 'device.enrolled', at: now, data: { deviceId: device.id, reEnrollment: device.enrolled_at !== null, agentVersion: req.agentVersion } });
+        await fx.webhook({ lenderId: device.lender_id, type: 'device.enrolled', data: { deviceId: device.id, reEnrollment: device.enrolled_at !== null, agentVersion: req.agentVersion } });
       }
+      fx.credentialReplaced(device.id);
       return (await latestPolicy(tx, device.id))?.signed ?? null;
     });
-    // Drops the old credential from every process's cache.
-    await this.s.nudges.nudge(device.id);
     if (!signed) throw new LienError('unavailable', 'No policy has been issued for this device yet; try again shortly.');
     return {
       status: 'enrolled',
@@ -115,14 +117,14 @@ export class DeviceGateway {
     };
   }
 
-  /** Verifies a signed device request (check-in or stream) and returns the device id. */
-  async authenticate(headers: Record<string, string | string[] | undefined>, method: string, path: string, body: string): Promise<{ deviceId: string; counter: number; credentialVersion: number }> {
-    const deviceId = header(headers, 'x-lien-device');
+  /** Verifies a signed device request (check-in or stream; headers by lowercase name) and returns the device id. */
+  async authenticate(headers: Record<string, string>, method: string, path: string, body: string): Promise<{ deviceId: string; counter: number; credentialVersion: number }> {
+    const deviceId = headers[AUTH_HEADERS.device];
     if (!deviceId) throw new LienError('unauthorized', 'missing device credentials', { reason: 'missing_headers' });
     const cached = await this.loadDevice(deviceId);
     if (!cached) throw new LienError('unauthorized', 'device credential revoked or unknown; enroll again', { reason: 'revoked' });
     const now = this.s.clock.now();
-    const result = verifyRequest({ headers: flat(headers), method, path, body, authKey: cached.credential, now, lastCounter: cached.lastCounter });
+    const result = verifyRequest({ headers, method, path, body, authKey: cached.credential, now, lastCounter: cached.lastCounter });
     if (!result.ok) {
       this.bookkeeping.event(deviceId, { kind: 'request_rejected', at: now, detail: { reason: result.reason, path } });
       throw new LienError(result.reason === 'replayed_counter' || result.reason === 'stale_timestamp' ? 'replay' : 'unauthorized', `request refused: ${result.reason}`, { reason: result.reason });
@@ -225,15 +227,4 @@ async function latestPolicy(db: Services['db'], deviceId: string): Promise<Lates
   if (!row) return null;
   const signed = row.body as SignedPolicy;
   return { signed, json: JSON.stringify(signed), offlineRenewAt: row.offline_renew_at?.getTime() ?? null };
-}
-
-function header(h: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function flat(h: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v[0]! : v;
-  return out;
 }

@@ -4,10 +4,8 @@ import { addDays, businessDateIn } from '../domain/dates.ts';
 import { validateProfile, type ComplianceProfile } from '../domain/compliance.ts';
 import { decideStage, isLocking, type ManualAction, type Stage, type StageDecision } from '../domain/stage.ts';
 import type { DB } from '../store/schema.ts';
-import { audit } from './audit.ts';
-import { enqueueWebhookEvent } from '../jobs/webhooks.ts';
-import { enqueueNotification } from '../jobs/notifications.ts';
 import type { Actor, Services } from './context.ts';
+import { commit, type Effects } from './unit-of-work.ts';
 import { buildPolicy } from './policy.ts';
 import { installmentsByContract } from '../store/repos/contracts.ts';
 
@@ -307,8 +305,12 @@ export function signedPolicyRows(s: Services, outcomes: Outcome[], now: Date) {
   return rows;
 }
 
-/** Writes an outcome: contract columns always; a new signed policy and audit row when it changed. */
-export async function applyOutcome(s: Services, tx: Tx, o: Outcome, now: Date, actor: Actor, why: string): Promise<Evaluation> {
+/**
+ * Writes an outcome in the unit of work: contract columns always; when it changed, a new signed
+ * policy and a nudge to its device; on a stage change, the audit entry and announcements.
+ */
+export async function applyOutcome(s: Services, tx: Tx, fx: Effects, o: Outcome, why: string): Promise<Evaluation> {
+  const now = fx.now;
   const c = o.facts.contract;
   const { decision, delinquency: d } = o;
   const version = o.changed ? c.policy_version + 1 : c.policy_version;
@@ -318,16 +320,15 @@ export async function applyOutcome(s: Services, tx: Tx, o: Outcome, now: Date, a
     .where('id', '=', c.id)
     .execute();
   if (o.changed) {
-    const row = signedPolicyRow(s, o, now);
-    await tx.insertInto('policies').values({ ...row, body: JSON.stringify(row.body) }).execute();
+    await fx.issuePolicies([signedPolicyRow(s, o, now)]);
     if (o.status === 'paid_off' && c.status !== 'paid_off') {
       await tx.updateTable('devices').set({ released_at: now }).where('id', '=', c.device_id).execute();
     }
   }
   const action = transitionAction(c.stage as Stage, decision.stage);
-  if (action) await announce(tx, o, action, now);
   if (action) {
-    await audit(tx, actor, now, {
+    await announce(fx, o, action);
+    await fx.audit({
       action,
       subjectType: 'device',
       subjectId: c.device_id,
@@ -341,34 +342,30 @@ export async function applyOutcome(s: Services, tx: Tx, o: Outcome, now: Date, a
 
 /**
  * Tells the lender (webhook) and the borrower (SMS in their language) about a change the phone
- * will show, in the same transaction as the change.
+ * will show, in the same unit of work as the change.
  */
-async function announce(tx: Tx, o: Outcome, action: string, now: Date): Promise<void> {
+async function announce(fx: Effects, o: Outcome, action: string): Promise<void> {
   const c = o.facts.contract;
   const data = { deviceId: c.device_id, contractId: c.id, stage: o.decision.stage, reason: o.decision.reason, amountOverdue: o.delinquency.amountOverdue, currency: c.currency };
-  const webhook = action === 'device.locked' || action === 'device.unlocked' || action === 'device.released' ? action : null;
-  if (webhook) await enqueueWebhookEvent(tx as Kysely<DB>, { lenderId: c.lender_id, type: webhook, data, at: now });
-  if (action === 'device.locked') await enqueueNotification(tx as Kysely<DB>, { contractId: c.id, kind: 'lock', at: now });
-  if (action === 'device.unlocked') await enqueueNotification(tx as Kysely<DB>, { contractId: c.id, kind: 'unlock', at: now, params: { amount: Math.max(0, c.amount_overdue - o.delinquency.amountOverdue) } });
-  if (action === 'device.released') await enqueueNotification(tx as Kysely<DB>, { contractId: c.id, kind: 'release', at: now });
+  if (action === 'device.locked' || action === 'device.unlocked' || action === 'device.released') await fx.webhook({ lenderId: c.lender_id, type: action, data });
+  if (action === 'device.locked') await fx.notify({ contractId: c.id, kind: 'lock' });
+  if (action === 'device.unlocked') await fx.notify({ contractId: c.id, kind: 'unlock', params: { amount: Math.max(0, c.amount_overdue - o.delinquency.amountOverdue) } });
+  if (action === 'device.released') await fx.notify({ contractId: c.id, kind: 'release' });
 }
 
 /**
- * Re-evaluates one contract now, in the caller's transaction with the contract row locked, so
+ * Re-evaluates one contract in the caller's unit of work, with the contract row locked, so
  * concurrent payments and sweeps serialise on it.
  */
-export async function evaluateContractTx(s: Services, tx: Tx, contractId: string, actor: Actor, why: string): Promise<Evaluation> {
-  const now = s.clock.now();
+export async function evaluateContractTx(s: Services, tx: Tx, fx: Effects, contractId: string, why: string): Promise<Evaluation> {
   const c = await tx.selectFrom('contracts').selectAll().where('id', '=', contractId).forUpdate().executeTakeFirstOrThrow();
-  const [facts] = await loadFacts(tx, [c], now);
-  return applyOutcome(s, tx, decide(facts!, now), now, actor, why);
+  const [facts] = await loadFacts(tx, [c], fx.now);
+  return applyOutcome(s, tx, fx, decide(facts!, fx.now), why);
 }
 
-/** Evaluates in its own transaction and nudges the device when its policy changed. */
-export async function evaluateContract(s: Services, contractId: string, actor: Actor, why: string): Promise<Evaluation> {
-  const ev = await s.db.transaction().execute((tx) => evaluateContractTx(s, tx, contractId, actor, why));
-  if (ev.policyChanged) await s.nudges.nudge(ev.deviceId);
-  return ev;
+/** Re-evaluates one contract as a unit of work of its own. */
+export function evaluateContract(s: Services, contractId: string, actor: Actor, why: string): Promise<Evaluation> {
+  return commit(s, actor, (tx, fx) => evaluateContractTx(s, tx, fx, contractId, why));
 }
 
 /**

@@ -2,9 +2,9 @@ import type { ComplianceProfile } from '../domain/compliance.ts';
 import { assertCurrency } from '../domain/money.ts';
 import { businessDateIn } from '../domain/dates.ts';
 import { newId } from '../store/ids.ts';
-import { createApiKey } from './apikeys.ts';
-import { audit } from './audit.ts';
+import { createApiKeyTx } from './apikeys.ts';
 import type { Actor, Services } from './context.ts';
+import { commit } from './unit-of-work.ts';
 
 export interface LenderInput {
   name: string;
@@ -21,10 +21,9 @@ export interface LenderInput {
 /** Onboards a lender and hands back its first admin API key (shown once). */
 export async function createLender(s: Services, actor: Actor, input: LenderInput): Promise<{ id: string; apiKey: string }> {
   assertCurrency(input.currency);
-  const now = s.clock.now();
-  businessDateIn(input.timeZone, now); // rejects an unknown time zone with a clear error
+  businessDateIn(input.timeZone, s.clock.now()); // rejects an unknown time zone with a clear error
   const id = newId('lnd');
-  await s.db.transaction().execute(async (tx) => {
+  return commit(s, actor, async (tx, fx) => {
     await tx
       .insertInto('lenders')
       .values({
@@ -38,17 +37,17 @@ export async function createLender(s: Services, actor: Actor, input: LenderInput
         time_zone: input.timeZone,
         compliance_profile: JSON.stringify(input.profile),
         allocation_order: JSON.stringify(['penalty', 'fee', 'interest', 'principal']),
-        created_at: now,
+        created_at: fx.now,
       })
       .execute();
     if (input.paymentChannels.length) {
       await tx
         .insertInto('payment_channels')
-        .values(input.paymentChannels.map((c) => ({ lender_id: id, channel: c.channel, freshness_minutes: c.freshnessMinutes, last_reported_at: now })))
+        .values(input.paymentChannels.map((c) => ({ lender_id: id, channel: c.channel, freshness_minutes: c.freshnessMinutes, last_reported_at: fx.now })))
         .execute();
     }
-    await audit(tx, actor, now, { action: 'lender.created', subjectType: 'lender', subjectId: id, lenderId: id, reason: 'onboarded', data: { name: input.name } });
+    await fx.audit({ action: 'lender.created', subjectType: 'lender', subjectId: id, lenderId: id, reason: 'onboarded', data: { name: input.name } });
+    const key = await createApiKeyTx(tx, fx, { lenderId: id, name: 'admin (created with the lender)', scopes: ['read', 'write', 'codes'] });
+    return { id, apiKey: key.key };
   });
-  const key = await createApiKey(s.db, { lenderId: id, name: 'admin (created with the lender)', scopes: ['read', 'write', 'codes'], now });
-  return { id, apiKey: key.key };
 }

@@ -6,10 +6,10 @@
  */
 import { LienError } from '../domain/errors.ts';
 import type { ManualAction, StageReason } from '../domain/stage.ts';
-import { audit } from './audit.ts';
 import type { Actor, Services } from './context.ts';
 import { evaluateContractTx, type Evaluation } from './evaluate.ts';
 import { contractForActor } from './payments.ts';
+import { commit } from './unit-of-work.ts';
 
 export const MANUAL_ACTIONS = ['lock', 'unlock', 'release', 'pause', 'clear'] as const;
 export type ManualActionName = (typeof MANUAL_ACTIONS)[number];
@@ -42,10 +42,8 @@ function check(s: Services, input: ManualActionInput): string {
 
 export async function applyManualAction(s: Services, actor: Actor, contractId: string, input: ManualActionInput): Promise<Evaluation> {
   const reason = check(s, input);
-  const now = s.clock.now();
-  const ev = await s.db.transaction().execute(async (tx) => {
-    // Locked before it is read, so two actions on one contract serialise.
-    await tx.selectFrom('contracts').select('id').where('id', '=', contractId).forUpdate().execute();
+  return commit(s, actor, async (tx, fx) => {
+    // Locked as it is read, so two actions on one contract serialise.
     const c = await contractForActor(tx, actor, contractId);
     if (c.status !== 'active') {
       throw new LienError('conflict', `Contract ${c.id} is ${c.status}; manual actions apply only to active contracts.`, { contractId: c.id, status: c.status });
@@ -60,7 +58,7 @@ export async function applyManualAction(s: Services, actor: Actor, contractId: s
         input.action === 'clear' ? null : { action: input.action, ...(input.until ? { until: input.until.toISOString() } : {}) };
       await tx.updateTable('contracts').set({ manual_action: manual ? JSON.stringify(manual) : null }).where('id', '=', c.id).execute();
     }
-    await audit(tx, actor, now, {
+    await fx.audit({
       action: `contract.manual_${input.action}`,
       subjectType: 'contract',
       subjectId: c.id,
@@ -68,10 +66,8 @@ export async function applyManualAction(s: Services, actor: Actor, contractId: s
       reason,
       data: { action: input.action, until: input.until?.toISOString() ?? null, previous, deviceId: c.device_id },
     });
-    return evaluateContractTx(s, tx, c.id, actor, `manual ${input.action}: ${reason}`);
+    return evaluateContractTx(s, tx, fx, c.id, `manual ${input.action}: ${reason}`);
   });
-  if (ev.policyChanged) await s.nudges.nudge(ev.deviceId);
-  return ev;
 }
 
 const HELD_BECAUSE: Partial<Record<StageReason, string>> = {

@@ -1,14 +1,11 @@
-import type { Transaction } from 'kysely';
 import { allocate } from '../domain/allocation.ts';
 import { LienError } from '../domain/errors.ts';
 import { assertCurrency } from '../domain/money.ts';
-import type { DB } from '../store/schema.ts';
 import { newId } from '../store/ids.ts';
 import { insertPayment } from '../store/repos/payments.ts';
-import { audit } from './audit.ts';
-import { enqueueWebhookEvent } from '../jobs/webhooks.ts';
-import type { Actor, Services } from './context.ts';
+import { actorName, type Actor, type Services } from './context.ts';
 import { evaluateContractTx, type Evaluation } from './evaluate.ts';
+import { commit, type Effects, type Executor } from './unit-of-work.ts';
 
 export interface PostPaymentInput {
   contractId: string;
@@ -24,9 +21,13 @@ export interface PaymentResult {
   evaluation: Evaluation;
 }
 
-/** Loads a contract the actor's lender owns; another lender's id is "not found", never "forbidden". */
-export async function contractForActor(tx: Transaction<DB>, actor: Actor, contractId: string) {
-  const c = await tx.selectFrom('contracts').selectAll().where('id', '=', contractId).executeTakeFirst();
+/**
+ * Loads and locks a contract the actor's lender owns; another lender's id is "not found", never
+ * "forbidden". Locked first, before anything of the contract is written, so that concurrent
+ * changes to one contract queue on its row instead of deadlocking on its installments.
+ */
+export async function contractForActor(tx: Executor, actor: Actor, contractId: string) {
+  const c = await tx.selectFrom('contracts').selectAll().where('id', '=', contractId).forUpdate().executeTakeFirst();
   if (!c || (actor.lenderId !== null && c.lender_id !== actor.lenderId)) {
     throw new LienError('not_found', `No contract ${contractId}`, { contractId });
   }
@@ -38,7 +39,7 @@ export async function contractForActor(tx: Transaction<DB>, actor: Actor, contra
  * installment has been paid. A reversal is the same call without the reversed payment, so the
  * result never depends on the order payments and reversals arrived in.
  */
-export async function reallocate(tx: Transaction<DB>, contractId: string, order?: unknown): Promise<void> {
+export async function reallocate(tx: Executor, contractId: string, order?: unknown): Promise<void> {
   const installments = await tx.selectFrom('installments').selectAll().where('contract_id', '=', contractId).orderBy('n').execute();
   const payments = await tx
     .selectFrom('payments')
@@ -61,70 +62,72 @@ export async function reallocate(tx: Transaction<DB>, contractId: string, order?
   }
 }
 
-export async function postPayment(s: Services, actor: Actor, input: PostPaymentInput): Promise<PaymentResult> {
+/** Posts a payment in the caller's unit of work: stored, allocated, announced, evaluated. */
+export async function recordPayment(s: Services, tx: Executor, fx: Effects, input: PostPaymentInput): Promise<PaymentResult> {
   if (!Number.isSafeInteger(input.amount) || input.amount <= 0) {
     throw new LienError('invalid_amount', 'The amount must be a positive whole number of minor units (e.g. 250000 for 2,500.00).', { amount: input.amount });
   }
   assertCurrency(input.currency);
-  const now = s.clock.now();
-  const result = await s.db.transaction().execute(async (tx) => {
-    const c = await contractForActor(tx, actor, input.contractId);
-    if (c.currency !== input.currency) {
-      throw new LienError('currency_mismatch', `This contract is in ${c.currency}; the payment is in ${input.currency}.`, { expected: c.currency });
-    }
-    const lender = await tx.selectFrom('lenders').select(['allocation_order']).where('id', '=', c.lender_id).executeTakeFirstOrThrow();
-    const paymentId = newId('pay');
-    await insertPayment(tx, {
-      id: paymentId,
-      lender_id: c.lender_id,
-      contract_id: c.id,
-      external_ref: input.externalRef,
-      channel: input.channel,
-      amount: input.amount,
-      currency: input.currency,
-      received_at: input.receivedAt,
-      posted_at: now,
-      posted_by: `${actor.kind}:${actor.id}`,
-    });
-    await reallocate(tx, c.id, lender.allocation_order);
-    // A payment is proof that its channel is reporting.
-    await tx
-      .updateTable('payment_channels')
-      .set({ last_reported_at: now })
-      .where('lender_id', '=', c.lender_id)
-      .where('channel', '=', input.channel)
-      .execute();
-    await audit(tx, actor, now, {
-      action: 'payment.posted',
-      subjectType: 'payment',
-      subjectId: paymentId,
-      lenderId: c.lender_id,
-      reason: `payment ${input.externalRef} via ${input.channel}`,
-      data: { contractId: c.id, amount: input.amount, currency: input.currency, externalRef: input.externalRef },
-    });
-    await enqueueWebhookEvent(tx, { lenderId: c.lender_id, type: 'payment.posted', at: now, data: { paymentId, contractId: c.id, amount: input.amount, currency: input.currency, externalRef: input.externalRef, channel: input.channel } });
-    const evaluation = await evaluateContractTx(s, tx, c.id, actor, `payment ${input.externalRef} posted`);
-    return { paymentId, evaluation };
+  const c = await contractForActor(tx, fx.actor, input.contractId);
+  if (c.currency !== input.currency) {
+    throw new LienError('currency_mismatch', `This contract is in ${c.currency}; the payment is in ${input.currency}.`, { expected: c.currency });
+  }
+  const lender = await tx.selectFrom('lenders').select(['allocation_order']).where('id', '=', c.lender_id).executeTakeFirstOrThrow();
+  const paymentId = newId('pay');
+  await insertPayment(tx, {
+    id: paymentId,
+    lender_id: c.lender_id,
+    contract_id: c.id,
+    external_ref: input.externalRef,
+    channel: input.channel,
+    amount: input.amount,
+    currency: input.currency,
+    received_at: input.receivedAt,
+    posted_at: fx.now,
+    posted_by: actorName(fx.actor),
   });
-  if (result.evaluation.policyChanged) await s.nudges.nudge(result.evaluation.deviceId);
-  return result;
+  await reallocate(tx, c.id, lender.allocation_order);
+  // A payment is proof that its channel is reporting.
+  await tx
+    .updateTable('payment_channels')
+    .set({ last_reported_at: fx.now })
+    .where('lender_id', '=', c.lender_id)
+    .where('channel', '=', input.channel)
+    .execute();
+  await fx.audit({
+    action: 'payment.posted',
+    subjectType: 'payment',
+    subjectId: paymentId,
+    lenderId: c.lender_id,
+    reason: `payment ${input.externalRef} via ${input.channel}`,
+    data: { contractId: c.id, amount: input.amount, currency: input.currency, externalRef: input.externalRef },
+  });
+  await fx.webhook({ lenderId: c.lender_id, type: 'payment.posted', data: { paymentId, contractId: c.id, amount: input.amount, currency: input.currency, externalRef: input.externalRef, channel: input.channel } });
+  const evaluation = await evaluateContractTx(s, tx, fx, c.id, `payment ${input.externalRef} posted`);
+  return { paymentId, evaluation };
+}
+
+export function postPayment(s: Services, actor: Actor, input: PostPaymentInput): Promise<PaymentResult> {
+  return commit(s, actor, (tx, fx) => recordPayment(s, tx, fx, input));
 }
 
 export async function reversePayment(s: Services, actor: Actor, paymentId: string, reason: string): Promise<PaymentResult> {
   if (!reason.trim()) throw new LienError('invalid_input', 'A reversal needs a reason.', { field: 'reason' });
-  const now = s.clock.now();
-  const result = await s.db.transaction().execute(async (tx) => {
-    const p = await tx.selectFrom('payments').selectAll().where('id', '=', paymentId).forUpdate().executeTakeFirst();
-    if (!p || (actor.lenderId !== null && p.lender_id !== actor.lenderId)) throw new LienError('not_found', `No payment ${paymentId}`, { paymentId });
+  return commit(s, actor, async (tx, fx) => {
+    const found = await tx.selectFrom('payments').select(['contract_id', 'lender_id']).where('id', '=', paymentId).executeTakeFirst();
+    if (!found || (actor.lenderId !== null && found.lender_id !== actor.lenderId)) throw new LienError('not_found', `No payment ${paymentId}`, { paymentId });
+    // The contract first, as every change to it does (see contractForActor).
+    await contractForActor(tx, actor, found.contract_id);
+    const p = await tx.selectFrom('payments').selectAll().where('id', '=', paymentId).forUpdate().executeTakeFirstOrThrow();
     if (p.reversed_at) throw new LienError('conflict', `Payment ${p.external_ref} was already reversed on ${p.reversed_at.toISOString()}.`, { paymentId });
     await tx
       .updateTable('payments')
-      .set({ reversed_at: now, reversed_by: `${actor.kind}:${actor.id}`, reversal_reason: reason })
+      .set({ reversed_at: fx.now, reversed_by: actorName(actor), reversal_reason: reason })
       .where('id', '=', paymentId)
       .execute();
     const lender = await tx.selectFrom('lenders').select(['allocation_order']).where('id', '=', p.lender_id).executeTakeFirstOrThrow();
     await reallocate(tx, p.contract_id, lender.allocation_order);
-    await audit(tx, actor, now, {
+    await fx.audit({
       action: 'payment.reversed',
       subjectType: 'payment',
       subjectId: paymentId,
@@ -132,10 +135,8 @@ export async function reversePayment(s: Services, actor: Actor, paymentId: strin
       reason,
       data: { contractId: p.contract_id, amount: p.amount, externalRef: p.external_ref },
     });
-    await enqueueWebhookEvent(tx, { lenderId: p.lender_id, type: 'payment.reversed', at: now, data: { paymentId, contractId: p.contract_id, amount: p.amount, externalRef: p.external_ref, reason } });
-    const evaluation = await evaluateContractTx(s, tx, p.contract_id, actor, `payment ${p.external_ref} reversed`);
+    await fx.webhook({ lenderId: p.lender_id, type: 'payment.reversed', data: { paymentId, contractId: p.contract_id, amount: p.amount, externalRef: p.external_ref, reason } });
+    const evaluation = await evaluateContractTx(s, tx, fx, p.contract_id, `payment ${p.external_ref} reversed`);
     return { paymentId, evaluation };
   });
-  if (result.evaluation.policyChanged) await s.nudges.nudge(result.evaluation.deviceId);
-  return result;
 }

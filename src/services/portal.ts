@@ -15,8 +15,8 @@ import { LienError } from '../domain/errors.ts';
 import { LOCK_REFERENCE_PATTERN } from '../protocol/policy.ts';
 import { matchLanguage, type Lang } from '../i18n/index.ts';
 import type { DB } from '../store/schema.ts';
-import { audit } from './audit.ts';
 import type { Actor, Services } from './context.ts';
+import { recordAudit } from './unit-of-work.ts';
 
 export function portalActor(ip: string): Actor {
   return { kind: 'portal', id: ip, lenderId: null };
@@ -109,7 +109,7 @@ export async function lookupLock(s: Services, input: LookupInput): Promise<Looku
     // their devices; the borrower-facing answer is the same either way.
     const byImei = imei ? await deviceByImei(s.db, imei) : undefined;
     const lenderId = byImei?.lender_id ?? null;
-    await audit(s.db, actor, now, {
+    await recordAudit(s, actor, {
       action: 'portal.lookup_failed',
       subjectType: byImei?.lender_id ? 'device' : 'portal',
       subjectId: byImei?.lender_id ? byImei.id : 'lookup',
@@ -124,7 +124,7 @@ export async function lookupLock(s: Services, input: LookupInput): Promise<Looku
   const overdue = Number(contract.amount_overdue) > 0;
   const upcoming = overdue ? null : await nextDue(s.db, contract.id);
   const stage = portalStage(contract, device.released_at !== null);
-  await audit(s.db, actor, now, {
+  await recordAudit(s, actor, {
     action: 'portal.lookup',
     subjectType: 'contract',
     subjectId: contract.id,
@@ -168,7 +168,7 @@ export async function lienStatus(s: Services, rawImei: string, ip: string): Prom
       status = device.released_at !== null || paidOff ? 'released' : 'none';
     }
   }
-  await audit(s.db, portalActor(ip), now, {
+  await recordAudit(s, portalActor(ip), {
     action: 'portal.lien_check',
     subjectType: device?.lender_id ? 'device' : 'portal',
     subjectId: device?.lender_id ? device.id : 'lien_check',

@@ -1,18 +1,19 @@
 import type { Actor, Services } from './context.ts';
 import { applyOutcome, decide, loadFacts } from './evaluate.ts';
+import { commit } from './unit-of-work.ts';
 
 /**
  * Issues a fresh policy to every active contract of a lender. The stage engine only re-issues when
  * the decision changes, but the lock screen also carries the lender's name, support number, hours
  * and payment instructions: after those change, every phone must get them at its next sync, or a
  * locked borrower would be told to call a number that no longer answers. Batched by id so PGlite
- * keeps serving between batches; each batch is one transaction.
+ * keeps serving between batches; each batch is one unit of work.
  */
 export async function reissuePolicies(s: Services, actor: Actor, lenderId: string, why: string, batchSize = 500): Promise<number> {
   let after = '';
   let issued = 0;
   for (;;) {
-    const devices = await s.db.transaction().execute(async (tx) => {
+    const done = await commit(s, actor, async (tx, fx) => {
       const batch = await tx
         .selectFrom('contracts')
         .selectAll()
@@ -24,18 +25,13 @@ export async function reissuePolicies(s: Services, actor: Actor, lenderId: strin
         .forUpdate()
         .execute();
       if (batch.length === 0) return null;
-      after = batch[batch.length - 1]!.id;
-      const now = s.clock.now();
-      const out: string[] = [];
-      for (const f of await loadFacts(tx, batch, now)) {
-        const ev = await applyOutcome(s, tx, { ...decide(f, now), changed: true }, now, actor, why);
-        out.push(ev.deviceId);
-      }
-      return out;
+      for (const f of await loadFacts(tx, batch, fx.now)) await applyOutcome(s, tx, fx, { ...decide(f, fx.now), changed: true }, why);
+      return { count: batch.length, last: batch[batch.length - 1]!.id };
     });
-    if (devices === null) return issued;
-    issued += devices.length;
-    await s.nudges.nudge(devices);
+    if (done === null) return issued;
+    // Moved on only after the batch committed: a unit that is retried reads its batch again.
+    after = done.last;
+    issued += done.count;
     await new Promise((r) => setImmediate(r));
   }
 }

@@ -4,9 +4,9 @@ import { validateImei } from '../domain/imei.ts';
 import { buildSchedule, type ScheduleInput } from '../domain/schedule.ts';
 import { newLockReference } from '../protocol/index.ts';
 import { newId } from '../store/ids.ts';
-import { audit } from './audit.ts';
 import type { Actor, Services } from './context.ts';
 import { evaluateContractTx, type Evaluation } from './evaluate.ts';
+import { commit } from './unit-of-work.ts';
 
 export interface SaleInput {
   imei: string;
@@ -32,8 +32,8 @@ export interface Sale {
 export async function sellOnCredit(s: Services, actor: Actor, input: SaleInput): Promise<Sale> {
   if (!actor.lenderId) throw new LienError('forbidden', 'Only a lender can sell a device on credit.');
   const imei = validateImei(input.imei);
-  const now = s.clock.now();
-  const result = await s.db.transaction().execute(async (tx) => {
+  return commit(s, actor, async (tx, fx) => {
+    const now = fx.now;
     const lender = await tx.selectFrom('lenders').selectAll().where('id', '=', actor.lenderId!).executeTakeFirstOrThrow();
     const device = await tx
       .selectFrom('devices')
@@ -91,7 +91,7 @@ export async function sellOnCredit(s: Services, actor: Actor, input: SaleInput):
       )
       .execute();
     await tx.updateTable('devices').set({ sale_status: 'financed', lender_id: lender.id }).where('id', '=', device.id).execute();
-    await audit(tx, actor, now, {
+    await fx.audit({
       action: 'contract.created',
       subjectType: 'contract',
       subjectId: contractId,
@@ -99,9 +99,7 @@ export async function sellOnCredit(s: Services, actor: Actor, input: SaleInput):
       reason: `sold on credit: ${schedule.installments.length} installments`,
       data: { deviceId: device.id, financed: schedule.financed, consent: input.consent ? { channel: input.consent.channel, termsVersion: input.consent.termsVersion } : null },
     });
-    const evaluation = await evaluateContractTx(s, tx, contractId, actor, 'contract created');
+    const evaluation = await evaluateContractTx(s, tx, fx, contractId, 'contract created');
     return { contractId, deviceId: device.id, lockReference, evaluation };
   });
-  await s.nudges.nudge(result.deviceId);
-  return result;
 }

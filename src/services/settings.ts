@@ -8,10 +8,10 @@ import { assertTimeZone } from '../domain/dates.ts';
 import { LienError } from '../domain/errors.ts';
 import { shippedProfile } from '../domain/profiles/index.ts';
 import type { DB } from '../store/schema.ts';
-import { audit } from './audit.ts';
 import { feedFreshUntil } from './evaluate.ts';
 import { reissuePolicies } from './reissue.ts';
 import type { Actor, Services } from './context.ts';
+import { commit } from './unit-of-work.ts';
 
 export interface PaymentChannelSetting {
   channel: string;
@@ -112,8 +112,7 @@ export async function updateSettings(s: Services, actor: Actor, lenderId: string
         ? shippedProfile(patch.complianceProfile)
         : validateProfile(patch.complianceProfile);
   const channels = patch.paymentChannels === undefined ? undefined : checkChannels(patch.paymentChannels);
-  const now = s.clock.now();
-  await s.db.transaction().execute(async (tx) => {
+  await commit(s, actor, async (tx, fx) => {
     const lender = await tx.selectFrom('lenders').select('id').where('id', '=', lenderId).forUpdate().executeTakeFirst();
     if (!lender) throw new LienError('not_found', `No lender ${lenderId}`);
     const set = {
@@ -134,12 +133,12 @@ export async function updateSettings(s: Services, actor: Actor, lenderId: string
         // A new channel starts fresh; an existing one keeps when it last reported.
         await tx
           .insertInto('payment_channels')
-          .values({ lender_id: lenderId, channel: c.channel, freshness_minutes: c.freshnessMinutes, last_reported_at: now })
+          .values({ lender_id: lenderId, channel: c.channel, freshness_minutes: c.freshnessMinutes, last_reported_at: fx.now })
           .onConflict((oc) => oc.columns(['lender_id', 'channel']).doUpdateSet({ freshness_minutes: c.freshnessMinutes }))
           .execute();
       }
     }
-    await audit(tx, actor, now, {
+    await fx.audit({
       action: 'lender.settings_updated',
       subjectType: 'lender',
       subjectId: lenderId,
@@ -151,5 +150,5 @@ export async function updateSettings(s: Services, actor: Actor, lenderId: string
   // What the lock screen shows, or what decides it, changed: every phone gets a new policy.
   const shown = [supportPhone, supportUrl, supportHours, howToPay, timeZone, profile].some((v) => v !== undefined);
   if (shown) await reissuePolicies(s, actor, lenderId, 'lender settings changed');
-  return getSettings(s.db, lenderId, now);
+  return getSettings(s.db, lenderId, s.clock.now());
 }

@@ -4,12 +4,12 @@
  * invalidating existing hashes.
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import { LienError } from '../domain/errors.ts';
 import type { DB, UserRole } from '../store/schema.ts';
 import { newId } from '../store/ids.ts';
-import { audit } from './audit.ts';
-import type { Actor } from './context.ts';
+import type { Actor, Services } from './context.ts';
+import { commit, type Effects, type Executor } from './unit-of-work.ts';
 
 export const USER_ROLES: readonly UserRole[] = ['admin', 'support', 'agent', 'viewer', 'operator'];
 /** Roles a lender admin may hand out; `operator` belongs to the platform. */
@@ -61,7 +61,6 @@ export interface NewUser {
   name: string;
   password: string;
   role: 'admin' | 'support' | 'agent' | 'viewer' | 'operator';
-  now: Date;
 }
 
 export interface UserSummary {
@@ -78,7 +77,8 @@ function summary(u: { id: string; lender_id: string | null; email: string; name:
   return { id: u.id, lenderId: u.lender_id, email: u.email, name: u.name, role: u.role, createdAt: u.created_at, disabledAt: u.disabled_at };
 }
 
-export async function createUser(db: Kysely<DB> | Transaction<DB>, input: NewUser): Promise<UserSummary> {
+/** Adds a user in the caller's unit of work, audited. */
+async function insertUser(tx: Executor, fx: Effects, input: NewUser): Promise<UserSummary> {
   const email = normaliseEmail(input.email);
   const name = typeof input.name === 'string' ? input.name.trim() : '';
   if (name.length < 1 || name.length > 120) throw new LienError('invalid_input', 'A user needs a name of 1 to 120 characters.', { field: 'name' });
@@ -89,25 +89,28 @@ export async function createUser(db: Kysely<DB> | Transaction<DB>, input: NewUse
   if (typeof input.password !== 'string' || input.password.length < MIN_PASSWORD || input.password.length > MAX_PASSWORD) {
     throw new LienError('invalid_input', `A password needs ${MIN_PASSWORD} to ${MAX_PASSWORD} characters.`, { field: 'password' });
   }
-  const taken = await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
+  const taken = await tx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
   if (taken) throw new LienError('conflict', `A user with the email ${email} already exists.`, { field: 'email' });
-  const row = await db
+  const row = await tx
     .insertInto('users')
-    .values({ id: newId('usr'), lender_id: input.lenderId, email, name, password_hash: await hashPassword(input.password), role: input.role, created_at: input.now })
+    .values({ id: newId('usr'), lender_id: input.lenderId, email, name, password_hash: await hashPassword(input.password), role: input.role, created_at: fx.now })
     .returning(['id', 'lender_id', 'email', 'name', 'role', 'created_at', 'disabled_at'])
     .executeTakeFirstOrThrow();
-  return summary(row);
+  const user = summary(row);
+  await fx.audit({ action: 'user.created', subjectType: 'user', subjectId: user.id, lenderId: user.lenderId, reason: `user ${user.email} added as ${user.role}`, data: { role: user.role } });
+  return user;
 }
 
-/** createUser by a lender admin (or API key): the lender is the actor's, and the change is audited. */
-export async function addLenderUser(db: Kysely<DB>, actor: Actor, input: Omit<NewUser, 'lenderId'>): Promise<UserSummary> {
+/** A console user of any lender (or an operator user): for the platform's own tools (demo, CLI). */
+export function createUser(s: Services, actor: Actor, input: NewUser): Promise<UserSummary> {
+  return commit(s, actor, (tx, fx) => insertUser(tx, fx, input));
+}
+
+/** A user of the actor's own lender, added by a lender admin (console or API key). */
+export function addLenderUser(s: Services, actor: Actor, input: Omit<NewUser, 'lenderId'>): Promise<UserSummary> {
   if (!actor.lenderId) throw new LienError('forbidden', 'Only a lender can add lender users.');
   if (!LENDER_ROLES.includes(input.role)) throw new LienError('invalid_input', `role must be one of ${LENDER_ROLES.join(', ')}`, { field: 'role' });
-  return db.transaction().execute(async (tx) => {
-    const user = await createUser(tx, { ...input, lenderId: actor.lenderId });
-    await audit(tx, actor, input.now, { action: 'user.created', subjectType: 'user', subjectId: user.id, lenderId: actor.lenderId, reason: `user ${user.email} added as ${user.role}`, data: { role: user.role } });
-    return user;
-  });
+  return createUser(s, actor, { ...input, lenderId: actor.lenderId });
 }
 
 export async function listUsers(db: Kysely<DB>, lenderId: string | null): Promise<UserSummary[]> {
@@ -117,20 +120,20 @@ export async function listUsers(db: Kysely<DB>, lenderId: string | null): Promis
 }
 
 /** Disables a user and ends their sessions; another lender's user is "not found". */
-export async function disableUser(db: Kysely<DB>, actor: Actor, userId: string, now: Date): Promise<UserSummary> {
-  return db.transaction().execute(async (tx) => {
+export function disableUser(s: Services, actor: Actor, userId: string): Promise<UserSummary> {
+  return commit(s, actor, async (tx, fx) => {
     const u = await tx.selectFrom('users').selectAll().where('id', '=', userId).forUpdate().executeTakeFirst();
     if (!u || u.lender_id !== actor.lenderId) throw new LienError('not_found', `No user ${userId}`, { userId });
     if (actor.kind === 'user' && actor.id === u.id) throw new LienError('conflict', 'You cannot disable your own account; ask another admin.');
     if (u.disabled_at) return summary(u);
     const row = await tx
       .updateTable('users')
-      .set({ disabled_at: now })
+      .set({ disabled_at: fx.now })
       .where('id', '=', u.id)
       .returning(['id', 'lender_id', 'email', 'name', 'role', 'created_at', 'disabled_at'])
       .executeTakeFirstOrThrow();
     await tx.deleteFrom('sessions').where('user_id', '=', u.id).execute();
-    await audit(tx, actor, now, { action: 'user.disabled', subjectType: 'user', subjectId: u.id, lenderId: u.lender_id, reason: `user ${u.email} disabled` });
+    await fx.audit({ action: 'user.disabled', subjectType: 'user', subjectId: u.id, lenderId: u.lender_id, reason: `user ${u.email} disabled` });
     return summary(row);
   });
 }

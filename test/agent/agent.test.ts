@@ -138,7 +138,7 @@ describe('device agent', () => {
     expect(w.agent.streamOpen()).toBe(false);
     const callsBefore = w.network.calls.length;
     w.server.setPolicy(w.deviceId, { stage: 'locked' });
-    expect(w.network.nudge(w.deviceId)).toBe(0); // the stream is closed
+    expect(w.network.pushSync(w.deviceId)).toBe(0); // the stream is closed
     expect(await w.agent.sync()).toEqual({ status: 'inactive', reason: 'released' });
     w.clock.advance(400 * DAY);
     expect((await w.agent.tick()).mode).toBe('released');
@@ -153,7 +153,7 @@ describe('device agent', () => {
     const w = await world({ policy: { stage: 'locked' } });
     await w.agent.sync();
     w.server.setPolicy(w.deviceId, { stage: 'released', lockAt: null, offlineLockAt: null, amountDue: 0, message: 'Paid in full. Thank you!' });
-    expect(w.network.nudge(w.deviceId)).toBe(1);
+    expect(w.network.pushSync(w.deviceId)).toBe(1);
     await w.agent.sync(); // the nudge's sync is already running; this one waits for it
     expect(w.screen.current).toMatchObject({ mode: 'released', lender: LENDER, amountDue: null });
     expect(w.agent.streamOpen()).toBe(false);
@@ -340,7 +340,7 @@ describe('device agent', () => {
     const w = await world({ policy: { stage: 'locked' } });
     await w.agent.sync();
     w.server.setPolicy(w.deviceId, { stage: 'current' });
-    w.network.nudge(w.deviceId);
+    w.network.pushSync(w.deviceId);
     await w.agent.sync();
     expect(w.agent.policy()?.version).toBe(2);
     expect(w.screen.current?.mode).toBe('normal');

@@ -67,8 +67,11 @@ export class ConsoleClient {
   }
 }
 
+/** Users made by the test itself, as the platform would (the demo does the same). */
+const PLATFORM = { kind: 'operator', id: 'test', lenderId: null } as const;
+
 export async function addUser(p: TestPlatform, lenderId: string | null, role: UserRole, email: string): Promise<void> {
-  await createUser(p.lien.services.db, { lenderId, email, name: `${role} person`, password: PASSWORD, role: role as never, now: p.clock.now() });
+  await createUser(p.lien.services, PLATFORM, { lenderId, email, name: `${role} person`, password: PASSWORD, role: role as never });
 }
 
 /** Text of the flash message on a page, if any. */

@@ -4,7 +4,10 @@ import { BAD_CREDENTIALS, FREE_FAILURES_PER_ADDRESS, signIn } from '../../src/se
 import { createUser, hashPassword, verifyPassword } from '../../src/services/users.ts';
 import type { Database } from '../../src/store/connection.ts';
 import type { Lender } from '../../src/store/schema.ts';
-import { openTestDb, seedContract, seedLender } from '../store/helpers.ts';
+import { ManualClock } from '../../src/domain/clock.ts';
+import { openTestDb, seedContract, seedLender, servicesOver } from '../store/helpers.ts';
+
+const PLATFORM = { kind: 'operator', id: 'test', lenderId: null } as const;
 
 describe('users, passwords and dashboard numbers', () => {
   let database: Database;
@@ -16,6 +19,7 @@ describe('users, passwords and dashboard numbers', () => {
     lender = await seedLender(database.db);
   });
   afterAll(() => database.close());
+  const svc = () => servicesOver(database, new ManualClock(now));
 
   it('stores scrypt hashes with their parameters and a random salt; verifies only the right password', async () => {
     const a = await hashPassword('same password here');
@@ -31,14 +35,14 @@ describe('users, passwords and dashboard numbers', () => {
   });
 
   it('createUser keeps the signature the demo uses and refuses bad input clearly', async () => {
-    const u = await createUser(database.db, { lenderId: lender.id, email: ' Demo@Acme.Example ', name: 'Demo', password: 'demo-password-1', role: 'admin', now });
+    const u = await createUser(await svc(), PLATFORM, { lenderId: lender.id, email: ' Demo@Acme.Example ', name: 'Demo', password: 'demo-password-1', role: 'admin' });
     expect(u).toMatchObject({ email: 'demo@acme.example', role: 'admin', lenderId: lender.id, disabledAt: null });
     const row = await database.db.selectFrom('users').select('password_hash').where('id', '=', u.id).executeTakeFirstOrThrow();
     expect(row.password_hash).not.toContain('demo-password-1');
-    await expect(createUser(database.db, { lenderId: lender.id, email: 'demo@acme.example', name: 'Again', password: 'demo-password-1', role: 'viewer', now })).rejects.toThrow(/already exists/);
-    await expect(createUser(database.db, { lenderId: lender.id, email: 'not-an-email', name: 'X', password: 'demo-password-1', role: 'viewer', now })).rejects.toThrow(/not an email/);
-    await expect(createUser(database.db, { lenderId: null, email: 'o@acme.example', name: 'X', password: 'demo-password-1', role: 'admin', now })).rejects.toThrow(/Operator users/);
-    await expect(createUser(database.db, { lenderId: lender.id, email: 'p@acme.example', name: 'X', password: 'short', role: 'viewer', now })).rejects.toThrow(/10 to 200/);
+    await expect(createUser(await svc(), PLATFORM, { lenderId: lender.id, email: 'demo@acme.example', name: 'Again', password: 'demo-password-1', role: 'viewer' })).rejects.toThrow(/already exists/);
+    await expect(createUser(await svc(), PLATFORM, { lenderId: lender.id, email: 'not-an-email', name: 'X', password: 'demo-password-1', role: 'viewer' })).rejects.toThrow(/not an email/);
+    await expect(createUser(await svc(), PLATFORM, { lenderId: null, email: 'o@acme.example', name: 'X', password: 'demo-password-1', role: 'admin' })).rejects.toThrow(/Operator users/);
+    await expect(createUser(await svc(), PLATFORM, { lenderId: lender.id, email: 'p@acme.example', name: 'X', password: 'short', role: 'viewer' })).rejects.toThrow(/10 to 200/);
     const s = await signIn(database.db, { email: 'DEMO@acme.example', password: 'demo-password-1', ip: '10.0.0.1', now });
     expect(s.session).toMatchObject({ userId: u.id, lenderId: lender.id, role: 'admin', lenderName: lender.name });
     const stored = await database.db.selectFrom('sessions').select('id').where('user_id', '=', u.id).executeTakeFirstOrThrow();
@@ -47,7 +51,7 @@ describe('users, passwords and dashboard numbers', () => {
 
   it('throttles sign-in per IP across emails, and only that IP', async () => {
     const at = new Date('2026-03-02T10:00:00Z');
-    await createUser(database.db, { lenderId: lender.id, email: 'ip@acme.example', name: 'Ip', password: 'ip-password-123', role: 'viewer', now: at });
+    await createUser(await svc(), PLATFORM, { lenderId: lender.id, email: 'ip@acme.example', name: 'Ip', password: 'ip-password-123', role: 'viewer' });
     for (let i = 0; i < FREE_FAILURES_PER_ADDRESS; i++) {
       await expect(signIn(database.db, { email: `guess${i}@acme.example`, password: 'wrong-password', ip: '203.0.113.9', now: at })).rejects.toThrow(BAD_CREDENTIALS);
     }

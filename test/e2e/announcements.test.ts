@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWebhook } from '../../src/jobs/webhooks.ts';
+import { createWebhook } from '../../src/services/webhooks.ts';
 import { TestPlatform } from './in-process.ts';
 
 describe('changes the phone will show are announced to the lender and the borrower', () => {
@@ -8,8 +8,8 @@ describe('changes the phone will show are announced to the lender and the borrow
   afterAll(() => p.stop());
 
   it('queues signed webhooks and a notification in the borrower’s language, in the same transaction', async () => {
-    const { db, masterKey } = p.lien.services;
-    await createWebhook(db, masterKey, { lenderId: p.lenderId, url: 'http://127.0.0.1:9/hook', events: ['device.enrolled', 'device.locked', 'device.unlocked', 'payment.posted'] });
+    const { db } = p.lien.services;
+    await createWebhook(p.lien.services, { kind: 'api_key', id: 'key_test', lenderId: p.lenderId }, { url: 'http://127.0.0.1:9/hook', events: ['device.enrolled', 'device.locked', 'device.unlocked', 'payment.posted'] });
     const [d] = await p.register(1);
     const sale = await p.sell(d!, { borrowerLanguage: 'sw' });
     const phone = await p.agent(d!);

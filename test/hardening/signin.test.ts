@@ -7,7 +7,8 @@ import { isLienError } from '../../src/domain/errors.ts';
 import { FREE_FAILURES_PER_ACCOUNT_ADDRESS, signIn } from '../../src/services/sessions.ts';
 import { createUser } from '../../src/services/users.ts';
 import type { Database } from '../../src/store/connection.ts';
-import { openTestDb, seedLender } from '../store/helpers.ts';
+import { ManualClock } from '../../src/domain/clock.ts';
+import { openTestDb, seedLender, servicesOver } from '../store/helpers.ts';
 
 describe('issue #12 M2: sign-in throttle', () => {
   let database: Database;
@@ -17,8 +18,9 @@ describe('issue #12 M2: sign-in throttle', () => {
   beforeAll(async () => {
     database = await openTestDb();
     const lender = await seedLender(database.db);
+    const s = await servicesOver(database, new ManualClock(t0));
     for (const email of ['race@acme.example', 'owner@acme.example', 'slow@acme.example']) {
-      await createUser(database.db, { lenderId: lender.id, email, name: 'N', password: PASSWORD, role: 'viewer', now: t0 });
+      await createUser(s, { kind: 'operator', id: 'test', lenderId: null }, { lenderId: lender.id, email, name: 'N', password: PASSWORD, role: 'viewer' });
     }
   });
   afterAll(() => database.close());

@@ -4,12 +4,11 @@ import { PermanentDeliveryError, type RetryPolicy } from '../../src/jobs/deliver
 import {
   ConsoleAdapter,
   HttpSmsGatewayAdapter,
-  enqueueNotification,
-  listNotifications,
   runNotificationDeliveries,
   type NotificationAdapter,
   type OutgoingMessage,
 } from '../../src/jobs/notifications.ts';
+import { enqueueNotification, listNotifications } from '../../src/services/notifications.ts';
 import type { Database } from '../../src/store/connection.ts';
 import { openTestDb } from '../store/helpers.ts';
 import { T0, insertContract, insertLender, startReceiver, type Receiver } from './fixtures.ts';

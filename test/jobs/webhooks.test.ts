@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/clock.ts';
 import { DEFAULT_RETRY_POLICY, claimDue, recordAttempt, type RetryPolicy } from '../../src/jobs/delivery.ts';
+import { runWebhookDeliveries } from '../../src/jobs/webhooks.ts';
 import {
   createWebhook,
   deactivateWebhook,
@@ -9,18 +10,19 @@ import {
   listDeliveries,
   listWebhooks,
   replayDelivery,
-  runWebhookDeliveries,
   signWebhook,
   verifyWebhookSignature,
-} from '../../src/jobs/webhooks.ts';
+} from '../../src/services/webhooks.ts';
 import type { Database } from '../../src/store/connection.ts';
 import { aad, open } from '../../src/store/secrets.ts';
-import { openTestDb } from '../store/helpers.ts';
+import { lenderActor, openTestDb, servicesOver } from '../store/helpers.ts';
 import { T0, insertLender, startReceiver, type Receiver } from './fixtures.ts';
 
 const masterKey = Buffer.alloc(32, 7);
 const pinned = () => 0.5; // jitter at its midpoint: the schedule's exact values
 const sec = (d: Date) => Math.floor(d.getTime() / 1000);
+/** The delivery log's first page, as a list. */
+const deliveriesOf = async (...args: Parameters<typeof listDeliveries>) => (await listDeliveries(...args)).items;
 
 describe('webhook signatures', () => {
   const secret = 'whsec_test';
@@ -85,6 +87,7 @@ describe('webhook endpoints and delivery', () => {
   beforeAll(async () => {
     d = await openTestDb();
   });
+  const svc = (clock = new ManualClock(T0)) => servicesOver(d, clock, masterKey);
   afterAll(() => d.close());
   afterEach(async () => {
     await receiver?.close();
@@ -95,7 +98,7 @@ describe('webhook endpoints and delivery', () => {
 
   it('creates an endpoint whose secret is shown once and stored only sealed to its row', async () => {
     const lenderId = await insertLender(d.db);
-    const { id, secret } = await createWebhook(d.db, masterKey, { lenderId, url: 'https://lender.example/hooks', events: ['device.locked', 'payment.posted'], at: T0 });
+    const { id, secret } = await createWebhook(await svc(), lenderActor(lenderId), { url: 'https://lender.example/hooks', events: ['device.locked', 'payment.posted'] });
     expect(secret).toMatch(/^whsec_[A-Za-z0-9_-]{32}$/);
     const row = await d.db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     expect(Buffer.from(row.secret_enc).includes(Buffer.from(secret))).toBe(false);
@@ -116,20 +119,20 @@ describe('webhook endpoints and delivery', () => {
       { url: 'https://lender.example/x', events: ['device.exploded'] },
     ];
     for (const b of bad) {
-      await expect(createWebhook(d.db, masterKey, { lenderId, ...b })).rejects.toMatchObject({ code: 'invalid_input' });
+      await expect(createWebhook(await svc(), lenderActor(lenderId), b)).rejects.toMatchObject({ code: 'invalid_input' });
     }
-    await expect(createWebhook(d.db, masterKey, { lenderId: 'len_missing', url: 'https://x.example', events: ['device.locked'] })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(createWebhook(await svc(), lenderActor('len_missing'), { url: 'https://x.example', events: ['device.locked'] })).rejects.toMatchObject({ code: 'not_found' });
   });
 
   it('fans an event out to the active endpoints of that lender subscribed to its type, inside the caller transaction', async () => {
     const lenderId = await insertLender(d.db);
     const otherLender = await insertLender(d.db);
-    const locked = await createWebhook(d.db, masterKey, { lenderId, url: 'http://127.0.0.1:9/a', events: ['device.locked'] });
-    const both = await createWebhook(d.db, masterKey, { lenderId, url: 'http://127.0.0.1:9/b', events: ['payment.posted', 'device.locked'] });
-    await createWebhook(d.db, masterKey, { lenderId, url: 'http://127.0.0.1:9/c', events: ['payment.posted'] });
-    const inactive = await createWebhook(d.db, masterKey, { lenderId, url: 'http://127.0.0.1:9/d', events: ['device.locked'] });
-    await deactivateWebhook(d.db, lenderId, inactive.id);
-    await createWebhook(d.db, masterKey, { lenderId: otherLender, url: 'http://127.0.0.1:9/e', events: ['device.locked'] });
+    const locked = await createWebhook(await svc(), lenderActor(lenderId), { url: 'http://127.0.0.1:9/a', events: ['device.locked'] });
+    const both = await createWebhook(await svc(), lenderActor(lenderId), { url: 'http://127.0.0.1:9/b', events: ['payment.posted', 'device.locked'] });
+    await createWebhook(await svc(), lenderActor(lenderId), { url: 'http://127.0.0.1:9/c', events: ['payment.posted'] });
+    const inactive = await createWebhook(await svc(), lenderActor(lenderId), { url: 'http://127.0.0.1:9/d', events: ['device.locked'] });
+    await deactivateWebhook(await svc(), lenderActor(lenderId), inactive.id);
+    await createWebhook(await svc(), lenderActor(otherLender), { url: 'http://127.0.0.1:9/e', events: ['device.locked'] });
 
     const r = await d.db.transaction().execute((tx) => enqueueWebhookEvent(tx, { lenderId, type: 'device.locked', data: { deviceId: 'dev_1', lockReference: 'LR1' }, at: T0 }));
     const rows = await d.db.selectFrom('webhook_deliveries').selectAll().where('event_id', '=', r.eventId).execute();
@@ -159,7 +162,7 @@ describe('webhook endpoints and delivery', () => {
       checks.push(verifyWebhookSignature(secret, req.headers['lien-signature'] as string, req.body, sec(clock.now())));
       return { status: 204 };
     });
-    const hook = await createWebhook(d.db, masterKey, { lenderId, url: receiver.url, events: ['payment.posted'] });
+    const hook = await createWebhook(await svc(), lenderActor(lenderId), { url: receiver.url, events: ['payment.posted'] });
     secret = hook.secret;
     const { eventId } = await enqueueWebhookEvent(d.db, { lenderId, type: 'payment.posted', data: { paymentId: 'pay_1', amount: 150000, currency: 'KES' }, at: T0 });
 
@@ -177,7 +180,7 @@ describe('webhook endpoints and delivery', () => {
     expect(Object.keys(JSON.parse(req?.body ?? '{}'))).toEqual(['id', 'type', 'createdAt', 'lenderId', 'data']);
     expect(JSON.parse(req?.body ?? '{}')).toEqual({ id: eventId, type: 'payment.posted', createdAt: T0.toISOString(), lenderId, data: { paymentId: 'pay_1', amount: 150000, currency: 'KES' } });
 
-    const [log] = await listDeliveries(d.db, lenderId, { eventId });
+    const [log] = await deliveriesOf(d.db, lenderId, { eventId });
     expect(log).toMatchObject({ status: 'delivered', attempts: 1, lastStatusCode: 204, lastError: null, deliveredAt: T0, nextAttemptAt: null });
   });
 
@@ -190,12 +193,12 @@ describe('webhook endpoints and delivery', () => {
       if (!ok) return { status: 400, body: 'bad signature' };
       return i === 0 ? { status: 500, body: 'database is down' } : { status: 200 };
     });
-    const hook = await createWebhook(d.db, masterKey, { lenderId, url: receiver.url, events: ['device.unlocked'] });
+    const hook = await createWebhook(await svc(), lenderActor(lenderId), { url: receiver.url, events: ['device.unlocked'] });
     secret = hook.secret;
     const { eventId } = await enqueueWebhookEvent(d.db, { lenderId, type: 'device.unlocked', data: { deviceId: 'dev_9' }, at: T0 });
 
     expect(await runWebhookDeliveries(d.db, { masterKey, clock, random: pinned })).toMatchObject({ claimed: 1, retrying: 1 });
-    let [log] = await listDeliveries(d.db, lenderId, { eventId });
+    let [log] = await deliveriesOf(d.db, lenderId, { eventId });
     expect(log).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500, lastError: 'HTTP 500: database is down', deliveredAt: null });
     expect(log?.nextAttemptAt).toEqual(new Date(T0.getTime() + 30_000));
 
@@ -206,7 +209,7 @@ describe('webhook endpoints and delivery', () => {
 
     clock.advance(1_000);
     expect(await runWebhookDeliveries(d.db, { masterKey, clock, random: pinned })).toMatchObject({ claimed: 1, delivered: 1 });
-    [log] = await listDeliveries(d.db, lenderId, { eventId });
+    [log] = await deliveriesOf(d.db, lenderId, { eventId });
     expect(log).toMatchObject({ status: 'delivered', attempts: 2, lastStatusCode: 200, lastError: null, nextAttemptAt: null });
     expect(log?.deliveredAt).toEqual(new Date(T0.getTime() + 30_000));
     // Both attempts carried the same event id and each its own send time.
@@ -218,20 +221,20 @@ describe('webhook endpoints and delivery', () => {
     const clock = new ManualClock(T0);
     const lenderId = await insertLender(d.db);
     receiver = await startReceiver(() => ({ status: 503 }));
-    await createWebhook(d.db, masterKey, { lenderId, url: receiver.url, events: ['claim.submitted'] });
+    await createWebhook(await svc(), lenderActor(lenderId), { url: receiver.url, events: ['claim.submitted'] });
     const { eventId } = await enqueueWebhookEvent(d.db, { lenderId, type: 'claim.submitted', data: { claimId: 'clm_1' }, at: T0 });
 
     const sentAt: number[] = [];
     for (let i = 0; i < 12; i++) {
       const stats = await runWebhookDeliveries(d.db, { masterKey, clock, random: pinned });
       if (stats.claimed) sentAt.push((clock.now().getTime() - T0.getTime()) / 1000);
-      const [log] = await listDeliveries(d.db, lenderId, { eventId });
+      const [log] = await deliveriesOf(d.db, lenderId, { eventId });
       if (!log?.nextAttemptAt) break;
       clock.set(log.nextAttemptAt);
     }
     // Hand-computed cumulative offsets in seconds: 0, 30, 150, 750, 4350, 25950, 69150, 155550, 241950, 328350.
     expect(sentAt).toEqual([0, 30, 150, 750, 4350, 25950, 69150, 155550, 241950, 328350]);
-    const [log] = await listDeliveries(d.db, lenderId, { eventId });
+    const [log] = await deliveriesOf(d.db, lenderId, { eventId });
     expect(log).toMatchObject({ status: 'failed', attempts: 10, lastStatusCode: 503, nextAttemptAt: null, deliveredAt: null });
 
     clock.advanceDays(30);
@@ -243,10 +246,10 @@ describe('webhook endpoints and delivery', () => {
     const clock = new ManualClock(T0);
     const lenderId = await insertLender(d.db);
     receiver = await startReceiver(() => new Promise(() => {}));
-    await createWebhook(d.db, masterKey, { lenderId, url: receiver.url, events: ['device.enrolled'] });
+    await createWebhook(await svc(), lenderActor(lenderId), { url: receiver.url, events: ['device.enrolled'] });
     const { eventId } = await enqueueWebhookEvent(d.db, { lenderId, type: 'device.enrolled', data: {}, at: T0 });
     expect(await runWebhookDeliveries(d.db, { masterKey, clock, timeoutMs: 200, random: pinned })).toMatchObject({ retrying: 1 });
-    const [log] = await listDeliveries(d.db, lenderId, { eventId });
+    const [log] = await deliveriesOf(d.db, lenderId, { eventId });
     expect(log).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: null, lastError: 'no answer within 0.2 s' });
   });
 
@@ -261,25 +264,25 @@ describe('webhook endpoints and delivery', () => {
       handled.add(id);
       return { status: 200 };
     });
-    await createWebhook(d.db, masterKey, { lenderId, url: receiver.url, events: ['payment.reversed'] });
+    await createWebhook(await svc(), lenderActor(lenderId), { url: receiver.url, events: ['payment.reversed'] });
     const { eventId, deliveryIds } = await enqueueWebhookEvent(d.db, { lenderId, type: 'payment.reversed', data: { paymentId: 'pay_7' }, at: T0 });
     const original = deliveryIds[0] as string;
 
     // Still queued: a replay would only send it twice.
-    await expect(replayDelivery(d.db, lenderId, original, T0)).rejects.toMatchObject({ code: 'conflict' });
+    await expect(replayDelivery(await svc(), lenderActor(lenderId), original)).rejects.toMatchObject({ code: 'conflict' });
     await runWebhookDeliveries(d.db, { masterKey, clock });
 
     clock.advance(3_600_000);
-    const replay = await replayDelivery(d.db, lenderId, original, clock.now());
+    const replay = await replayDelivery(await svc(clock), lenderActor(lenderId), original);
     expect(replay).toMatchObject({ eventId, status: 'pending', attempts: 0, createdAt: clock.now() });
     expect(replay.id).not.toBe(original);
-    await expect(replayDelivery(d.db, 'len_someone_else', original, clock.now())).rejects.toMatchObject({ code: 'not_found' });
+    await expect(replayDelivery(await svc(clock), lenderActor('len_someone_else'), original)).rejects.toMatchObject({ code: 'not_found' });
     expect(await runWebhookDeliveries(d.db, { masterKey, clock })).toMatchObject({ delivered: 1 });
 
     expect(receiver.requests.map((r) => r.headers['lien-event-id'])).toEqual([eventId, eventId]);
     expect(JSON.parse(receiver.requests[1]?.body ?? '')).toEqual(JSON.parse(receiver.requests[0]?.body ?? ''));
     expect(duplicates).toBe(1);
-    const log = await listDeliveries(d.db, lenderId, { eventId });
+    const log = await deliveriesOf(d.db, lenderId, { eventId });
     expect(log.map((l) => [l.id, l.status, l.attempts])).toEqual([
       [replay.id, 'delivered', 1],
       [original, 'delivered', 1],
@@ -290,15 +293,15 @@ describe('webhook endpoints and delivery', () => {
     const clock = new ManualClock(T0);
     const lenderId = await insertLender(d.db);
     receiver = await startReceiver(() => ({ status: 200 }));
-    const hook = await createWebhook(d.db, masterKey, { lenderId, url: receiver.url, events: ['device.released'] });
+    const hook = await createWebhook(await svc(), lenderActor(lenderId), { url: receiver.url, events: ['device.released'] });
     const { deliveryIds } = await enqueueWebhookEvent(d.db, { lenderId, type: 'device.released', data: {}, at: T0 });
-    await expect(deactivateWebhook(d.db, 'len_someone_else', hook.id)).rejects.toMatchObject({ code: 'not_found' });
-    expect(await deactivateWebhook(d.db, lenderId, hook.id)).toMatchObject({ active: false });
+    await expect(deactivateWebhook(await svc(), lenderActor('len_someone_else'), hook.id)).rejects.toMatchObject({ code: 'not_found' });
+    expect(await deactivateWebhook(await svc(), lenderActor(lenderId), hook.id)).toMatchObject({ active: false });
     expect(await runWebhookDeliveries(d.db, { masterKey, clock })).toMatchObject({ claimed: 0 });
     expect(receiver.requests).toHaveLength(0);
-    const [log] = await listDeliveries(d.db, lenderId, { webhookId: hook.id });
+    const [log] = await deliveriesOf(d.db, lenderId, { webhookId: hook.id });
     expect(log).toMatchObject({ id: deliveryIds[0], status: 'cancelled' });
-    await expect(replayDelivery(d.db, lenderId, deliveryIds[0] as string, T0)).rejects.toMatchObject({ code: 'conflict' });
+    await expect(replayDelivery(await svc(), lenderActor(lenderId), deliveryIds[0] as string)).rejects.toMatchObject({ code: 'conflict' });
     // New events no longer fan out to it.
     expect((await enqueueWebhookEvent(d.db, { lenderId, type: 'device.released', data: {}, at: T0 })).deliveryIds).toEqual([]);
   });
@@ -314,7 +317,7 @@ describe('webhook endpoints and delivery', () => {
       await new Promise((r) => setTimeout(r, 5));
       return { status: 200 };
     });
-    await createWebhook(d.db, masterKey, { lenderId, url: receiver.url, events: ['payment.posted'] });
+    await createWebhook(await svc(), lenderActor(lenderId), { url: receiver.url, events: ['payment.posted'] });
     const events: string[] = [];
     await d.db.transaction().execute(async (tx) => {
       for (let i = 0; i < 60; i++) events.push((await enqueueWebhookEvent(tx, { lenderId, type: 'payment.posted', data: { n: i }, at: T0 })).eventId);
@@ -345,7 +348,7 @@ describe('webhook endpoints and delivery', () => {
     const clock = new ManualClock(T0);
     const lenderId = await insertLender(d.db);
     receiver = await startReceiver(() => ({ status: 200 }));
-    await createWebhook(d.db, masterKey, { lenderId, url: receiver.url, events: ['device.locked'] });
+    await createWebhook(await svc(), lenderActor(lenderId), { url: receiver.url, events: ['device.locked'] });
     const { eventId } = await enqueueWebhookEvent(d.db, { lenderId, type: 'device.locked', data: {}, at: T0 });
     const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, leaseMs: 60_000 };
 
@@ -361,7 +364,7 @@ describe('webhook endpoints and delivery', () => {
     // The first worker wakes up and reports a failure: its claim is no longer the row's.
     const late = await recordAttempt(d.db, 'webhook_deliveries', dead as { id: string; attempts: number }, { status: 'failed', last_error: 'late', next_attempt_at: null });
     expect(late).toBe(false);
-    const [log] = await listDeliveries(d.db, lenderId, { eventId });
+    const [log] = await deliveriesOf(d.db, lenderId, { eventId });
     expect(log).toMatchObject({ status: 'delivered', attempts: 2, lastError: null });
     expect(receiver.requests).toHaveLength(1);
   });
@@ -369,13 +372,13 @@ describe('webhook endpoints and delivery', () => {
   it('closes as failed a row whose worker died during its last attempt', async () => {
     const clock = new ManualClock(T0);
     const lenderId = await insertLender(d.db);
-    await createWebhook(d.db, masterKey, { lenderId, url: 'http://127.0.0.1:9/unused', events: ['device.locked'] });
+    await createWebhook(await svc(), lenderActor(lenderId), { url: 'http://127.0.0.1:9/unused', events: ['device.locked'] });
     const { eventId } = await enqueueWebhookEvent(d.db, { lenderId, type: 'device.locked', data: {}, at: T0 });
     const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, maxAttempts: 1, leaseMs: 60_000 };
     await claimDue(d.db, 'webhook_deliveries', { now: clock.now(), limit: 10, policy });
     clock.advance(60_000);
     expect(await runWebhookDeliveries(d.db, { masterKey, clock, policy })).toMatchObject({ claimed: 0 });
-    const [log] = await listDeliveries(d.db, lenderId, { eventId });
+    const [log] = await deliveriesOf(d.db, lenderId, { eventId });
     expect(log).toMatchObject({ status: 'failed', attempts: 1, nextAttemptAt: null });
     expect(log?.lastError).toContain('worker stopped');
   });

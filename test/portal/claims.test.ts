@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createWebhook } from '../../src/jobs/webhooks.ts';
+import { createWebhook } from '../../src/services/webhooks.ts';
 import { approveClaim, rejectClaim } from '../../src/services/claim-review.ts';
 import { MAX_RECEIPT_BYTES, sniffReceiptType, submitClaim } from '../../src/services/claims.ts';
 import type { Actor } from '../../src/services/context.ts';
@@ -19,7 +19,7 @@ describe('payment claims from the portal', () => {
     d = (await p.register(1))[0]!;
     sale = await p.sell(d!);
     lender = { kind: 'user', id: 'usr_test', lenderId: p.lenderId };
-    await createWebhook(db(), p.lien.services.masterKey, { lenderId: p.lenderId, url: 'https://hooks.example/lien', events: ['claim.submitted'] });
+    await createWebhook(p.lien.services, lender, { url: 'https://hooks.example/lien', events: ['claim.submitted'] });
   }, 60_000);
   afterAll(() => p.stop());
   beforeEach(() => resetRateLimits(p));

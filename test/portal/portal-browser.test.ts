@@ -104,7 +104,7 @@ describeBrowser('help portal in Chromium', () => {
     }
 
     // The claim shows in the lender's console.
-    await createUser(p.lien.services.db, { lenderId: p.lenderId, email: 'support@jamii.example', name: 'Support', password: 'correct horse battery', role: 'support', now: p.clock.now() });
+    await createUser(p.lien.services, { kind: 'operator', id: 'test', lenderId: null }, { lenderId: p.lenderId, email: 'support@jamii.example', name: 'Support', password: 'correct horse battery', role: 'support' });
     const consolePage = await browser.newPage();
     await consolePage.goto(`${p.url}/console/login`);
     await consolePage.getByTestId('email').fill('support@jamii.example');

@@ -15,6 +15,9 @@ import { aad, seal } from '../../src/store/secrets.ts';
 import { auditKeyFor, useAuditKey } from '../../src/store/repos/audit.ts';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../src/store/schema.ts';
+import type { Clock } from '../../src/domain/clock.ts';
+import { startServices } from '../../src/services/bootstrap.ts';
+import type { Actor, Services } from '../../src/services/context.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const MIGRATIONS_DIR = join(ROOT, 'src/store/migrations');
@@ -166,4 +169,14 @@ export async function seedContract(db: Kysely<DB>, lender: Lender, patch: Partia
     [1, 2, 3].map((n) => ({ n, due_date: `2026-0${n + 1}-05`, principal: 100_000 })),
   );
   return c;
+}
+
+/** The use cases' dependencies over a test database, on the given clock (a lender's actor: lenderActor). */
+export async function servicesOver(database: Database, clock: Clock, masterKey: Buffer = TEST_KEY): Promise<Services> {
+  return startServices(database, { clock, dataDir: tmpdir(), masterKey: masterKey.toString('hex'), checkinIntervalSec: 21_600, publicUrl: 'http://127.0.0.1:8080' });
+}
+
+/** An API key of the lender, as the use cases see its caller. */
+export function lenderActor(lenderId: string): Actor {
+  return { kind: 'api_key', id: 'key_test', lenderId };
 }

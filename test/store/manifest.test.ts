@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/store/connection.ts';
-import { importManifest } from '../../src/store/manifest.ts';
+import { ManualClock } from '../../src/domain/clock.ts';
+import { importManifest } from '../../src/services/manifest.ts';
 import { findByImei, insertManifestRows } from '../../src/store/repos/devices.ts';
 import { aad, open } from '../../src/store/secrets.ts';
 import { newId } from '../../src/store/ids.ts';
-import { openTestDb, testImei, TEST_KEY } from './helpers.ts';
+import { openTestDb, servicesOver, testImei, TEST_KEY } from './helpers.ts';
+
+const OPERATOR = { kind: 'operator', id: 'test', lenderId: null } as const;
 
 const HEADER = 'imei1,imei2,serial,model,factory_secret,sale_status';
 
@@ -38,12 +41,13 @@ describe('manifest import', () => {
     d = await openTestDb();
   });
   afterAll(() => d.close());
+  const svc = () => servicesOver(d, new ManualClock('2026-05-01T00:00:00Z'), TEST_KEY);
 
   const count = async () => Number((await d.db.selectFrom('devices').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
 
   it('registers good rows with their factory secrets sealed to the serial', async () => {
     const rows = [phone({ imei2: testImei() }), phone({ status: 'retail' }), phone({ status: 'UNSOLD', model: '"Lien, Pro"' })];
-    const result = await importManifest(d.db, csv(rows), { masterKey: TEST_KEY, now: new Date('2026-05-01T00:00:00Z') });
+    const result = await importManifest(await svc(), OPERATOR, csv(rows), { now: new Date('2026-05-01T00:00:00Z') });
     expect(result).toEqual({ inserted: 3, skipped: 0, errors: [], duplicates: [] });
     const first = (await findByImei(d.db, rows[0]!.imei2))!;
     expect(first.imei1).toBe(rows[0]!.imei1);
@@ -67,7 +71,7 @@ describe('manifest import', () => {
       phone({ imei1: good.imei1 }), // line 6: repeats line 2
       phone({ imei1: testImei().replace(/^(\d{2})(\d{6})(\d{6})(\d)$/, '$1-$2-$3-$4') }), // line 7: printed with dashes, valid
     ];
-    const result = await importManifest(d.db, csv(rows), { masterKey: TEST_KEY });
+    const result = await importManifest(await svc(), OPERATOR, csv(rows));
     expect(result.inserted).toBe(0);
     expect(result.errors.map((e) => e.line)).toEqual([3, 4, 5, 6]);
     expect(result.errors[0]!.reason).toMatch(/^imei1: IMEI \d{15} fails its check digit/);
@@ -79,7 +83,7 @@ describe('manifest import', () => {
 
   it('skips and reports devices already in the registry, matching IMEIs in either slot', async () => {
     const [a, b, c] = [phone({ imei2: testImei() }), phone({ imei2: testImei() }), phone()];
-    await importManifest(d.db, csv([a, b, c]), { masterKey: TEST_KEY });
+    await importManifest(await svc(), OPERATOR, csv([a, b, c]));
     const fresh = phone();
     const rows = [
       fresh,
@@ -87,7 +91,7 @@ describe('manifest import', () => {
       phone({ imei1: b.imei2 }), // line 4: b's second IMEI as someone's first
       phone({ serial: c.serial }), // line 5: c's serial
     ];
-    const result = await importManifest(d.db, csv(rows), { masterKey: TEST_KEY });
+    const result = await importManifest(await svc(), OPERATOR, csv(rows));
     expect(result.inserted).toBe(1);
     expect(result.skipped).toBe(3);
     expect(result.errors).toEqual([]);
@@ -103,7 +107,7 @@ describe('manifest import', () => {
     // Chunks that cut through lines and fields.
     const chunks = text.match(/[\s\S]{1,37}/g)!;
     const progress: [number, number | undefined][] = [];
-    const result = await importManifest(d.db, Readable.from(chunks), { masterKey: TEST_KEY, batchSize: 3, onProgress: (done, total) => progress.push([done, total]) });
+    const result = await importManifest(await svc(), OPERATOR, Readable.from(chunks), { batchSize: 3, onProgress: (done, total) => progress.push([done, total]) });
     expect(result).toMatchObject({ inserted: 7, skipped: 0, errors: [] });
     expect(progress).toEqual([
       [3, 7],
@@ -113,20 +117,20 @@ describe('manifest import', () => {
   });
 
   it('checks the header: unknown or missing columns are reported on line 1', async () => {
-    const r1 = await importManifest(d.db, csv([phone()], 'imei1,imei_2,serial,model,factory_secret,sale_status'), { masterKey: TEST_KEY });
+    const r1 = await importManifest(await svc(), OPERATOR, csv([phone()], 'imei1,imei_2,serial,model,factory_secret,sale_status'));
     expect(r1.errors).toEqual([{ line: 1, reason: expect.stringMatching(/unknown column "imei_2"/) }]);
-    const r2 = await importManifest(d.db, 'imei1,serial\n', { masterKey: TEST_KEY });
+    const r2 = await importManifest(await svc(), OPERATOR, 'imei1,serial\n');
     expect(r2.errors[0]!.reason).toMatch(/missing columns model, factory_secret/);
-    const r3 = await importManifest(d.db, '', { masterKey: TEST_KEY });
+    const r3 = await importManifest(await svc(), OPERATOR, '');
     expect(r3.errors).toEqual([{ line: 1, reason: expect.stringMatching(/empty/) }]);
   });
 
   it('accepts columns in any order, a BOM, CRLF line ends and blank lines; reports broken CSV', async () => {
     const p = phone();
     const text = `\uFEFFserial,model,factory_secret,imei1\r\n\r\n${p.serial},M,${p.secret},${p.imei1}\r\n`;
-    expect(await importManifest(d.db, text, { masterKey: TEST_KEY })).toMatchObject({ inserted: 1, errors: [] });
+    expect(await importManifest(await svc(), OPERATOR, text)).toMatchObject({ inserted: 1, errors: [] });
     const broken = `${HEADER}\n${testImei()},,"SN-unclosed,M,${'a'.repeat(64)},\n`;
-    const r = await importManifest(d.db, broken, { masterKey: TEST_KEY });
+    const r = await importManifest(await svc(), OPERATOR, broken);
     expect(r.inserted).toBe(0);
     expect(r.errors[0]!.reason).toMatch(/not valid CSV/);
   });

@@ -22,7 +22,7 @@ export async function deviceRoutes(app: FastifyInstance, opts: { gateway: Device
 
   app.post('/v1/device/checkin', async (req, reply) => {
     const raw = typeof req.body === 'string' ? req.body : '';
-    const auth = await gateway.authenticate(req.headers, 'POST', '/v1/device/checkin', raw);
+    const auth = await gateway.authenticate(singleValued(req.headers), 'POST', '/v1/device/checkin', raw);
     const body = validate(CheckinRequestSchema, parseJson(raw));
     return reply.type('application/json').send(await gateway.checkin(auth, body));
   });
@@ -30,7 +30,7 @@ export async function deviceRoutes(app: FastifyInstance, opts: { gateway: Device
   app.get('/v1/device/stream', { websocket: true }, async (socket, req) => {
     let deviceId: string;
     try {
-      ({ deviceId } = await gateway.authenticate(req.headers, 'GET', '/v1/device/stream', ''));
+      ({ deviceId } = await gateway.authenticate(singleValued(req.headers), 'GET', '/v1/device/stream', ''));
     } catch (e) {
       socket.close(4401, e instanceof LienError ? String(e.details.reason ?? e.code) : 'unauthorized');
       return;
@@ -40,6 +40,13 @@ export async function deviceRoutes(app: FastifyInstance, opts: { gateway: Device
     socket.on('error', unregister);
     socket.send(JSON.stringify({ type: 'hello' }));
   });
+}
+
+/** Headers by name with one value each (the first of a repeated header): what request signing covers. */
+function singleValued(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v[0]! : v;
+  return out;
 }
 
 function parseJson(raw: unknown): unknown {

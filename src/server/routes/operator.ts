@@ -5,8 +5,7 @@ import { validateProfile } from '../../domain/compliance.ts';
 import { shippedProfile } from '../../domain/profiles/index.ts';
 import { LienError } from '../../domain/errors.ts';
 import { createLender } from '../../services/lenders.ts';
-import { importManifest } from '../../store/manifest.ts';
-import { audit } from '../../services/audit.ts';
+import { importManifest } from '../../services/manifest.ts';
 import type { Services } from '../../services/context.ts';
 import { requireApiKey, actorOf } from '../auth.ts';
 import { sweep } from '../../jobs/sweep.ts';
@@ -67,16 +66,7 @@ export async function operatorRoutes(app: FastifyInstance, { s, sweepBatchSize }
   r.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: 64 * 1024 * 1024 }, (_req, body, done) => done(null, body));
   r.post('/v1/operator/manifests', async (req, reply) => {
     if (typeof req.body !== 'string') throw new LienError('invalid_input', 'Send the manifest as text/csv.');
-    const result = await importManifest(s.db, req.body, { masterKey: s.masterKey });
-    const now = s.clock.now();
-    await audit(s.db, actorOf(req), now, {
-      action: 'manifest.imported',
-      subjectType: 'manifest',
-      subjectId: `manifest@${now.toISOString()}`,
-      lenderId: null,
-      reason: 'factory manifest upload',
-      data: { inserted: result.inserted, skipped: result.skipped, errors: result.errors.length },
-    });
+    const result = await importManifest(s, actorOf(req), req.body);
     if (result.errors.length && !result.inserted) {
       const first = result.errors[0]!;
       throw new LienError('invalid_input', `No device was registered: ${result.errors.length} bad row(s); first, line ${first.line}: ${first.reason}`, { ...result });

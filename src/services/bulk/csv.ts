@@ -32,7 +32,7 @@ export interface CsvRow {
 
 type Parsed = { record: string[]; info: { lines: number } };
 
-function headerProblems(header: string[], spec: CsvSpec): string[] {
+export function headerProblems(header: string[], spec: CsvSpec): string[] {
   const problems: string[] = [];
   const unknown = header.filter((c) => !spec.columns.includes(c));
   if (unknown.length) problems.push(`unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `"${c}"`).join(', ')}`);

@@ -1,8 +1,9 @@
 import type { Selectable } from 'kysely';
 import type { DB } from '../../store/schema.ts';
-import type { Actor, Services } from '../context.ts';
+import type { Services } from '../context.ts';
+import type { Effects } from '../unit-of-work.ts';
 import { applyOutcome, decide, evaluatedColumns, loadFacts, signedPolicyRows, type Evaluation, type Outcome } from '../evaluate.ts';
-import { updateMany, insertMany, type Tx } from './sql.ts';
+import { updateMany, type Tx } from './sql.ts';
 
 type ContractRow = Selectable<DB['contracts']>;
 type LenderRow = Selectable<DB['lenders']>;
@@ -21,8 +22,6 @@ export const EVALUATED_COLUMNS = {
   policy_version: 'int4',
   updated_at: 'timestamptz',
 };
-
-export const POLICY_COLUMNS = { device_id: 'text', version: 'int4', stage: 'text', body: 'jsonb', issued_at: 'timestamptz', offline_renew_at: 'timestamptz' };
 
 /**
  * An outcome that announces itself — a stage change or a settled contract: audit entry,
@@ -60,12 +59,12 @@ export function quietEvaluation(o: Outcome): Evaluation {
 export async function evaluateMany(
   s: Services,
   tx: Tx,
+  fx: Effects,
   contracts: ContractRow[],
-  actor: Actor,
   why: (c: ContractRow) => string,
   lenders?: Map<string, LenderRow>,
 ): Promise<Evaluation[]> {
-  const now = s.clock.now();
+  const now = fx.now;
   const facts = await loadFacts(tx, contracts, now, lenders);
   const evaluations: Evaluation[] = [];
   const updates: Record<string, unknown>[] = [];
@@ -73,7 +72,7 @@ export async function evaluateMany(
   for (const f of facts) {
     const o = decide(f, now);
     if (!isQuiet(o)) {
-      evaluations.push(await applyOutcome(s, tx, o, now, actor, why(f.contract)));
+      evaluations.push(await applyOutcome(s, tx, fx, o, why(f.contract)));
       continue;
     }
     updates.push({ id: f.contract.id, ...evaluatedColumns(o, now) });
@@ -82,6 +81,6 @@ export async function evaluateMany(
   }
   const policies = signedPolicyRows(s, changed, now);
   await updateMany(tx, 'contracts', ['id'], { id: 'text', ...EVALUATED_COLUMNS }, updates);
-  await insertMany(tx, 'policies', POLICY_COLUMNS, await policies);
+  await fx.issuePolicies(await policies);
   return evaluations;
 }

@@ -2,14 +2,12 @@ import { sql, type Selectable } from 'kysely';
 import { allocate } from '../../domain/allocation.ts';
 import { findCurrency, parseAmount } from '../../domain/money.ts';
 import { LOCK_REFERENCE_PATTERN } from '../../protocol/index.ts';
-import { enqueueWebhookEvent } from '../../jobs/webhooks.ts';
 import { newId } from '../../store/ids.ts';
 import type { DB } from '../../store/schema.ts';
-import { actorName, type Actor } from '../context.ts';
+import { actorName } from '../context.ts';
+import type { Effects } from '../unit-of-work.ts';
 import { RowError, instant, rowCheck, text, type CsvRow, type CsvSpec, type RowProblem } from './csv.ts';
-import { AUDIT_COLUMNS } from './sales.ts';
 import { chunks, insertMany, updateMany, yieldToLoop, CHUNK, type Tx } from './sql.ts';
-import type { Kysely } from 'kysely';
 import { groupBy } from '../evaluate.ts';
 import { installmentsByContract } from '../../store/repos/contracts.ts';
 
@@ -152,13 +150,13 @@ async function reallocateMany(tx: Tx, contractIds: string[], order: unknown): Pr
  */
 export async function writePayments(
   tx: Tx,
-  actor: Actor,
+  fx: Effects,
   lender: Pick<Selectable<DB['lenders']>, 'id' | 'allocation_order'>,
   rows: PaymentRow[],
   contracts: ContractRow[],
-  now: Date,
   onProgress: (done: number) => void,
 ): Promise<{ paymentIds: string[] }> {
+  const now = fx.now;
   const paymentIds = rows.map(() => newId('pay'));
   const hooks = await tx.selectFrom('webhooks').select('events').where('lender_id', '=', lender.id).where('active', '=', true).execute();
   const subscribed = hooks.some((h) => Array.isArray(h.events) && (h.events as unknown[]).includes('payment.posted'));
@@ -176,22 +174,20 @@ export async function writePayments(
       currency: r.currency,
       received_at: r.receivedAt,
       posted_at: now,
-      posted_by: actorName(actor),
+      posted_by: actorName(fx.actor),
     })));
-    await insertMany(tx, 'audit_log', AUDIT_COLUMNS, part.map((r, i) => ({
-      at: now,
-      actor: actorName(actor),
+    await fx.auditMany(part.map((r, i) => ({
       action: 'payment.posted',
-      subject_type: 'payment',
-      subject_id: ids[i],
-      lender_id: lender.id,
+      subjectType: 'payment',
+      subjectId: ids[i]!,
+      lenderId: lender.id,
       reason: `payment ${r.externalRef} via ${r.channel}`,
       data: { contractId: owners[i]!.id, amount: r.amount, currency: r.currency, externalRef: r.externalRef },
     })));
     // Deliveries exist only for subscribed endpoints; the common case (none) costs one query in all.
     if (subscribed) {
       for (const [i, r] of part.entries()) {
-        await enqueueWebhookEvent(tx as Kysely<DB>, { lenderId: lender.id, type: 'payment.posted', at: now, data: { paymentId: ids[i], contractId: owners[i]!.id, amount: r.amount, currency: r.currency, externalRef: r.externalRef, channel: r.channel } });
+        await fx.webhook({ lenderId: lender.id, type: 'payment.posted', data: { paymentId: ids[i], contractId: owners[i]!.id, amount: r.amount, currency: r.currency, externalRef: r.externalRef, channel: r.channel } });
       }
     }
     onProgress(start + part.length);

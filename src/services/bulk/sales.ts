@@ -7,10 +7,11 @@ import { buildSchedule, type Frequency, type AmortizationMethod, type ScheduleIn
 import { newLockReference } from '../../protocol/index.ts';
 import { newId } from '../../store/ids.ts';
 import type { DB } from '../../store/schema.ts';
-import { actorName, type Actor, type Services } from '../context.ts';
+import type { Services } from '../context.ts';
+import type { Effects } from '../unit-of-work.ts';
 import type { Evaluation } from '../evaluate.ts';
 import { RowError, instant, rowCheck, text, type CsvRow, type CsvSpec, type RowProblem } from './csv.ts';
-import { isQuiet, POLICY_COLUMNS, quietEvaluation } from './outcomes.ts';
+import { isQuiet, quietEvaluation } from './outcomes.ts';
 import { applyOutcome, decide, evaluatedColumns, loadFacts, signedPolicyRows } from '../evaluate.ts';
 import { CHUNK, chunks, insertMany, yieldToLoop, type Tx } from './sql.ts';
 
@@ -193,10 +194,6 @@ const INSTALLMENT_COLUMNS = {
   contract_id: 'text', n: 'int4', due_date: 'date', principal: 'int8', interest: 'int8', fee: 'int8', penalty: 'int8',
   paid_principal: 'int8', paid_interest: 'int8', paid_fee: 'int8', paid_penalty: 'int8',
 };
-export const AUDIT_COLUMNS = {
-  at: 'timestamptz', actor: 'text', action: 'text', subject_type: 'text', subject_id: 'text', lender_id: 'text', reason: 'text', data: 'jsonb',
-};
-
 export interface WrittenSale {
   line: number;
   contractId: string;
@@ -215,13 +212,13 @@ export interface WrittenSale {
 export async function writeSales(
   s: Services,
   tx: Tx,
-  actor: Actor,
+  fx: Effects,
   lender: LenderRow,
   rows: SaleRow[],
   deviceIds: string[],
   onProgress: (done: number) => void,
 ): Promise<{ sales: WrittenSale[]; evaluations: Evaluation[] }> {
-  const now = s.clock.now();
+  const now = fx.now;
   const refs = await lockReferences(tx, rows.length);
   const sales: WrittenSale[] = rows.map((r, i) => ({ line: r.line, contractId: newId('ctr'), deviceId: deviceIds[i]!, lockReference: refs[i]! }));
   const evaluations: Evaluation[] = [];
@@ -281,19 +278,17 @@ export async function writeSales(
     await insertMany(tx, 'installments', INSTALLMENT_COLUMNS, installments.flat());
     // Every device of the chunk gets the same two values: a plain UPDATE … WHERE id = ANY, no join with unnest.
     await tx.updateTable('devices').set({ sale_status: 'financed', lender_id: lender.id }).where('id', '=', sql<string>`ANY(${written.map((w) => w.deviceId)}::text[])`).execute();
-    await insertMany(tx, 'audit_log', AUDIT_COLUMNS, part.map((r, i) => ({
-      at: now,
-      actor: actorName(actor),
+    await fx.auditMany(part.map((r, i) => ({
       action: 'contract.created',
-      subject_type: 'contract',
-      subject_id: written[i]!.contractId,
-      lender_id: lender.id,
+      subjectType: 'contract',
+      subjectId: written[i]!.contractId,
+      lenderId: lender.id,
       reason: `sold on credit: ${r.schedule.installments.length} installments`,
       data: { deviceId: written[i]!.deviceId, financed: r.schedule.financed, consent: { channel: r.consent.channel, termsVersion: r.consent.termsVersion } },
     })));
-    await insertMany(tx, 'policies', POLICY_COLUMNS, await policies);
+    await fx.issuePolicies(await policies);
     for (const o of outcomes) {
-      evaluations.push(isQuiet(o) ? quietEvaluation(o) : await applyOutcome(s, tx, o, now, actor, 'contract created'));
+      evaluations.push(isQuiet(o) ? quietEvaluation(o) : await applyOutcome(s, tx, fx, o, 'contract created'));
     }
     onProgress(start + part.length);
     await yieldToLoop();

@@ -3,17 +3,16 @@ import type { FastifyInstance } from 'fastify';
 import { LienError } from '../../../domain/errors.ts';
 import { SHIPPED_PROFILES } from '../../../domain/profiles/index.ts';
 import { createApiKey, revokeApiKey, type Scope } from '../../../services/apikeys.ts';
-import { audit } from '../../../services/audit.ts';
 import { approveClaim, CLAIM_STATUSES, listClaims, rejectClaim } from '../../../services/claim-review.ts';
 import type { Services } from '../../../services/context.ts';
 import { getSettings, updateSettings, type PaymentChannelSetting } from '../../../services/settings.ts';
 import { addLenderUser, disableUser, listUsers, type NewUser } from '../../../services/users.ts';
+import { createWebhook, deactivateWebhook, WEBHOOK_EVENT_TYPES } from '../../../services/webhooks.ts';
 import type { ClaimStatus } from '../../../store/schema.ts';
 import { renderClaims } from '../../../web/console/claims.tsx';
 import { renderRegistry } from '../../../web/console/registry.tsx';
 import { renderSettings } from '../../../web/console/settings.tsx';
 import { apiKeys, claimDevices, claimReceipt, registry, webhooks } from './data.ts';
-import { createWebhook, deactivateWebhook, WEBHOOK_EVENT_TYPES } from '../../../jobs/webhooks.ts';
 import { actorOf, field, fields, formAction, html, lenderOf, takeFlash, viewerOf, type Flash } from './session.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -115,7 +114,7 @@ export async function adminPages(app: FastifyInstance, { s }: { s: Services }): 
   app.post('/settings/users', { config: { console: 'settings' } }, async (req, reply) =>
     formAction(reply, s, '/console/settings', async () => {
       const b = req.body;
-      const u = await addLenderUser(s.db, actorOf(req), { email: field(b, 'email'), name: field(b, 'name'), password: field(b, 'password'), role: field(b, 'role') as NewUser['role'], now: s.clock.now() });
+      const u = await addLenderUser(s, actorOf(req), { email: field(b, 'email'), name: field(b, 'name'), password: field(b, 'password'), role: field(b, 'role') as NewUser['role'] });
       return { text: `User ${u.email} added as ${u.role}.` };
     }),
   );
@@ -123,52 +122,38 @@ export async function adminPages(app: FastifyInstance, { s }: { s: Services }): 
   app.post<IdParams>('/settings/users/:id/disable', { config: { console: 'settings' } }, async (req, reply) =>
     formAction(reply, s, '/console/settings', async () => {
       lenderOf(req);
-      const u = await disableUser(s.db, actorOf(req), req.params.id, s.clock.now());
+      const u = await disableUser(s, actorOf(req), req.params.id);
       return { text: `User ${u.email} disabled; their sessions are ended.` };
     }),
   );
 
   // Rendered directly, not redirected: the key is shown exactly once and never stored in a cookie.
   app.post('/settings/keys', { config: { console: 'settings' } }, async (req, reply) => {
-    const lenderId = lenderOf(req);
+    lenderOf(req);
     const name = field(req.body, 'name').trim();
     const scopes = [...new Set(fields(req.body, 'scopes'))].filter((x): x is Scope => x === 'read' || x === 'write' || x === 'codes');
     if (!name || name.length > 120 || scopes.length === 0) {
       return settingsPage(req, reply, { flash: { text: 'An API key needs a name (up to 120 characters) and at least one scope.', bad: true } });
     }
-    const now = s.clock.now();
-    const key = await s.db.transaction().execute(async (tx) => {
-      const k = await createApiKey(tx, { lenderId, name, scopes, now });
-      await audit(tx, actorOf(req), now, { action: 'api_key.created', subjectType: 'api_key', subjectId: k.id, lenderId, reason: name, data: { scopes } });
-      return k;
-    });
+    const key = await createApiKey(s, actorOf(req), { name, scopes });
     return settingsPage(req, reply, { newKey: { name, key: key.key }, flash: null });
   });
 
   app.post<IdParams>('/settings/keys/:id/revoke', { config: { console: 'settings' } }, async (req, reply) =>
     formAction(reply, s, '/console/settings', async () => {
-      const lenderId = lenderOf(req);
-      const now = s.clock.now();
-      await s.db.transaction().execute(async (tx) => {
-        await revokeApiKey(tx, lenderId, req.params.id, now);
-        await audit(tx, actorOf(req), now, { action: 'api_key.revoked', subjectType: 'api_key', subjectId: req.params.id, lenderId, reason: 'revoked in the console' });
-      });
+      lenderOf(req);
+      await revokeApiKey(s, actorOf(req), req.params.id);
       return { text: 'API key revoked.' };
     }),
   );
 
   // Like API keys, the signing secret is rendered once in the response.
   app.post('/settings/webhooks', { config: { console: 'settings' } }, async (req, reply) => {
-    const lenderId = lenderOf(req);
+    lenderOf(req);
     const url = field(req.body, 'url').trim();
     const events = [...new Set(fields(req.body, 'events'))];
-    const now = s.clock.now();
     try {
-      const w = await s.db.transaction().execute(async (tx) => {
-        const created = await createWebhook(tx, s.masterKey, { lenderId, url, events, at: now });
-        await audit(tx, actorOf(req), now, { action: 'webhook.created', subjectType: 'webhook', subjectId: created.id, lenderId, reason: `endpoint ${url}`, data: { events } });
-        return created;
-      });
+      const w = await createWebhook(s, actorOf(req), { url, events });
       return settingsPage(req, reply, { newWebhook: { url, secret: w.secret }, flash: null });
     } catch (e) {
       if (e instanceof LienError && e.status === 400) return settingsPage(req, reply, { flash: { text: e.message, bad: true } });
@@ -178,9 +163,8 @@ export async function adminPages(app: FastifyInstance, { s }: { s: Services }): 
 
   app.post<IdParams>('/settings/webhooks/:id/deactivate', { config: { console: 'settings' } }, async (req, reply) =>
     formAction(reply, s, '/console/settings', async () => {
-      const lenderId = lenderOf(req);
-      const w = await deactivateWebhook(s.db, lenderId, req.params.id);
-      await audit(s.db, actorOf(req), s.clock.now(), { action: 'webhook.deactivated', subjectType: 'webhook', subjectId: w.id, lenderId, reason: `endpoint ${w.url}` });
+      lenderOf(req);
+      const w = await deactivateWebhook(s, actorOf(req), req.params.id);
       return { text: `Webhook ${w.url} deactivated.` };
     }),
   );

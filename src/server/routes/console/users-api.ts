@@ -39,11 +39,11 @@ export async function userApiRoutes(app: FastifyInstance, { s }: { s: Services }
   }));
 
   r.post('/v1/users', { onRequest: admin, schema: { ...doc('users', 'Add a console user (sign-in with email and password)', 'admin', { 201: User }), body: NewUserBody } }, async (req, reply) => {
-    const u = await addLenderUser(s.db, actorOf(req), { ...req.body, now: s.clock.now() });
+    const u = await addLenderUser(s, actorOf(req), req.body);
     return reply.status(201).send(view(u));
   });
 
   r.post('/v1/users/:id/disable', { onRequest: admin, schema: { ...doc('users', 'Disable a console user and end their sessions', 'admin', { 200: User }), params: IdParam } }, async (req) =>
-    view(await disableUser(s.db, actorOf(req), req.params.id, s.clock.now())),
+    view(await disableUser(s, actorOf(req), req.params.id)),
   );
 }

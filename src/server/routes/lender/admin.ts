@@ -1,13 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { LienError } from '../../../domain/errors.ts';
-import { createWebhook, deactivateWebhook, replayDelivery, WEBHOOK_EVENT_TYPES } from '../../../jobs/webhooks.ts';
-import { createApiKey, revokeApiKey, type Scope } from '../../../services/apikeys.ts';
-import { audit } from '../../../services/audit.ts';
+import { createApiKey, listApiKeys, revokeApiKey, type Scope } from '../../../services/apikeys.ts';
 import type { Services } from '../../../services/context.ts';
 import { getSettings, updateSettings } from '../../../services/settings.ts';
-import { decodeCursor, pageSize, toPage } from '../../../store/pagination.ts';
+import { createWebhook, deactivateWebhook, listDeliveries, replayDelivery, webhookPage, WEBHOOK_EVENT_TYPES } from '../../../services/webhooks.ts';
 import { actorOf } from '../../auth.ts';
 import { Id, IdParam, Instant, Nullable, PageOf, PageQuery, Row, doc, lenderIdOf, limitOf, plain, requireScope, LENDER_SCOPES } from './common.ts';
 
@@ -104,13 +101,8 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
       ),
     },
   }, async (req, reply) => {
-    const lenderId = lenderIdOf(req);
-    const now = s.clock.now();
-    const created = await s.db.transaction().execute(async (tx) => {
-      const w = await createWebhook(tx, s.masterKey, { lenderId, url: req.body.url, events: req.body.events, at: now });
-      await audit(tx, actorOf(req), now, { action: 'webhook.created', subjectType: 'webhook', subjectId: w.id, lenderId, reason: `endpoint ${req.body.url}`, data: { events: req.body.events } });
-      return w;
-    });
+    lenderIdOf(req);
+    const created = await createWebhook(s, actorOf(req), { url: req.body.url, events: req.body.events });
     return reply.status(201).send({ id: created.id, secret: created.secret, url: req.body.url, events: req.body.events });
   });
 
@@ -118,21 +110,16 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
     onRequest: admin,
     schema: { ...doc('webhooks', 'List webhook endpoints', 'admin', { 200: PageOf(Webhook) }), querystring: Type.Object(PageQuery, { additionalProperties: false }) },
   }, async (req) => {
-    const limit = pageSize(limitOf(req.query));
-    let q = s.db.selectFrom('webhooks').select(['id', 'url', 'events', 'active', 'created_at']).where('lender_id', '=', lenderIdOf(req));
-    if (req.query.cursor) q = q.where('id', '<', decodeCursor(req.query.cursor, ['string'])[0]);
-    const page = toPage(await q.orderBy('id', 'desc').limit(limit + 1).execute(), limit, (w) => [w.id]);
-    return plain({ items: page.items.map((w) => ({ id: w.id, url: w.url, events: w.events, active: w.active, createdAt: w.created_at })), nextCursor: page.nextCursor });
+    const page = await webhookPage(s.db, lenderIdOf(req), { cursor: req.query.cursor, limit: limitOf(req.query) });
+    return plain({ items: page.items.map((w) => ({ id: w.id, url: w.url, events: w.events, active: w.active, createdAt: w.createdAt })), nextCursor: page.nextCursor });
   });
 
   r.delete('/v1/webhooks/:id', {
     onRequest: admin,
     schema: { ...doc('webhooks', 'Deactivate an endpoint (queued deliveries are cancelled)', 'admin', { 200: Webhook }), params: IdParam },
   }, async (req) => {
-    const lenderId = lenderIdOf(req);
-    const w = await deactivateWebhook(s.db, lenderId, req.params.id);
-    await audit(s.db, actorOf(req), s.clock.now(), { action: 'webhook.deactivated', subjectType: 'webhook', subjectId: w.id, lenderId, reason: `endpoint ${w.url}` });
-    return plain(w);
+    lenderIdOf(req);
+    return plain(await deactivateWebhook(s, actorOf(req), req.params.id));
   });
 
   r.get('/v1/webhooks/deliveries', {
@@ -144,36 +131,17 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
         { additionalProperties: false },
       ),
     },
-  }, async (req) => {
-    const limit = pageSize(limitOf(req.query));
-    let q = s.db.selectFrom('webhook_deliveries as d').innerJoin('webhooks as w', 'w.id', 'd.webhook_id').selectAll('d').where('w.lender_id', '=', lenderIdOf(req));
-    if (req.query.webhookId) q = q.where('d.webhook_id', '=', req.query.webhookId);
-    if (req.query.status) q = q.where('d.status', '=', req.query.status);
-    if (req.query.cursor) q = q.where('d.id', '<', decodeCursor(req.query.cursor, ['string'])[0]);
-    const page = toPage(await q.orderBy('d.id', 'desc').limit(limit + 1).execute(), limit, (d) => [d.id]);
-    return plain({
-      items: page.items.map((d) => ({
-        id: d.id,
-        webhookId: d.webhook_id,
-        eventId: d.event_id,
-        eventType: d.event_type,
-        payload: d.payload,
-        status: d.status,
-        attempts: d.attempts,
-        nextAttemptAt: d.next_attempt_at,
-        lastStatusCode: d.last_status_code,
-        lastError: d.last_error,
-        createdAt: d.created_at,
-        deliveredAt: d.delivered_at,
-      })),
-      nextCursor: page.nextCursor,
-    });
-  });
+  }, async (req) =>
+    plain(await listDeliveries(s.db, lenderIdOf(req), { webhookId: req.query.webhookId, status: req.query.status, cursor: req.query.cursor, limit: limitOf(req.query) })),
+  );
 
   r.post('/v1/webhooks/deliveries/:id/replay', {
     onRequest: admin,
     schema: { ...doc('webhooks', 'Queue a logged delivery again', 'admin', { 201: Delivery }), params: IdParam },
-  }, async (req, reply) => reply.status(201).send(plain(await replayDelivery(s.db, lenderIdOf(req), req.params.id, s.clock.now()))));
+  }, async (req, reply) => {
+    lenderIdOf(req);
+    return reply.status(201).send(plain(await replayDelivery(s, actorOf(req), req.params.id)));
+  });
 
   // --- API keys
 
@@ -187,44 +155,21 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
       body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 120 }), scopes: Type.Array(ScopeName, { minItems: 1, maxItems: 3, uniqueItems: true }) }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
-    const lenderId = lenderIdOf(req);
-    const now = s.clock.now();
-    const scopes = [...new Set(req.body.scopes)] as Scope[];
-    const created = await s.db.transaction().execute(async (tx) => {
-      const k = await createApiKey(tx, { lenderId, name: req.body.name, scopes, now });
-      await audit(tx, actorOf(req), now, { action: 'api_key.created', subjectType: 'api_key', subjectId: k.id, lenderId, reason: req.body.name, data: { scopes } });
-      return k;
-    });
-    return reply.status(201).send({ id: created.id, key: created.key, name: req.body.name, scopes });
+    lenderIdOf(req);
+    const created = await createApiKey(s, actorOf(req), { name: req.body.name, scopes: req.body.scopes as Scope[] });
+    return reply.status(201).send({ id: created.id, key: created.key, name: req.body.name, scopes: created.scopes });
   });
 
   r.get('/v1/api-keys', {
     onRequest: admin,
     schema: { ...doc('api keys', 'List API keys (never the keys themselves)', 'admin', { 200: PageOf(ApiKey) }), querystring: Type.Object(PageQuery, { additionalProperties: false }) },
-  }, async (req) => {
-    const limit = pageSize(limitOf(req.query));
-    let q = s.db.selectFrom('api_keys').select(['id', 'name', 'scopes', 'created_at', 'revoked_at', 'last_used_at']).where('lender_id', '=', lenderIdOf(req));
-    if (req.query.cursor) q = q.where('id', '<', decodeCursor(req.query.cursor, ['string'])[0]);
-    const page = toPage(await q.orderBy('id', 'desc').limit(limit + 1).execute(), limit, (k) => [k.id]);
-    return plain({
-      items: page.items.map((k) => ({ id: k.id, name: k.name, scopes: k.scopes, createdAt: k.created_at, revokedAt: k.revoked_at, lastUsedAt: k.last_used_at })),
-      nextCursor: page.nextCursor,
-    });
-  });
+  }, async (req) => plain(await listApiKeys(s.db, lenderIdOf(req), { cursor: req.query.cursor, limit: limitOf(req.query) })));
 
   r.delete('/v1/api-keys/:id', {
     onRequest: admin,
     schema: { ...doc('api keys', 'Revoke an API key', 'admin', { 200: Type.Object({ id: Type.String(), revoked: Type.Boolean() }) }), params: IdParam },
   }, async (req) => {
-    const lenderId = lenderIdOf(req);
-    const now = s.clock.now();
-    await s.db.transaction().execute(async (tx) => {
-      const k = await tx.selectFrom('api_keys').select(['id', 'revoked_at']).where('id', '=', req.params.id).where('lender_id', '=', lenderId).executeTakeFirst();
-      if (!k) throw new LienError('not_found', `No API key ${req.params.id}`);
-      if (k.revoked_at) throw new LienError('conflict', `API key ${k.id} was already revoked.`);
-      await revokeApiKey(tx, lenderId, k.id, now);
-      await audit(tx, actorOf(req), now, { action: 'api_key.revoked', subjectType: 'api_key', subjectId: k.id, lenderId, reason: 'revoked' });
-    });
-    return { id: req.params.id, revoked: true };
+    lenderIdOf(req);
+    return revokeApiKey(s, actorOf(req), req.params.id);
   });
 }

@@ -1,6 +1,6 @@
 /** The portal's rate limits: per client address and per IMEI, counted in the database. */
 import type { Services } from '../../../services/context.ts';
-import { audit } from '../../../services/audit.ts';
+import { recordAudit } from '../../../services/unit-of-work.ts';
 import { portalActor } from '../../../services/portal.ts';
 import { hitAll, pruneRateLimits, type RateDecision, type RateRule } from '../../../services/rate-limit.ts';
 
@@ -41,7 +41,7 @@ export class PortalLimiter {
     if (opts.imei) checks.push({ rule: this.limits.perImei, subject: opts.imei });
     const d = await hitAll(this.s.db, checks, now);
     if (!d.allowed) {
-      await audit(this.s.db, portalActor(ip), now, {
+      await recordAudit(this.s, portalActor(ip), {
         action: 'portal.rate_limited',
         subjectType: 'portal',
         subjectId: what,

@@ -1,41 +1,44 @@
+/**
+ * The platform operator's factory manifests: the phones that may ever carry a lien, each with
+ * its IMEIs, serial, model and factory secret (sealed at rest).
+ */
 import type { Readable } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
-import type { Kysely } from 'kysely';
-import { isLienError } from '../domain/errors.ts';
 import { validateImei } from '../domain/imei.ts';
-import { newId } from './ids.ts';
-import { insertManifestRows } from './repos/devices.ts';
-import type { DB, NewDevice } from './schema.ts';
-import { aad, seal } from './secrets.ts';
-
-export interface ManifestProblem {
-  /** Line of the CSV file (the header is line 1). */
-  line: number;
-  reason: string;
-}
+import { newId } from '../store/ids.ts';
+import { insertManifestRows } from '../store/repos/devices.ts';
+import type { NewDevice } from '../store/schema.ts';
+import { aad, seal } from '../store/secrets.ts';
+import type { AuditEvent } from './audit.ts';
+import { headerProblems, RowError, rowCheck, text, type CsvSpec, type RowProblem } from './bulk/csv.ts';
+import type { Actor, Services } from './context.ts';
+import { commit, recordAudit } from './unit-of-work.ts';
 
 export interface ManifestResult {
   inserted: number;
   /** Devices already in the registry (listed in `duplicates`). */
   skipped: number;
   /** Bad rows; when there are any, nothing was imported. */
-  errors: ManifestProblem[];
+  errors: RowProblem[];
   /** Rows skipped because their IMEI or serial is already registered. */
-  duplicates: ManifestProblem[];
+  duplicates: RowProblem[];
 }
 
 export interface ManifestOptions {
-  masterKey: Buffer;
   /** Called after each batch with rows handled so far and the number of valid rows. */
   onProgress?(done: number, total?: number): void;
-  /** Rows per transaction, at most 5000 (PGlite holds the main thread for a transaction). Default 1000. */
+  /** Rows per unit of work, at most 5000 (PGlite holds the main thread for a transaction). Default 1000. */
   batchSize?: number;
   /** created_at of the new devices (default: now). */
   now?: Date;
 }
 
-const COLUMNS = ['imei1', 'imei2', 'serial', 'model', 'factory_secret', 'sale_status'] as const;
-const REQUIRED = ['imei1', 'serial', 'model', 'factory_secret'] as const;
+const SPEC: CsvSpec = {
+  label: 'manifest',
+  columns: ['imei1', 'imei2', 'serial', 'model', 'factory_secret', 'sale_status'],
+  required: ['imei1', 'serial', 'model', 'factory_secret'],
+  maxRows: Number.MAX_SAFE_INTEGER,
+};
 const MAX_BATCH = 5000;
 
 interface ValidRow {
@@ -48,47 +51,17 @@ interface ValidRow {
   saleStatus: 'unsold' | 'retail';
 }
 
-class RowError extends Error {}
-
-function imei(value: string, column: string): string {
-  try {
-    return validateImei(value);
-  } catch (e) {
-    if (isLienError(e)) throw new RowError(`${column}: ${e.message}`);
-    throw e;
-  }
-}
-
-function text(value: string | undefined, column: string, max: number): string {
-  const v = (value ?? '').trim();
-  if (!v) throw new RowError(`${column} is empty`);
-  if (v.length > max) throw new RowError(`${column} is longer than ${max} characters`);
-  if (/[\u0000-\u001f\u007f]/.test(v)) throw new RowError(`${column} contains control characters`);
-  return v;
-}
-
 function checkRow(rec: Record<string, string>, line: number): ValidRow {
-  const imei1 = imei(rec.imei1 ?? '', 'imei1');
-  const imei2 = rec.imei2?.trim() ? imei(rec.imei2, 'imei2') : null;
+  const imei1 = rowCheck(() => validateImei(rec.imei1 ?? ''), 'imei1');
+  const imei2 = rec.imei2?.trim() ? rowCheck(() => validateImei(rec.imei2!), 'imei2') : null;
   if (imei2 === imei1) throw new RowError('imei2 repeats imei1');
-  const serial = text(rec.serial, 'serial', 64);
-  const model = text(rec.model, 'model', 100);
+  const serial = text(rec, 'serial', 64);
+  const model = text(rec, 'model', 100);
   const hex = (rec.factory_secret ?? '').trim();
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new RowError(`factory_secret must be 64 hex characters (32 bytes); got ${hex.length} characters`);
   const status = (rec.sale_status ?? '').trim().toLowerCase() || 'unsold';
   if (status !== 'unsold' && status !== 'retail') throw new RowError(`sale_status must be unsold or retail, not "${status}"`);
   return { line, imei1, imei2, serial, model, secret: Buffer.from(hex, 'hex'), saleStatus: status };
-}
-
-function headerProblems(header: string[]): string[] {
-  const problems: string[] = [];
-  const unknown = header.filter((c) => !(COLUMNS as readonly string[]).includes(c));
-  if (unknown.length) problems.push(`unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `"${c}"`).join(', ')}`);
-  const missing = REQUIRED.filter((c) => !header.includes(c));
-  if (missing.length) problems.push(`missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
-  const twice = header.filter((c, i) => header.indexOf(c) !== i);
-  if (twice.length) problems.push(`column ${twice[0]} appears twice`);
-  return problems.length ? [`the header ${problems.join('; ')} (expected ${COLUMNS.join(', ')})`] : [];
 }
 
 type Parsed = { record: string[]; info: { lines: number } };
@@ -97,7 +70,7 @@ type Parsed = { record: string[]; info: { lines: number } };
  * Reads and checks the whole manifest: every bad row with its line and reason, and the valid
  * rows. Rows repeating an IMEI or serial of an earlier row are bad rows (a manifest mistake).
  */
-async function readManifest(input: string | Readable): Promise<{ rows: ValidRow[]; errors: ManifestProblem[] }> {
+async function readManifest(input: string | Readable): Promise<{ rows: ValidRow[]; errors: RowProblem[] }> {
   const parser = parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, info: true });
   if (typeof input === 'string') {
     parser.end(input);
@@ -106,7 +79,7 @@ async function readManifest(input: string | Readable): Promise<{ rows: ValidRow[
     input.pipe(parser);
   }
   const rows: ValidRow[] = [];
-  const errors: ManifestProblem[] = [];
+  const errors: RowProblem[] = [];
   const seen = new Map<string, number>();
   let header: string[] | null = null;
   try {
@@ -114,7 +87,7 @@ async function readManifest(input: string | Readable): Promise<{ rows: ValidRow[
       const line = info.lines;
       if (!header) {
         header = record.map((c) => c.toLowerCase());
-        const problems = headerProblems(header);
+        const problems = headerProblems(header, SPEC);
         if (problems.length) return { rows: [], errors: problems.map((reason) => ({ line, reason })) };
         continue;
       }
@@ -147,39 +120,46 @@ async function readManifest(input: string | Readable): Promise<{ rows: ValidRow[
     // Stopped early (bad header, bad CSV): release the file behind the stream.
     if (typeof input !== 'string' && !input.readableEnded) input.destroy();
   }
-  if (!header) errors.push({ line: 1, reason: `the manifest is empty (expected a header: ${COLUMNS.join(', ')})` });
+  if (!header) errors.push({ line: 1, reason: `the manifest is empty (expected a header: ${SPEC.columns.join(', ')})` });
   return { rows, errors };
 }
 
 /**
- * Loads a factory manifest (CSV: imei1, imei2?, serial, model, factory_secret, sale_status?).
+ * Loads a factory manifest (CSV: imei1, imei2?, serial, model, factory_secret, sale_status?) as
+ * the platform operator.
  *
  * First every row is checked; if any is bad, all bad rows are reported and nothing is imported.
- * Then the rows go in, one transaction per batch: factory secrets sealed with the master key,
- * devices already registered (same IMEI or serial) skipped and reported. A failure half-way
- * leaves the earlier batches in; running the same import again finishes it, since what is
- * already there is skipped.
+ * Then the rows go in, one unit of work per batch: factory secrets sealed with the master key,
+ * devices already registered (same IMEI or serial) skipped and reported, each batch audited. A
+ * failure half-way leaves the earlier batches in; running the same import again finishes it,
+ * since what is already there is skipped.
  */
-export async function importManifest(db: Kysely<DB>, input: string | Readable, opts: ManifestOptions): Promise<ManifestResult> {
+export async function importManifest(s: Services, actor: Actor, input: string | Readable, opts: ManifestOptions = {}): Promise<ManifestResult> {
   const batchSize = Math.max(1, Math.min(Math.trunc(opts.batchSize ?? 1000), MAX_BATCH));
   const { rows, errors } = await readManifest(input);
-  if (errors.length) return { inserted: 0, skipped: 0, errors, duplicates: [] };
-  const now = opts.now ?? new Date();
+  if (errors.length) {
+    await recordAudit(s, actor, manifestAudit(0, 0, errors.length));
+    return { inserted: 0, skipped: 0, errors, duplicates: [] };
+  }
   let inserted = 0;
-  const duplicates: ManifestProblem[] = [];
+  const duplicates: RowProblem[] = [];
   for (let start = 0; start < rows.length; start += batchSize) {
     const batch = rows.slice(start, start + batchSize);
-    const devices: NewDevice[] = batch.map((r) => ({
-      id: newId('dev'),
-      imei1: r.imei1,
-      imei2: r.imei2,
-      serial: r.serial,
-      model: r.model,
-      factory_secret_enc: seal(opts.masterKey, r.secret, aad.factorySecret(r.serial)),
-      sale_status: r.saleStatus,
-      created_at: now,
-    }));
-    const result = await db.transaction().execute((tx) => insertManifestRows(tx, devices));
+    const result = await commit(s, actor, async (tx, fx) => {
+      const devices: NewDevice[] = batch.map((r) => ({
+        id: newId('dev'),
+        imei1: r.imei1,
+        imei2: r.imei2,
+        serial: r.serial,
+        model: r.model,
+        factory_secret_enc: seal(s.masterKey, r.secret, aad.factorySecret(r.serial)),
+        sale_status: r.saleStatus,
+        created_at: opts.now ?? fx.now,
+      }));
+      const written = await insertManifestRows(tx, devices);
+      await fx.audit(manifestAudit(written.inserted, written.duplicates.length, 0));
+      return written;
+    });
     inserted += result.inserted;
     for (const d of result.duplicates) duplicates.push({ line: batch[d.index]!.line, reason: d.reason });
     opts.onProgress?.(start + batch.length, rows.length);
@@ -187,4 +167,15 @@ export async function importManifest(db: Kysely<DB>, input: string | Readable, o
     await new Promise((r) => setImmediate(r));
   }
   return { inserted, skipped: duplicates.length, errors, duplicates };
+}
+
+function manifestAudit(inserted: number, skipped: number, errors: number): AuditEvent {
+  return {
+    action: 'manifest.imported',
+    subjectType: 'manifest',
+    subjectId: 'factory manifest',
+    lenderId: null,
+    reason: errors ? `factory manifest refused: ${errors} bad row(s)` : `factory manifest: ${inserted} devices registered, ${skipped} already registered`,
+    data: { inserted, skipped, errors },
+  };
 }
