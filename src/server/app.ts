@@ -50,7 +50,7 @@ function startJobs(s: Services, config: Config, app: FastifyInstance): JobLoop[]
     : new ConsoleAdapter({ log: (line) => app.log.info(line) });
   return [
     startJobLoop(() => sweep(s, { batchSize: config.sweepBatchSize }), config.sweepIntervalMin * 60_000, { onError }),
-    startJobLoop(() => runWebhookDeliveries(s.db, { masterKey: s.masterKey, clock: s.clock }), 10_000, { onError }),
+    startJobLoop(() => runWebhookDeliveries(s.db, { masterKey: s.masterKey, clock: s.clock, outbound: s.outbound }), 10_000, { onError }),
     startJobLoop(() => runNotificationDeliveries(s.db, { adapter, clock: s.clock }), 10_000, { onError }),
   ];
 }
@@ -80,6 +80,7 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
       masterKey: process.env.LIEN_MASTER_KEY,
       checkinIntervalSec: config.checkinIntervalSec,
       publicUrl: config.publicUrl,
+      webhookAllowHosts: config.webhookAllowHosts ?? [],
     });
     const newOperatorKey = await ensureOperatorKey(database.db, process.env.LIEN_OPERATOR_KEY, clock.now());
     const gateway = new DeviceGateway(services, config.checkinFlushMs);

@@ -1,3 +1,4 @@
+import { parseAllowHosts } from '../services/outbound.ts';
 /** Runtime configuration from the environment, with defaults that run with no setup at all. */
 export interface Config {
   host: string;
@@ -20,6 +21,8 @@ export interface Config {
   logLevel: string;
   /** Reverse proxies in front whose X-Forwarded-For the portal trusts for client addresses (0: none). */
   trustProxy?: number;
+  /** On-premises webhook receivers allowed to be private addresses (LIEN_WEBHOOK_ALLOW_HOSTS). */
+  webhookAllowHosts?: string[];
 }
 
 function int(name: string, raw: string | undefined, fallback: number): number {
@@ -61,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sweepBatchSize: overrides.sweepBatchSize ?? positive('LIEN_SWEEP_BATCH_SIZE', env.LIEN_SWEEP_BATCH_SIZE, 500),
     logLevel: overrides.logLevel ?? env.LOG_LEVEL ?? 'info',
     trustProxy: overrides.trustProxy ?? int('LIEN_TRUST_PROXY', env.LIEN_TRUST_PROXY, 0),
+    webhookAllowHosts: overrides.webhookAllowHosts ?? parseAllowHosts(env.LIEN_WEBHOOK_ALLOW_HOSTS),
   };
 }
 
@@ -88,5 +92,6 @@ export const CONFIG_TABLE: [variable: string, default_: string, meaning: string]
   ['LIEN_SMS_GATEWAY_TOKEN', '(unset)', 'bearer token for the SMS gateway'],
   ['LIEN_EMULATOR', '(off)', '1 mounts the browser device emulator at /emulator (development and demos; also on under LIEN_TEST_CLOCK)'],
   ['LIEN_TRUST_PROXY', '0', 'number of reverse proxies in front; the portal then takes the client address from X-Forwarded-For (never set it without a proxy: clients could dodge rate limits)'],
+  ['LIEN_WEBHOOK_ALLOW_HOSTS', '(none)', 'host names of on-premises webhook receivers allowed to resolve to private addresses (comma-separated); every other webhook must reach a public address'],
   ['LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace'],
 ];

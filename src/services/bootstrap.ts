@@ -13,6 +13,8 @@ export interface ServiceOptions {
   masterKey: string | undefined;
   checkinIntervalSec: number;
   publicUrl: string;
+  /** Host names (or addresses) of on-premises webhook receivers that may be private (LIEN_WEBHOOK_ALLOW_HOSTS). */
+  webhookAllowHosts?: readonly string[];
 }
 
 /**
@@ -28,5 +30,14 @@ export async function startServices(database: Database, o: ServiceOptions): Prom
     process.emitWarning(`the audit log was already broken at entry ${rekeyed.broken.firstBadSeq} before it was keyed; it was left as it is (lien audit verify reports it)`);
   }
   const keyring = await loadKeyring(database.db, masterKey, o.clock.now());
-  return { database, db: database.db, clock: o.clock, masterKey, keyring, checkinIntervalSec: o.checkinIntervalSec, publicUrl: o.publicUrl };
+  return {
+    database,
+    db: database.db,
+    clock: o.clock,
+    masterKey,
+    keyring,
+    checkinIntervalSec: o.checkinIntervalSec,
+    publicUrl: o.publicUrl,
+    outbound: { allowHosts: o.webhookAllowHosts ?? [] },
+  };
 }

@@ -172,8 +172,8 @@ export async function seedContract(db: Kysely<DB>, lender: Lender, patch: Partia
 }
 
 /** The use cases' dependencies over a test database, on the given clock (a lender's actor: lenderActor). */
-export async function servicesOver(database: Database, clock: Clock, masterKey: Buffer = TEST_KEY): Promise<Services> {
-  return startServices(database, { clock, dataDir: tmpdir(), masterKey: masterKey.toString('hex'), checkinIntervalSec: 21_600, publicUrl: 'http://127.0.0.1:8080' });
+export async function servicesOver(database: Database, clock: Clock, masterKey: Buffer = TEST_KEY, opts: { webhookAllowHosts?: string[] } = {}): Promise<Services> {
+  return startServices(database, { clock, dataDir: tmpdir(), masterKey: masterKey.toString('hex'), checkinIntervalSec: 21_600, publicUrl: 'http://127.0.0.1:8080', ...opts });
 }
 
 /** An API key of the lender, as the use cases see its caller. */
