@@ -67,7 +67,7 @@ export async function issueCode(s: Services, actor: Actor, input: IssueCodeInput
     if (input.type === 'DISABLE_PAYG' && contract.status === 'active') {
       const status = contract.outstanding === 0 ? 'paid_off' : 'written_off';
       await tx.updateTable('contracts').set({ status }).where('id', '=', contract.id).execute();
-      await evaluateContractTx(s, tx, fx, contract.id, `released with a DISABLE_PAYG code: ${input.reason}`);
+      await evaluateContractTx(s, tx, fx, contract.id, `released with a DISABLE_PAYG code: ${input.reason}`, { unlockCause: 'code' });
     }
     return { id, token, type: input.type, days, count: newCount };
   });

@@ -33,6 +33,8 @@ export interface ContractFacts {
   /** Every dispute of the contract, as local business dates; they pause the DPD count. */
   disputes: { from: string; to: string | null }[];
   openClaim: boolean;
+  /** An open claim of the contract lifts a lock in place (claims.lifts_lock); otherwise open claims only hold escalation. */
+  openClaimLiftsLock: boolean;
   notices: { index: number; shownAt: string }[];
   feedStale: boolean;
   /** When the lender's first payment channel goes stale if nothing more is reported (epoch ms); null with no channel. */
@@ -71,7 +73,7 @@ export async function loadFacts(tx: Tx, contracts: ContractRow[], now: Date, len
   const [installments, disputes, claims, channels, notices, latestPolicies] = await Promise.all([
     installmentsByContract(tx, ids),
     tx.selectFrom('disputes').select(['contract_id', 'opened_at', 'resolved_at']).where('contract_id', 'in', ids).execute(),
-    tx.selectFrom('claims').select('contract_id').where('contract_id', 'in', ids).where('status', '=', 'open').execute(),
+    tx.selectFrom('claims').select(['contract_id', 'lifts_lock']).where('contract_id', 'in', ids).where('status', '=', 'open').execute(),
     tx.selectFrom('payment_channels').selectAll().where('lender_id', 'in', lenderIds).execute(),
     tx
       .selectFrom('device_events')
@@ -108,6 +110,7 @@ export async function loadFacts(tx: Tx, contracts: ContractRow[], now: Date, len
   const policiesByDevice = groupBy(noticePolicies, (p) => p.device_id);
   const disputesByContract = groupBy(disputes, (d) => d.contract_id);
   const claimed = new Set(claims.map((c) => c.contract_id));
+  const lifting = new Set(claims.filter((c) => c.lifts_lock).map((c) => c.contract_id));
   const noticesByDevice = groupBy(notices, (n) => n.device_id);
   const freshUntil = new Map<string, number>();
   for (const ch of channels) {
@@ -128,6 +131,7 @@ export async function loadFacts(tx: Tx, contracts: ContractRow[], now: Date, len
         to: d.resolved_at ? businessDateIn(lender.time_zone, d.resolved_at) : null,
       })),
       openClaim: claimed.has(c.id),
+      openClaimLiftsLock: lifting.has(c.id),
       notices: (noticesByDevice.get(c.device_id) ?? []).flatMap((e) => {
         const index = Number((e.detail as { index?: unknown } | null)?.index);
         if (!Number.isInteger(index)) return [];
@@ -178,6 +182,7 @@ export function decide(f: ContractFacts, now: Date, opts: { renewOffline?: boole
     businessDate,
     openDispute: f.openDispute,
     openClaim: f.openClaim,
+    openClaimLiftsLock: f.openClaimLiftsLock,
     noticesShown: f.notices,
     paymentFeedStale: f.feedStale,
     manual: (c.manual_action as ManualAction | null) ?? null,
@@ -309,7 +314,36 @@ export function signedPolicyRows(s: Services, outcomes: Outcome[], now: Date) {
  * Writes an outcome in the unit of work: contract columns always; when it changed, a new signed
  * policy and a nudge to its device; on a stage change, the audit entry and announcements.
  */
-export async function applyOutcome(s: Services, tx: Tx, fx: Effects, o: Outcome, why: string): Promise<Evaluation> {
+/** What lifted a lock, for the borrower's message: each cause has its own SMS (issue #12 L10). */
+export type UnlockCause = 'payment' | 'claim' | 'dispute' | 'manual' | 'code' | 'other';
+
+export interface EvaluateOptions {
+  /** The use case knows why a lock goes (a manual release, a DISABLE_PAYG code); otherwise it is read from the decision. */
+  unlockCause?: UnlockCause;
+  /** false: the caller tells the borrower about a new lock in a message of its own (a rejected claim). */
+  announceLock?: boolean;
+}
+
+/**
+ * Why a lock was lifted, read from the decision that lifted it: a claim or dispute holding it,
+ * the lender's manual unlock or pause, or arrears that went down — a payment only when money
+ * came in (never "we received 0.00"); anything else (a settings change, say) is "other".
+ */
+export function unlockCause(o: Outcome): UnlockCause {
+  switch (o.decision.reason) {
+    case 'held_open_claim':
+      return 'claim';
+    case 'held_open_dispute':
+      return 'dispute';
+    case 'manual_unlock':
+    case 'manual_pause':
+      return 'manual';
+  }
+  if (o.status !== 'active') return 'manual';
+  return o.facts.contract.amount_overdue > o.delinquency.amountOverdue ? 'payment' : 'other';
+}
+
+export async function applyOutcome(s: Services, tx: Tx, fx: Effects, o: Outcome, why: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
   const now = fx.now;
   const c = o.facts.contract;
   const { decision, delinquency: d } = o;
@@ -327,7 +361,7 @@ export async function applyOutcome(s: Services, tx: Tx, fx: Effects, o: Outcome,
   }
   const action = transitionAction(c.stage as Stage, decision.stage);
   if (action) {
-    await announce(fx, o, action);
+    await announce(fx, o, action, opts);
     await fx.audit({
       action,
       subjectType: 'device',
@@ -344,12 +378,16 @@ export async function applyOutcome(s: Services, tx: Tx, fx: Effects, o: Outcome,
  * Tells the lender (webhook) and the borrower (SMS in their language) about a change the phone
  * will show, in the same unit of work as the change.
  */
-async function announce(fx: Effects, o: Outcome, action: string): Promise<void> {
+async function announce(fx: Effects, o: Outcome, action: string, opts: EvaluateOptions): Promise<void> {
   const c = o.facts.contract;
   const data = { deviceId: c.device_id, contractId: c.id, stage: o.decision.stage, reason: o.decision.reason, amountOverdue: o.delinquency.amountOverdue, currency: c.currency };
   if (action === 'device.locked' || action === 'device.unlocked' || action === 'device.released') await fx.webhook({ lenderId: c.lender_id, type: action, data });
-  if (action === 'device.locked') await fx.notify({ contractId: c.id, kind: 'lock' });
-  if (action === 'device.unlocked') await fx.notify({ contractId: c.id, kind: 'unlock', params: { amount: Math.max(0, c.amount_overdue - o.delinquency.amountOverdue) } });
+  if (action === 'device.locked' && opts.announceLock !== false) await fx.notify({ contractId: c.id, kind: 'lock' });
+  if (action === 'device.unlocked') {
+    const cause = opts.unlockCause ?? unlockCause(o);
+    if (cause === 'payment') await fx.notify({ contractId: c.id, kind: 'unlock', params: { amount: c.amount_overdue - o.delinquency.amountOverdue } });
+    else await fx.notify({ contractId: c.id, kind: `unlock_${cause}` });
+  }
   if (action === 'device.released') await fx.notify({ contractId: c.id, kind: 'release' });
 }
 
@@ -357,10 +395,10 @@ async function announce(fx: Effects, o: Outcome, action: string): Promise<void> 
  * Re-evaluates one contract in the caller's unit of work, with the contract row locked, so
  * concurrent payments and sweeps serialise on it.
  */
-export async function evaluateContractTx(s: Services, tx: Tx, fx: Effects, contractId: string, why: string): Promise<Evaluation> {
+export async function evaluateContractTx(s: Services, tx: Tx, fx: Effects, contractId: string, why: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
   const c = await tx.selectFrom('contracts').selectAll().where('id', '=', contractId).forUpdate().executeTakeFirstOrThrow();
   const [facts] = await loadFacts(tx, [c], fx.now);
-  return applyOutcome(s, tx, fx, decide(facts!, fx.now), why);
+  return applyOutcome(s, tx, fx, decide(facts!, fx.now), why, opts);
 }
 
 /** Re-evaluates one contract as a unit of work of its own. */

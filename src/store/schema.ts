@@ -167,6 +167,8 @@ export interface ClaimsTable {
   decided_by: string | null;
   /** Short number the borrower holds (migration 0003); null on older claims. */
   number: ColumnType<string | null, string | null | undefined, string | null>;
+  /** This claim lifted the contract's lock while open (migration 0022). */
+  lifts_lock: Generated<boolean>;
 }
 
 export interface DeviceEventsTable {

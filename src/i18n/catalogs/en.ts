@@ -42,6 +42,12 @@ export const en = {
   'notify.claimReceived': '{lender}: we received your payment claim {reference}. We will check it and send you the result.',
   'notify.claimApproved': '{lender}: payment claim {reference} is approved. {amount} was added to your account.',
   'notify.claimRejected': '{lender}: payment claim {reference} was not accepted. Reason: {message}',
+  'notify.unlockClaim': '{lender}: we are checking your payment claim. Your phone is unlocked meanwhile; it may lock again if the claim is refused. Ref {reference}',
+  'notify.unlockDispute': '{lender}: your phone is unlocked while we look into your complaint. Ref {reference}',
+  'notify.unlockManual': '{lender}: we have unlocked your phone. Ref {reference}',
+  'notify.unlockCode': '{lender}: your phone was unlocked with a code and the lock is removed for good. Ref {reference}',
+  'notify.unlockOther': '{lender}: your phone is unlocked. Ref {reference}',
+  'notify.claimRejectedLocked': '{lender}: claim {reference} refused: {message} Your phone is locked again until {amount} is paid.',
 
   // Help portal: shared parts.
   'portal.siteTitle': 'Phone payment help',

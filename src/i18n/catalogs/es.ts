@@ -37,6 +37,12 @@ export const es: Catalog = {
   'notify.claimReceived': '{lender}: recibimos tu aclaración de pago {reference}. La revisaremos y te enviaremos el resultado.',
   'notify.claimApproved': '{lender}: tu aclaración de pago {reference} fue aprobada. Se abonaron {amount} a tu cuenta.',
   'notify.claimRejected': '{lender}: tu aclaración de pago {reference} no fue aceptada. Motivo: {message}',
+  'notify.unlockClaim': '{lender}: estamos revisando tu aclaración de pago. Mientras tanto tu celular está desbloqueado; puede bloquearse otra vez si no se acepta. Ref {reference}',
+  'notify.unlockDispute': '{lender}: tu celular está desbloqueado mientras revisamos tu reclamo. Ref {reference}',
+  'notify.unlockManual': '{lender}: desbloqueamos tu celular. Ref {reference}',
+  'notify.unlockCode': '{lender}: tu celular se desbloqueó con un código y el bloqueo se quitó para siempre. Ref {reference}',
+  'notify.unlockOther': '{lender}: tu celular está desbloqueado. Ref {reference}',
+  'notify.claimRejectedLocked': '{lender}: aclaración {reference} rechazada: {message} Tu celular se bloqueó de nuevo hasta que pagues {amount}.',
 
   'portal.siteTitle': 'Ayuda con pagos del celular',
   'portal.nav.home': 'Inicio',

@@ -34,6 +34,12 @@ export const hi: Catalog = {
   'notify.claimReceived': '{lender}: आपका भुगतान दावा {reference} मिल गया। हम जाँच करके आपको नतीजा भेजेंगे।',
   'notify.claimApproved': '{lender}: भुगतान दावा {reference} मंज़ूर हो गया। {amount} आपके खाते में जोड़ दिए गए।',
   'notify.claimRejected': '{lender}: भुगतान दावा {reference} मंज़ूर नहीं हुआ। कारण: {message}',
+  'notify.unlockClaim': '{lender}: हम आपके भुगतान दावे की जाँच कर रहे हैं। तब तक आपका फ़ोन अनलॉक है; दावा नामंज़ूर होने पर यह फिर लॉक हो सकता है। रेफ़ {reference}',
+  'notify.unlockDispute': '{lender}: जब तक हम आपकी शिकायत देख रहे हैं, आपका फ़ोन अनलॉक है। रेफ़ {reference}',
+  'notify.unlockManual': '{lender}: हमने आपका फ़ोन अनलॉक कर दिया है। रेफ़ {reference}',
+  'notify.unlockCode': '{lender}: आपका फ़ोन एक कोड से अनलॉक हो गया है और लॉक हमेशा के लिए हटा दिया गया है। रेफ़ {reference}',
+  'notify.unlockOther': '{lender}: आपका फ़ोन अनलॉक हो गया है। रेफ़ {reference}',
+  'notify.claimRejectedLocked': '{lender}: दावा {reference} नामंज़ूर: {message} {amount} चुकाने तक आपका फ़ोन फिर से लॉक रहेगा।',
 
   'portal.siteTitle': 'फ़ोन भुगतान सहायता',
   'portal.nav.home': 'होम',

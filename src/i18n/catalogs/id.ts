@@ -34,6 +34,12 @@ export const id: Catalog = {
   'notify.claimReceived': '{lender}: klaim pembayaran {reference} sudah kami terima. Kami akan memeriksanya dan mengirimkan hasilnya.',
   'notify.claimApproved': '{lender}: klaim pembayaran {reference} disetujui. {amount} sudah ditambahkan ke akun Anda.',
   'notify.claimRejected': '{lender}: klaim pembayaran {reference} tidak diterima. Alasan: {message}',
+  'notify.unlockClaim': '{lender}: klaim pembayaran Anda sedang kami periksa. Sementara itu ponsel Anda terbuka; bisa terkunci lagi jika klaim ditolak. Ref {reference}',
+  'notify.unlockDispute': '{lender}: ponsel Anda terbuka selama kami menangani keluhan Anda. Ref {reference}',
+  'notify.unlockManual': '{lender}: kami sudah membuka kunci ponsel Anda. Ref {reference}',
+  'notify.unlockCode': '{lender}: ponsel Anda dibuka dengan kode dan kuncinya dihapus untuk selamanya. Ref {reference}',
+  'notify.unlockOther': '{lender}: ponsel Anda sudah terbuka. Ref {reference}',
+  'notify.claimRejectedLocked': '{lender}: klaim {reference} ditolak: {message} Ponsel Anda dikunci lagi sampai {amount} dibayar.',
 
   'portal.siteTitle': 'Bantuan pembayaran ponsel',
   'portal.nav.home': 'Beranda',

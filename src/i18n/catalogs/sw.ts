@@ -37,6 +37,12 @@ export const sw: Catalog = {
   'notify.claimReceived': '{lender}: tumepokea dai lako la malipo {reference}. Tutalikagua na kukutumia jibu.',
   'notify.claimApproved': '{lender}: dai la malipo {reference} limekubaliwa. {amount} imeongezwa kwenye akaunti yako.',
   'notify.claimRejected': '{lender}: dai la malipo {reference} halikukubaliwa. Sababu: {message}',
+  'notify.unlockClaim': '{lender}: tunakagua dai lako la malipo. Simu yako imefunguliwa kwa sasa; inaweza kufungwa tena dai likikataliwa. Kumb {reference}',
+  'notify.unlockDispute': '{lender}: simu yako imefunguliwa wakati tunashughulikia malalamiko yako. Kumb {reference}',
+  'notify.unlockManual': '{lender}: tumefungua simu yako. Kumb {reference}',
+  'notify.unlockCode': '{lender}: simu yako imefunguliwa kwa msimbo na kufungwa kumeondolewa kabisa. Kumb {reference}',
+  'notify.unlockOther': '{lender}: simu yako imefunguliwa. Kumb {reference}',
+  'notify.claimRejectedLocked': '{lender}: dai {reference} limekataliwa: {message} Simu yako imefungwa tena hadi ulipe {amount}.',
 
   'portal.siteTitle': 'Msaada wa malipo ya simu',
   'portal.nav.home': 'Mwanzo',

@@ -23,6 +23,7 @@ const Claim = Row({
   createdAt: Instant,
   decidedAt: Nullable(Instant),
   decidedBy: Nullable(Type.String()),
+  liftedLock: Type.Boolean({ description: 'The claim covered the overdue amount and lifted the lock on the phone while it was open (at most once per contract in the profile’s claimLiftWindowDays); other claims only hold escalation' }),
 });
 
 /** Payment claims borrowers file on the portal: review, approve (posts the payment), reject. */
