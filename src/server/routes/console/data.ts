@@ -4,6 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import { LienError } from '../../../domain/errors.ts';
+import { contractPayoff } from '../../../services/payoff.ts';
 import type { DB } from '../../../store/schema.ts';
 
 export type Db = Kysely<DB>;
@@ -53,15 +54,16 @@ export async function activeContractOf(db: Db, lenderId: string, deviceId: strin
   return c;
 }
 
-export async function contractPage(db: Db, lenderId: string, contractId: string) {
+export async function contractPage(db: Db, lenderId: string, contractId: string, now: Date) {
   const contract = await db.selectFrom('contracts').selectAll().where('id', '=', contractId).where('lender_id', '=', lenderId).executeTakeFirst();
   if (!contract) throw notFound('contract', contractId);
-  const [device, installments, payments] = await Promise.all([
+  const [device, installments, payments, payoff] = await Promise.all([
     db.selectFrom('devices').select(['id', 'serial', 'imei1', 'model']).where('id', '=', contract.device_id).executeTakeFirstOrThrow(),
     db.selectFrom('installments').selectAll().where('contract_id', '=', contract.id).orderBy('n').execute(),
     db.selectFrom('payments').selectAll().where('contract_id', '=', contract.id).orderBy('received_at', 'desc').orderBy('id', 'desc').execute(),
+    contract.status === 'active' ? contractPayoff(db, contract, now) : null,
   ]);
-  return { contract, device, installments, payments };
+  return { contract, device, installments, payments, payoff };
 }
 
 export async function claimDevices(db: Db, lenderId: string, deviceIds: string[]) {
