@@ -10,7 +10,7 @@ import { startServices } from '../services/bootstrap.ts';
 import { ensureOperatorKey } from '../services/apikeys.ts';
 import { connectionOptions, type Config } from './config.ts';
 import { installErrorHandling } from './errors.ts';
-import { installIdempotency } from './idempotency.ts';
+import { installIdempotency, releaseInterruptedKeys } from './idempotency.ts';
 import { installTextGuard } from './text-guard.ts';
 import { frameworkErrors } from './framework-errors.ts';
 import { registerOpenApi } from './openapi.ts';
@@ -104,6 +104,7 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
     // Both collect routes as they are added (onRoute), so they come before every route.
     await registerOpenApi(app, { publicUrl: config.publicUrl, version: '0.1.0' });
     installIdempotency(app, services);
+    await releaseInterruptedKeys(services);
     app.get('/healthz', async () => ({ ok: true, database: database.kind, devicesConnected: nudges.connected }));
     await app.register(deviceRoutes, { gateway, nudges });
     await app.register(operatorRoutes, { s: services, sweepBatchSize: config.sweepBatchSize });

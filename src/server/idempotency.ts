@@ -80,6 +80,18 @@ function scopeOf(req: FastifyRequest): string | null {
   return actor.lenderId ?? `operator:${actor.id}`;
 }
 
+/**
+ * Keys claimed by requests that a stopped server never finished. Embedded PGlite runs one process
+ * (its data directory is locked), so at start-up every such key is from before a crash and is
+ * released at once; on PostgreSQL another live process may be working on one, so they are left to
+ * expire (ABANDONED_MS after their claim) and a retry is told how long that is.
+ */
+export async function releaseInterruptedKeys(s: Services): Promise<number> {
+  if (s.database.kind !== 'pglite') return 0;
+  const r = await s.db.deleteFrom('idempotency_keys').where('status_code', '=', IN_PROGRESS).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
 export function installIdempotency(app: FastifyInstance, s: Services): void {
   const before = async (req: FastifyRequest, reply: FastifyReply) => {
     const raw = req.headers[IDEMPOTENCY_HEADER];
@@ -119,7 +131,15 @@ export function installIdempotency(app: FastifyInstance, s: Services): void {
         });
       }
       if (row.status_code === IN_PROGRESS) {
-        return fail(reply, 409, { code: 'conflict', message: 'A request with this Idempotency-Key is still being processed; retry in a moment.', details: { idempotencyKey: key } });
+        // Running now, or cut off when its server stopped: either way the key is free once the
+        // claim is ABANDONED_MS old, and the client is told exactly when that is.
+        const retryAfterSec = Math.max(1, Math.ceil((ABANDONED_MS - age) / 1000));
+        reply.header('retry-after', String(retryAfterSec));
+        return fail(reply, 409, {
+          code: 'conflict',
+          message: `A request with this Idempotency-Key is still being processed, or was cut off when a server stopped. Its key is released at the latest ${retryAfterSec} s from now; retry then.`,
+          details: { idempotencyKey: key, retryAfterSec },
+        });
       }
       const stored = row.response as Stored;
       return reply.status(row.status_code).header(REPLAYED_HEADER, 'true').header('content-type', stored.contentType).send(stored.body);

@@ -351,6 +351,25 @@ export interface AuditRekeyTable {
   pending: boolean;
 }
 
+/** Import jobs and their progress (migration 0023). */
+export interface ImportJobsTable {
+  id: string;
+  lender_id: string;
+  kind: string;
+  dry_run: boolean;
+  state: string;
+  phase: string;
+  total: Generated<number>;
+  processed: Generated<number>;
+  written: Generated<number>;
+  policies_issued: Generated<number>;
+  message: string | null;
+  errors: ColumnType<unknown, string | undefined, string>;
+  created_at: Ts;
+  finished_at: TsNull;
+  heartbeat_at: Ts;
+}
+
 export interface DB {
   lenders: LendersTable;
   devices: DevicesTable;
@@ -377,6 +396,7 @@ export interface DB {
   rate_limits: RateLimitsTable;
   signin_throttle: SigninThrottleTable;
   audit_rekey: AuditRekeyTable;
+  import_jobs: ImportJobsTable;
 }
 
 export type Lender = Selectable<LendersTable>;

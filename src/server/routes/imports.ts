@@ -13,8 +13,8 @@ const ImportReport = Type.Object(
     id: Type.String(),
     kind: Type.Union([Type.Literal('sales'), Type.Literal('payments')]),
     dryRun: Type.Boolean(),
-    state: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('rejected'), Type.Literal('failed')], {
-      description: 'succeeded: written (a dry run: every row is good); rejected: bad rows, nothing written; failed: an error on our side, nothing written',
+    state: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('rejected'), Type.Literal('failed'), Type.Literal('interrupted')], {
+      description: 'succeeded: written (a dry run: every row is good); rejected: bad rows, nothing written; failed: an error on our side (written says what was written); interrupted: the server running it stopped (written says what was written, message what to do)',
     }),
     phase: Type.Union([Type.Literal('queued'), Type.Literal('checking'), Type.Literal('writing'), Type.Literal('evaluating'), Type.Literal('done')]),
     total: Type.Integer({ description: 'Data rows in the file' }),
@@ -71,7 +71,7 @@ export async function importRoutes(app: FastifyInstance, { s }: { s: Services })
     }, async (req, reply) => {
       if (typeof req.body !== 'string') throw new LienError('invalid_input', 'Send the file with Content-Type: text/csv.');
       const parsed = parseImport(kind, req.body);
-      const { report, done } = startImport(s, actorOf(req), parsed, { dryRun: req.query.dryRun === 'true' });
+      const { report, done } = await startImport(s, actorOf(req), parsed, { dryRun: req.query.dryRun === 'true' });
       owners.set(report.id, { keyHash: keyHash(req), actor: actorOf(req) });
       // Kept as long as the job itself (an hour after it finishes).
       void done.then(() => setTimeout(() => owners.delete(report.id), KEEP_FINISHED_MS).unref());

@@ -248,6 +248,16 @@ export async function writePayments(
     filePaid.set(id, { sum: (seen?.sum ?? 0) + r.amount, lastOn: seen && seen.lastOn > on ? seen.lastOn : on });
   });
   await reallocateMany(tx, fx, lender, [...filePaid.keys()], filePaid);
+  // The contracts' derived figures (outstanding, overdue, stage) are computed after this commits,
+  // in batches. Until each is, it is pending work on record: an evaluation due now, which the
+  // sweep's time-driven pass takes up — so a crash between the two phases is repaired by the next
+  // sweep (one runs at start-up) instead of leaving stale balances (issue #12 M6).
+  await tx
+    .updateTable('contracts')
+    .set({ next_evaluation_at: now })
+    .where('id', '=', sql<string>`ANY(${[...filePaid.keys()]}::text[])`)
+    .where('status', '=', 'active')
+    .execute();
   // Payments are proof that their channels are reporting.
   const channels = [...new Set(rows.map((r) => r.channel))];
   await tx.updateTable('payment_channels').set({ last_reported_at: now }).where('lender_id', '=', lender.id).where('channel', '=', sql<string>`ANY(${channels}::text[])`).execute();

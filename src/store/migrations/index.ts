@@ -7,6 +7,7 @@ import { policyOfflineRenewal } from './0004_policy_offline_renewal.ts';
 import { signinThrottle } from './0020_signin_throttle.ts';
 import { auditKeyedChain } from './0021_audit_keyed_chain.ts';
 import { claimLiftsLock } from './0022_claim_lifts_lock.ts';
+import { importJobs } from './0023_import_jobs.ts';
 
 /**
  * Every migration, in order, defined in code (no files read from disk, so the CLI and tests run
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   '0020_signin_throttle': signinThrottle,
   '0021_audit_keyed_chain': auditKeyedChain,
   '0022_claim_lifts_lock': claimLiftsLock,
+  '0023_import_jobs': importJobs,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
