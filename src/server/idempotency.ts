@@ -28,7 +28,7 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 declare module 'fastify' {
   interface FastifyRequest {
-    idempotency?: { scope: string; key: string };
+    idempotency?: { scope: string; key: string; claimedAt: Date };
   }
   interface FastifyContextConfig {
     /** false: this POST is not covered (e.g. device protocol, which has its own replay checks). */
@@ -105,14 +105,22 @@ export function installIdempotency(app: FastifyInstance, s: Services): void {
     const hash = requestHash(req);
     const now = s.clock.now();
     for (let attempt = 0; attempt < 2; attempt++) {
-      const claimed = await s.db
-        .insertInto('idempotency_keys')
-        .values({ lender_id: scope, key, request_hash: hash, status_code: IN_PROGRESS, response: JSON.stringify({}), created_at: now })
-        .onConflict((oc) => oc.columns(['lender_id', 'key']).doNothing())
-        .returning('key')
-        .executeTakeFirst();
+      let claimed: { key: string } | undefined;
+      try {
+        claimed = await s.db
+          .insertInto('idempotency_keys')
+          .values({ lender_id: scope, key, request_hash: hash, status_code: IN_PROGRESS, response: JSON.stringify({}), created_at: now })
+          .onConflict((oc) => oc.columns(['lender_id', 'key']).doNothing())
+          .returning('key')
+          .executeTakeFirst();
+      } catch (e) {
+        // The claim may have been written before the connection died: the failed request's
+        // release (onSend, 5xx) removes it if so — only a claim made at this very instant, ours.
+        req.idempotency = { scope, key, claimedAt: now };
+        throw e;
+      }
       if (claimed) {
-        req.idempotency = { scope, key };
+        req.idempotency = { scope, key, claimedAt: now };
         return;
       }
       const row = await s.db.selectFrom('idempotency_keys').selectAll().where('lender_id', '=', scope).where('key', '=', key).executeTakeFirst();
@@ -151,9 +159,23 @@ export function installIdempotency(app: FastifyInstance, s: Services): void {
     const claim = req.idempotency;
     if (!claim) return payload;
     req.idempotency = undefined;
-    const where = s.db.deleteFrom('idempotency_keys').where('lender_id', '=', claim.scope).where('key', '=', claim.key);
+    const where = s.db.deleteFrom('idempotency_keys').where('lender_id', '=', claim.scope).where('key', '=', claim.key).where('created_at', '=', claim.claimedAt);
     if (reply.statusCode >= 500 || (typeof payload !== 'string' && !Buffer.isBuffer(payload))) {
-      await where.execute();
+      // Released so the retry runs again. A 5xx is often a lost connection, and the pool may hand
+      // out another connection that died with it: a few tries, then the claim is left to expire
+      // (a retry is answered 409 with when).
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await where.execute();
+          break;
+        } catch (e) {
+          if (attempt >= 5) {
+            req.log.warn({ err: e }, 'idempotency key not released');
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 25 * attempt));
+        }
+      }
       return payload;
     }
     const body = withoutSecrets(payload.toString(), req.routeOptions.config.secretFields);

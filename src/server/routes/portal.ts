@@ -27,6 +27,7 @@ import { claimStatus, MAX_RECEIPT_BYTES, submitClaim, type ClaimProblem } from '
 import type { Services } from '../../services/context.ts';
 import { lienStatus, lookupLock, portalActor } from '../../services/portal.ts';
 import { renderDocument, type Frame } from '../../web/portal/layout.tsx';
+import { RETRY_AFTER_LOST_CONNECTION_SEC, unavailableFrom } from '../errors.ts';
 import { assertText } from '../text-guard.ts';
 import { ClaimPage, ClaimReceiptPage, ClaimStatusPage, EMPTY_CLAIM, HomePage, LienPage, LookupPage, MessagePage, ResultPage, type ClaimValues } from '../../web/portal/pages.tsx';
 import { chooseLanguage, clientIp } from './portal/client.ts';
@@ -252,12 +253,15 @@ export async function portalRoutes(app: FastifyInstance, opts: PortalOptions): P
   // Anything unexpected gets a page in the reader's language, not a JSON error: a request the
   // server cannot read (too large, not a form, broken upload, too many files or fields, not text)
   // is the sender's 4xx; only our own failures are a 500.
-  app.setErrorHandler(async (err, req, reply) => {
+  app.setErrorHandler(async (raw, req, reply) => {
     const frame = frameOf(req, reply, '/portal', 'portal.home.title');
+    const lost = unavailableFrom(raw);
+    if (lost) reply.header('retry-after', String(RETRY_AFTER_LOST_CONNECTION_SEC));
+    const err = lost ?? raw;
     const status = isLienError(err) ? err.status : is4xx(err) ? (err as { statusCode: number }).statusCode : 500;
     if (status >= 500) {
-      req.log.error({ err }, 'portal request failed');
-      return send(reply, h(MessagePage, { frame, title: t(frame.lang, 'portal.siteTitle'), message: t(frame.lang, 'portal.error.generic') }), 500);
+      if (!lost) req.log.error({ err }, 'portal request failed');
+      return send(reply, h(MessagePage, { frame, title: t(frame.lang, 'portal.siteTitle'), message: t(frame.lang, 'portal.error.generic') }), status);
     }
     const field = isLienError(err) && typeof err.details.field === 'string' ? err.details.field : null;
     const message = field ? t(frame.lang, 'portal.error.badField', { field }) : t(frame.lang, 'portal.error.unreadable');

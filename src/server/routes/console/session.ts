@@ -9,6 +9,7 @@ import type { Actor, Services } from '../../../services/context.ts';
 import { csrfMatches, findSession, type SessionUser } from '../../../services/sessions.ts';
 import { can, type Permission } from '../../../services/users.ts';
 import { renderProblem, type Viewer } from '../../../web/console/layout.tsx';
+import { RETRY_AFTER_LOST_CONNECTION_SEC, unavailableFrom } from '../../errors.ts';
 
 export const SESSION_COOKIE = 'lien_session';
 export const LOGIN_CSRF_COOKIE = 'lien_login_csrf';
@@ -167,10 +168,13 @@ export function installGuards(app: FastifyInstance, s: Services): void {
     }
   });
 
-  app.setErrorHandler((err, req, reply) => {
+  app.setErrorHandler((raw, req, reply) => {
     const viewer = req.consoleUser ? viewerOf(req) : null;
+    const lost = unavailableFrom(raw);
+    if (lost) reply.header('retry-after', String(RETRY_AFTER_LOST_CONNECTION_SEC));
+    const err = lost ?? raw;
     if (isLienError(err)) {
-      const title = err.status === 404 ? 'Not found' : err.status === 403 ? 'Not allowed' : err.status === 429 ? 'Slow down' : 'That did not work';
+      const title = err.status === 404 ? 'Not found' : err.status === 403 ? 'Not allowed' : err.status === 429 ? 'Slow down' : err.status === 503 ? 'Try again' : 'That did not work';
       return html(reply, renderProblem(viewer, err.status, title, err.message), err.status);
     }
     const status = (err as { statusCode?: number }).statusCode;
