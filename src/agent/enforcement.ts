@@ -3,6 +3,7 @@
  * unlock code bought and the agent's own clock. Pure: agent.ts feeds it state and renders the
  * result.
  */
+import { formatAmount } from '../domain/money.ts';
 import type { Policy } from '../protocol/index.ts';
 import type { LockScreenView, ScreenMode } from './ports.ts';
 
@@ -115,25 +116,14 @@ export function callAllowed(number: string, mode: ScreenMode, policy: Policy | n
 }
 
 /**
- * Minor units as a decimal string with the currency's own number of decimals: 125000 KES →
- * "1,250.00", 5000 UGX → "5,000". String arithmetic, so no amount is ever rounded through a float.
+ * The amount due as the lock screen shows it: 125000 KES → "1,250.00", 5000 UGX → "5,000". A
+ * currency the phone's table does not know shows the bare minor units rather than no screen.
  */
-export function formatAmount(minor: number | string, currency: string): string {
-  const raw = String(minor).trim();
-  if (!/^-?\d+$/.test(raw)) return raw;
-  const decimals = currencyDecimals(currency);
-  const negative = raw.startsWith('-');
-  const digits = (negative ? raw.slice(1) : raw).replace(/^0+(?=\d)/, '').padStart(decimals + 1, '0');
-  const whole = digits.slice(0, digits.length - decimals).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  const fraction = decimals > 0 ? `.${digits.slice(-decimals)}` : '';
-  return `${negative ? '-' : ''}${whole}${fraction}`;
-}
-
-function currencyDecimals(currency: string): number {
+export function amountText(minor: number | string, currencyCode: string): string {
   try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    return formatAmount(BigInt(String(minor).trim()), currencyCode);
   } catch {
-    return 2;
+    return String(minor);
   }
 }
 
@@ -153,7 +143,7 @@ export function buildView(input: ViewInput): LockScreenView {
   return {
     mode,
     lender: showPolicy ? { ...policy.lender } : null,
-    amountDue: due ? formatAmount(policy.amountDue, policy.currency) : null,
+    amountDue: due ? amountText(policy.amountDue, policy.currency) : null,
     currency: due ? policy.currency : null,
     lockReference: showPolicy && !terminal ? policy.lockReference : null,
     message: showPolicy && !terminal ? policy.message : null,

@@ -5,5 +5,5 @@ export { provisionDevice, type Provisioning } from './provision.ts';
 export { MemoryStore, MemoryScreen, MemoryNetwork, RecordingDialer, type DeviceApi, type NetworkCall } from './memory.ts';
 export { FileStore } from './file-store.ts';
 export { HttpNetwork, type HttpNetworkOptions } from './http-network.ts';
-export { EMERGENCY_NUMBERS, isEmergencyNumber, formatAmount } from './enforcement.ts';
+export { EMERGENCY_NUMBERS, isEmergencyNumber, amountText } from './enforcement.ts';
 export { backoffSeconds } from './backoff.ts';

@@ -97,19 +97,82 @@ export function compareDates(a: PlainDate, b: PlainDate): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Business dates are local dates in the lender's time zone.
+
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 function formatterFor(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (!f) {
     try {
-      f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', calendar: 'gregory', numberingSystem: 'latn' });
+      f = new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+        calendar: 'gregory',
+        numberingSystem: 'latn',
+      });
     } catch {
       throw new LienError('invalid_input', `Unknown time zone ${JSON.stringify(timeZone)}; use an IANA name such as Asia/Kolkata or Africa/Nairobi.`, { field: 'timeZone', value: timeZone });
     }
     formatters.set(timeZone, f);
   }
   return f;
+}
+
+/** The local date at an instant, and the instant its wall-clock reading would be in UTC. */
+function wallClock(ms: number, timeZone: string): { date: PlainDate; utcOfWall: number } {
+  const parts: Record<string, string> = {};
+  for (const p of formatterFor(timeZone).formatToParts(new Date(ms))) parts[p.type] = p.value;
+  const y = Number(parts.year);
+  const mo = Number(parts.month);
+  const d = Number(parts.day);
+  const utcOfWall = Date.UTC(y, mo - 1, d, Number(parts.hour), Number(parts.minute), Number(parts.second));
+  return { date: format(y, mo, d), utcOfWall };
+}
+
+function offsetAt(ms: number, timeZone: string): number {
+  return wallClock(ms, timeZone).utcOfWall - Math.floor(ms / 1000) * 1000;
+}
+
+// startOfLocalDay is pure (zone rules are fixed for the process) and costs several Intl calls;
+// decisions ask for the same few (zone, date) pairs over and over (a sweep or an import decides
+// thousands of contracts on the same dates). Bounded: cleared when it grows past CACHE_MAX.
+const startOfDayCache = new Map<string, number>();
+const CACHE_MAX = 50_000;
+
+/** The first instant (epoch ms) of a local date in a zone, also when DST skips midnight. */
+export function startOfLocalDay(date: PlainDate, timeZone: string): number {
+  const key = `${timeZone}|${date}`;
+  const hit = startOfDayCache.get(key);
+  if (hit !== undefined) return hit;
+  const start = computeStartOfLocalDay(date, timeZone);
+  if (startOfDayCache.size >= CACHE_MAX) startOfDayCache.clear();
+  startOfDayCache.set(key, start);
+  return start;
+}
+
+function computeStartOfLocalDay(date: PlainDate, timeZone: string): number {
+  const wall = Date.parse(`${date}T00:00:00Z`);
+  const guess = wall - offsetAt(wall, timeZone);
+  const start = wall - offsetAt(guess, timeZone);
+  const at = wallClock(start, timeZone);
+  if (at.date === date && at.utcOfWall === wall) return start;
+  // Midnight does not exist that day (DST jump at 00:00): find the first instant of the date.
+  let lo = wall - 15 * 3_600_000;
+  let hi = wall + 15 * 3_600_000;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (wallClock(mid, timeZone).date >= date) hi = mid;
+    else lo = mid;
+  }
+  return hi;
 }
 
 /** Throws invalid_input unless `timeZone` is an IANA zone this runtime knows. */
@@ -134,9 +197,7 @@ export function businessDateIn(timeZone: string, instant: Date): PlainDate {
   const ms = instant.getTime();
   const last = lastDates.get(timeZone);
   if (last && last.ms === ms) return last.date;
-  const fields = formatterFor(timeZone).formatToParts(instant);
-  const get = (type: Intl.DateTimeFormatPartTypes) => Number(fields.find((x) => x.type === type)?.value);
-  const date = format(get('year'), get('month'), get('day'));
+  const date = wallClock(ms, timeZone).date;
   lastDates.set(timeZone, { ms, date });
   return date;
 }

@@ -112,15 +112,26 @@ export function parseAmount(text: unknown, currencyCode: string, rules: AmountRu
 
 export type Grouping = 'western' | 'indian' | 'none';
 
+/**
+ * The exact decimal text of an integer of minor units: (226942, 2) → "2269.42", (-5, 2) →
+ * "-0.05"; grouped on request ("2,269.42", Indian "2,26,942.00"). String arithmetic only, so no
+ * amount is ever rounded through a float. The one conversion of minor units to text: machine
+ * text (CSV, messages) uses it as is, src/i18n/format.ts localises it for people.
+ */
+export function minorToDecimal(minor: number | bigint, exponent: number, grouping: Grouping = 'none'): string {
+  const n = BigInt(minor);
+  const negative = n < 0n;
+  const digits = (negative ? -n : n).toString().padStart(exponent + 1, '0');
+  const whole = digits.slice(0, digits.length - exponent);
+  const fraction = digits.slice(digits.length - exponent);
+  return `${negative ? '-' : ''}${group(whole, grouping)}${exponent > 0 ? `.${fraction}` : ''}`;
+}
+
 /** Formats minor units as a decimal string in the currency's precision: 2400000 INR → "24,000.00". */
-export function formatAmount(minor: number, currencyCode: string, grouping: Grouping = 'western'): string {
+export function formatAmount(minor: number | bigint, currencyCode: string, grouping: Grouping = 'western'): string {
   const c = currency(currencyCode);
-  assertMinor(minor, { allowNegative: true });
-  const digits = String(Math.abs(minor)).padStart(c.exponent + 1, '0');
-  const whole = digits.slice(0, digits.length - c.exponent);
-  const fraction = digits.slice(digits.length - c.exponent);
-  const sign = minor < 0 ? '-' : '';
-  return `${sign}${group(whole, grouping)}${c.exponent > 0 ? `.${fraction}` : ''}`;
+  if (typeof minor === 'number') assertMinor(minor, { allowNegative: true });
+  return minorToDecimal(minor, c.exponent, grouping);
 }
 
 /** "INR 24,000.00": the code rather than a symbol, which is ambiguous ($, kr) across lenders. */

@@ -30,6 +30,7 @@
  *   on the device.
  */
 import { ensureValidProfile, noticePeriodMs, type ComplianceProfile } from './compliance.ts';
+import { addDays, assertTimeZone, diffDays, isPlainDate, startOfLocalDay } from './dates.ts';
 import { LienError } from './errors.ts';
 
 /** Escalation order, mildest first. */
@@ -148,101 +149,10 @@ export interface StageDecision {
   held: Hold | null;
 }
 
-const DAY_MS = 86_400_000;
-
-// ---------------------------------------------------------------------------------------------
-// Calendar helpers: business dates are local dates in the lender's zone.
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    try {
-      f = new Intl.DateTimeFormat('en-US', {
-        timeZone,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        second: '2-digit',
-      });
-    } catch {
-      throw new LienError('invalid_input', `unknown time zone "${timeZone}" (use an IANA name such as Africa/Nairobi)`, { field: 'timeZone' });
-    }
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-function wallClock(ms: number, timeZone: string): { date: string; utcOfWall: number } {
-  const parts: Record<string, string> = {};
-  for (const p of formatterFor(timeZone).formatToParts(new Date(ms))) parts[p.type] = p.value;
-  const y = Number(parts.year);
-  const mo = Number(parts.month);
-  const d = Number(parts.day);
-  const utcOfWall = Date.UTC(y, mo - 1, d, Number(parts.hour), Number(parts.minute), Number(parts.second));
-  return { date: `${String(y).padStart(4, '0')}-${parts.month}-${parts.day}`, utcOfWall };
-}
-
-/** The local calendar date of an instant in a zone. */
-export function localDate(ms: number, timeZone: string): string {
-  return wallClock(ms, timeZone).date;
-}
-
-function offsetAt(ms: number, timeZone: string): number {
-  return wallClock(ms, timeZone).utcOfWall - Math.floor(ms / 1000) * 1000;
-}
-
-// startOfLocalDay is pure (zone rules are fixed for the process) and costs several Intl calls;
-// decisions ask for the same few (zone, date) pairs over and over (a sweep or an import decides
-// thousands of contracts on the same dates). Bounded: cleared when it grows past CACHE_MAX.
-const startOfDayCache = new Map<string, number>();
-const CACHE_MAX = 50_000;
-
-/** The first instant (epoch ms) of a local date in a zone, also when DST skips midnight. */
-export function startOfLocalDay(date: string, timeZone: string): number {
-  const key = `${timeZone}|${date}`;
-  const hit = startOfDayCache.get(key);
-  if (hit !== undefined) return hit;
-  const start = computeStartOfLocalDay(date, timeZone);
-  if (startOfDayCache.size >= CACHE_MAX) startOfDayCache.clear();
-  startOfDayCache.set(key, start);
-  return start;
-}
-
-function computeStartOfLocalDay(date: string, timeZone: string): number {
-  const wall = Date.parse(`${date}T00:00:00Z`);
-  const guess = wall - offsetAt(wall, timeZone);
-  const start = wall - offsetAt(guess, timeZone);
-  const at = wallClock(start, timeZone);
-  if (at.date === date && at.utcOfWall === wall) return start;
-  // Midnight does not exist that day (DST jump at 00:00): find the first instant of the date.
-  let lo = wall - 15 * 3_600_000;
-  let hi = wall + 15 * 3_600_000;
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (localDate(mid, timeZone) >= date) hi = mid;
-    else lo = mid;
-  }
-  return hi;
-}
-
-export function addDays(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
-}
-
-export function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Input checks: a malformed fact must fail loudly, never decide a lock.
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 function instant(value: unknown, field: string): number {
   const ms = typeof value === 'string' && INSTANT.test(value) ? Date.parse(value) : NaN;
@@ -253,7 +163,7 @@ function instant(value: unknown, field: string): number {
 }
 
 function calendarDate(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !DATE.test(value) || addDays(value, 0) !== value) {
+  if (!isPlainDate(value)) {
     throw new LienError('invalid_input', `${field} must be a date YYYY-MM-DD (got ${JSON.stringify(value)})`, { field });
   }
   return value;
@@ -379,7 +289,7 @@ function activeManual(manual: ManualAction | null | undefined, now: number): Man
 export function decideStage(input: StageInput): StageDecision {
   const profile = ensureValidProfile(input.profile);
   const now = instant(input.now, 'now');
-  formatterFor(input.timeZone);
+  assertTimeZone(input.timeZone);
   checkInput(input);
 
   if (input.contractStatus !== 'active') {
@@ -497,7 +407,7 @@ function notPastDue(
 ): StageDecision {
   const tz = input.timeZone;
   const maxReminder = profile.reminderDaysBeforeDue[0];
-  const daysToDue = input.nextDueDate === null ? null : daysBetween(input.businessDate, input.nextDueDate);
+  const daysToDue = input.nextDueDate === null ? null : diffDays(input.nextDueDate, input.businessDate);
   const inGrace = input.overdueSince !== null;
   const inReminderWindow =
     daysToDue !== null && maxReminder !== undefined && daysToDue >= 0 && daysToDue <= maxReminder;

@@ -3,6 +3,7 @@
  * `LANGUAGES`). Pure and runtime-neutral: Intl only, no Node APIs, no clock reads.
  */
 import { LienError } from '../domain/errors.ts';
+import { minorToDecimal } from '../domain/money.ts';
 import { languageInfo, type Lang } from './languages.ts';
 import { t } from './messages.ts';
 
@@ -70,18 +71,6 @@ function checkedMinorUnits(minorUnits: unknown): bigint {
 }
 
 /**
- * The exact decimal for an integer of minor units: (226942, 2) → "2269.42", (-5, 2) → "-0.05".
- * String arithmetic only, so no amount is ever rounded through a float.
- */
-export function minorUnitsToDecimal(minorUnits: bigint, exponent: number): string {
-  const negative = minorUnits < 0n;
-  const digits = (negative ? -minorUnits : minorUnits).toString().padStart(exponent + 1, '0');
-  const whole = digits.slice(0, digits.length - exponent);
-  const fraction = digits.slice(digits.length - exponent);
-  return `${negative ? '-' : ''}${whole}${exponent > 0 ? `.${fraction}` : ''}`;
-}
-
-/**
  * An amount for a borrower, e.g. formatMoney('hi', 226942, 'INR') → "₹2,269.42".
  *
  * `exponent` is how many of the minor units make one major unit. Pass it from the domain's
@@ -103,7 +92,7 @@ export function formatMoney(lang: Lang, minorUnits: number | bigint, currency: s
       exponent,
     });
   }
-  const decimal = minorUnitsToDecimal(amount, exp);
+  const decimal = minorToDecimal(amount, exp);
   const fraction = decimal.split('.')[1] ?? '';
   const hidesNonZero = /[1-9]/.test(fraction.slice(displayDigits));
   const shownDigits = hidesNonZero ? exp : displayDigits;

@@ -35,5 +35,4 @@ export {
   formatDuration,
   formatDurationWords,
   localeFor,
-  minorUnitsToDecimal,
 } from './format.ts';

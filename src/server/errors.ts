@@ -1,12 +1,39 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { isLienError, LienError } from '../domain/errors.ts';
-import { isConnectionLoss } from '../store/connection.ts';
+import { isLienError, LienError, type ErrorCode } from '../domain/errors.ts';
+import { isConnectionLoss } from '../services/connection-loss.ts';
 
 /** The one error body every endpoint returns: `{ code, message, details }`. */
 export interface ErrorBody {
   code: string;
   message: string;
   details: Record<string, unknown>;
+}
+
+const STATUS: Record<ErrorCode, number> = {
+  invalid_input: 400,
+  invalid_imei: 400,
+  invalid_amount: 400,
+  unknown_currency: 400,
+  currency_mismatch: 400,
+  duplicate_payment_reference: 409,
+  not_found: 404,
+  conflict: 409,
+  unauthorized: 401,
+  forbidden: 403,
+  rate_limited: 429,
+  guardrail: 422,
+  invalid_profile: 400,
+  invalid_token: 400,
+  invalid_signature: 401,
+  replay: 401,
+  stale: 409,
+  payload_too_large: 413,
+  unavailable: 503,
+};
+
+/** The HTTP status of a rule violation. */
+export function httpStatus(e: { code: ErrorCode }): number {
+  return STATUS[e.code];
 }
 
 /** Seconds a client should wait before sending a request that failed on a lost connection again. */
@@ -34,7 +61,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     const err = (lost ?? raw) as FastifyError;
     if (isLienError(err)) {
-      return reply.status(err.status).send({ code: err.code, message: err.message, details: err.details } satisfies ErrorBody);
+      return reply.status(httpStatus(err)).send({ code: err.code, message: err.message, details: err.details } satisfies ErrorBody);
     }
     if (err.validation) {
       const first = err.validation[0];

@@ -5,7 +5,8 @@
  */
 import type { Kysely, Selectable } from 'kysely';
 import { LienError } from '../domain/errors.ts';
-import { isLocking, startOfLocalDay } from '../domain/stage.ts';
+import { startOfLocalDay } from '../domain/dates.ts';
+import { isLocking } from '../domain/stage.ts';
 import { decodeCursor, pageSize, toPage, type Page } from '../store/pagination.ts';
 import type { ClaimStatus, DB } from '../store/schema.ts';
 import { actorName, type Actor, type Services } from './context.ts';

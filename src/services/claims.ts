@@ -17,7 +17,8 @@ import { newLockReference } from '../protocol/policy.ts';
 import { newId } from '../store/ids.ts';
 import type { Actor, Services } from './context.ts';
 import { isLocking, type Stage } from '../domain/stage.ts';
-import { decide, evaluateContractTx, loadFacts } from './evaluate.ts';
+import { decide } from '../domain/evaluation.ts';
+import { evaluateContractTx, loadFacts } from './evaluate.ts';
 import { normaliseLockReference, portalActor } from './portal.ts';
 import { commit, type Executor } from './unit-of-work.ts';
 

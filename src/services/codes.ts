@@ -1,6 +1,6 @@
 import { LienError } from '../domain/errors.ts';
 import { deriveDeviceKeys } from '../protocol/index.ts';
-import { encodeToken, MAX_ACTIVATION_VALUE, type TokenType } from '../tokens/index.ts';
+import { encodeToken, MAX_ACTIVATION_VALUE, TokenInputError, type TokenType } from '../tokens/index.ts';
 import { newId } from '../store/ids.ts';
 import { open } from '../store/secrets.ts';
 import { actorName, type Actor, type Services } from './context.ts';
@@ -43,7 +43,7 @@ export async function issueCode(s: Services, actor: Actor, input: IssueCodeInput
     if (!contract) throw new LienError('conflict', 'This device carries no contract; it needs no unlock code.');
     const keys = deriveDeviceKeys(open(s.masterKey, device.factory_secret_enc, `factory-secret:${device.serial}`));
     const days = input.type === 'ADD_TIME' ? input.days! : null;
-    const { token, newCount } = encodeToken({
+    const { token, newCount } = encodeOrRefuse({
       key: keys.tokenKey,
       startingCode: keys.startingCode,
       count: device.token_counter,
@@ -71,4 +71,14 @@ export async function issueCode(s: Services, actor: Actor, input: IssueCodeInput
     }
     return { id, token, type: input.type, days, count: newCount };
   });
+}
+
+/** The codec's refusal of an input, as the 400 the caller gets. */
+function encodeOrRefuse(...args: Parameters<typeof encodeToken>): ReturnType<typeof encodeToken> {
+  try {
+    return encodeToken(...args);
+  } catch (e) {
+    if (e instanceof TokenInputError) throw new LienError('invalid_input', e.message, e.details);
+    throw e;
+  }
 }

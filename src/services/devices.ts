@@ -14,7 +14,8 @@ import { open, seal } from '../store/secrets.ts';
 import type { Services } from './context.ts';
 import { NonceIssuer } from './nonce.ts';
 import { CheckinBookkeeper } from './bookkeeping.ts';
-import { evaluateContract, offlineRenewalDue } from './evaluate.ts';
+import { offlineRenewalDue } from '../domain/evaluation.ts';
+import { evaluateContract } from './evaluate.ts';
 import { commit } from './unit-of-work.ts';
 
 interface CachedDevice {

@@ -1,17 +1,32 @@
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import { delinquency, type Delinquency } from '../domain/delinquency.ts';
-import { addDays, businessDateIn } from '../domain/dates.ts';
+import { sql, type Selectable } from 'kysely';
+import { groupBy } from '../domain/collections.ts';
+import { businessDateIn } from '../domain/dates.ts';
 import { validateProfile, type ComplianceProfile } from '../domain/compliance.ts';
-import { decideStage, isLocking, type ManualAction, type Stage, type StageDecision } from '../domain/stage.ts';
+import {
+  clampNoticeShownAt,
+  decide,
+  feedFreshUntil,
+  offlineLockAllowed,
+  offlineRenewMs,
+  transitionAction,
+  unlockCause,
+  type ContractFacts as FactsOf,
+  type UnlockCause,
+  type Outcome as OutcomeOf,
+} from '../domain/evaluation.ts';
+import type { Stage, StageDecision } from '../domain/stage.ts';
 import type { DB } from '../store/schema.ts';
 import type { Actor, Services } from './context.ts';
-import { commit, type Effects } from './unit-of-work.ts';
+import { commit, type Effects, type Executor } from './unit-of-work.ts';
 import { buildPolicy } from './policy.ts';
 import { installmentsByContract } from '../store/repos/contracts.ts';
 
-type Tx = Kysely<DB> | Transaction<DB>;
 type ContractRow = Selectable<DB['contracts']>;
 type LenderRow = Selectable<DB['lenders']>;
+
+/** The engine's facts and outcome about a stored contract, with its whole row and its lender's. */
+export type ContractFacts = FactsOf<ContractRow, LenderRow>;
+export type Outcome = OutcomeOf<ContractRow, LenderRow>;
 
 export interface Evaluation {
   contractId: string;
@@ -23,48 +38,16 @@ export interface Evaluation {
   policyVersion: number;
 }
 
-/** Everything the stage engine needs about one contract, loaded for many contracts at once. */
-export interface ContractFacts {
-  contract: ContractRow;
-  lender: LenderRow;
-  profile: ComplianceProfile;
-  installments: Selectable<DB['installments']>[];
-  openDispute: boolean;
-  /** Every dispute of the contract, as local business dates; they pause the DPD count. */
-  disputes: { from: string; to: string | null }[];
-  openClaim: boolean;
-  /** An open claim of the contract lifts a lock in place (claims.lifts_lock); otherwise open claims only hold escalation. */
-  openClaimLiftsLock: boolean;
-  notices: { index: number; shownAt: string }[];
-  feedStale: boolean;
-  /** When the lender's first payment channel goes stale if nothing more is reported (epoch ms); null with no channel. */
-  feedFreshUntil: number | null;
-  /** offlineLockAt of the device's latest policy (epoch ms), null when it has none. */
-  policyOfflineLockAt: number | null;
-  /** offline_renew_at of that policy (epoch ms): past it, the deadline is renewed. */
-  policyOfflineRenewAt: number | null;
-}
-
-export interface Outcome {
-  facts: ContractFacts;
-  businessDate: string;
-  delinquency: Delinquency;
-  status: ContractRow['status'];
-  decision: StageDecision;
-  /** Something the device enforces or shows changed: issue a new policy version. */
-  changed: boolean;
-}
-
 const profiles = new WeakMap<object, ComplianceProfile>();
 function profileOf(lender: LenderRow): ComplianceProfile {
-  const raw = lender.compliance_profile as object;
+  const raw = lender.compliance_profile;
   let p = profiles.get(raw);
   if (!p) profiles.set(raw, (p = validateProfile(raw)));
   return p;
 }
 
 /** Loads the facts of the given (already locked) contracts in a handful of set-based queries. */
-export async function loadFacts(tx: Tx, contracts: ContractRow[], now: Date, lenders?: Map<string, LenderRow>): Promise<ContractFacts[]> {
+export async function loadFacts(tx: Executor, contracts: ContractRow[], now: Date, lenders?: Map<string, LenderRow>): Promise<ContractFacts[]> {
   if (contracts.length === 0) return [];
   const ids = contracts.map((c) => c.id);
   const deviceIds = contracts.map((c) => c.device_id);
@@ -146,107 +129,6 @@ export async function loadFacts(tx: Tx, contracts: ContractRow[], now: Date, len
   });
 }
 
-/** Until when a payment channel's report counts as fresh; a channel that never reported never was. */
-export function feedFreshUntil(lastReportedAt: Date | null, freshnessMinutes: number): number {
-  return lastReportedAt ? lastReportedAt.getTime() + freshnessMinutes * 60_000 : -Infinity;
-}
-
-/**
- * Pure: facts + now → the decision and whether the device's policy must change. `renewOffline`
- * false leaves an offline deadline that is merely getting near alone: the daily sweep passes it,
- * since a renewed policy only reaches a phone when it checks in, and the check-in renews it then.
- */
-export function decide(f: ContractFacts, now: Date, opts: { renewOffline?: boolean } = {}): Outcome {
-  const c = f.contract;
-  const businessDate = businessDateIn(f.lender.time_zone, now);
-  const installments = f.installments.map((i) => ({
-    n: i.n,
-    dueDate: i.due_date,
-    principal: i.principal,
-    interest: i.interest,
-    fee: i.fee,
-    penalty: i.penalty,
-    paid: { principal: i.paid_principal, interest: i.paid_interest, fee: i.paid_fee, penalty: i.paid_penalty },
-  }));
-  const unpaused = delinquency({ installments, businessDate, graceDays: f.profile.graceDays });
-  const pausedDays = unpaused.overdueSince ? disputedDays(f.disputes, unpaused.overdueSince, businessDate) : 0;
-  const d = pausedDays ? delinquency({ installments, businessDate, graceDays: f.profile.graceDays, pausedDays }) : unpaused;
-  const status: ContractRow['status'] = c.status === 'active' && d.paidOff ? 'paid_off' : c.status;
-  const decided = decideStage({
-    now: now.toISOString(),
-    contractStatus: status,
-    consentRecorded: c.consent_at !== null,
-    daysPastDue: d.daysPastDue,
-    overdueSince: d.overdueSince,
-    nextDueDate: d.nextDueDate,
-    businessDate,
-    openDispute: f.openDispute,
-    openClaim: f.openClaim,
-    openClaimLiftsLock: f.openClaimLiftsLock,
-    noticesShown: f.notices,
-    paymentFeedStale: f.feedStale,
-    manual: (c.manual_action as ManualAction | null) ?? null,
-    currentStage: c.stage as Stage,
-    profile: f.profile,
-    timeZone: f.lender.time_zone,
-  });
-  // The phone locks on its own at lockAt, with nobody asking whether the payment feed is still
-  // fresh then: schedule it only inside the feed's current freshness window, or it becomes a new
-  // lock on stale payment data (guardrail 3). The sweep re-decides at that instant anyway
-  // (nextEvaluationAt keeps it), and locks then if the feed has kept reporting.
-  const decision =
-    decided.lockAt !== null && f.feedFreshUntil !== null && Date.parse(decided.lockAt) > f.feedFreshUntil ? { ...decided, lockAt: null } : decided;
-  const changed =
-    c.policy_version === 0 ||
-    decision.stage !== c.stage ||
-    (decision.lockAt ?? null) !== (c.lock_at ? c.lock_at.toISOString() : null) ||
-    (decision.noticeIndex ?? null) !== (c.notice_index ?? null) ||
-    d.amountOverdue !== c.amount_overdue ||
-    status !== c.status ||
-    // A phone that keeps checking in is not offline: renew its offline deadline well before it
-    // passes, or a borrower in good standing would be locked as if the phone had gone dark.
-    (opts.renewOffline !== false && offlineRenewalDue(f.policyOfflineRenewAt, now)) ||
-    // Consent, a dispute or claim, or a manual hold changed whether the offline lock may be armed.
-    (c.policy_version > 0 && (f.policyOfflineLockAt !== null) !== (status === 'active' && offlineLockAllowed(f, now)));
-  return { facts: f, businessDate, delinquency: d, status, decision, changed };
-}
-
-/** Renew a device's offline deadline once less than half the profile's offline window is left. */
-function offlineRenewMs(profile: ComplianceProfile): number {
-  return (profile.offlineLockDays * 86_400_000) / 2;
-}
-
-/**
- * Whether a policy's offline deadline is due for renewal, from the instant stored beside it
- * (signedPolicyRow): decide() and the check-in ask this one question, so a check-in that
- * re-evaluates for a renewal always gets one.
- */
-export function offlineRenewalDue(offlineRenewAt: number | null, now: Date): boolean {
-  return offlineRenewAt !== null && offlineRenewAt < now.getTime();
-}
-
-/**
- * The offline lock is a lock too: it is only armed when a lock could stand if the phone were
- * online. Without consent, with a dispute or claim open, or under a manual unlock or pause the
- * server would lift a lock at once, so a phone that merely lost signal must not take one.
- */
-function offlineLockAllowed(f: ContractFacts, now: Date): boolean {
-  const c = f.contract;
-  const manual = c.manual_action as ManualAction | null;
-  const manualHold = manual !== null && manual.action !== 'lock' && (manual.until === undefined || Date.parse(manual.until) > now.getTime());
-  return c.consent_at !== null && !f.openDispute && !f.openClaim && !manualHold;
-}
-
-/** Which audit action a stage change is, seen from the borrower's phone. */
-function transitionAction(from: Stage, to: Stage): string | null {
-  if (from === to) return null;
-  if (to === 'released') return 'device.released';
-  if (isLocking(to) && !isLocking(from)) return to === 'locked' ? 'device.locked' : 'device.restricted';
-  if (isLocking(from) && !isLocking(to)) return 'device.unlocked';
-  if (to === 'locked') return 'device.locked';
-  return 'contract.stage_changed';
-}
-
 /** The contract columns an evaluation writes (all but stage_changed_at, which depends on the old row). */
 export function evaluatedColumns(o: Outcome, now: Date) {
   const c = o.facts.contract;
@@ -310,13 +192,6 @@ export function signedPolicyRows(s: Services, outcomes: Outcome[], now: Date) {
   return rows;
 }
 
-/**
- * Writes an outcome in the unit of work: contract columns always; when it changed, a new signed
- * policy and a nudge to its device; on a stage change, the audit entry and announcements.
- */
-/** What lifted a lock, for the borrower's message: each cause has its own SMS (issue #12 L10). */
-export type UnlockCause = 'payment' | 'claim' | 'dispute' | 'manual' | 'code' | 'other';
-
 export interface EvaluateOptions {
   /** The use case knows why a lock goes (a manual release, a DISABLE_PAYG code); otherwise it is read from the decision. */
   unlockCause?: UnlockCause;
@@ -325,25 +200,10 @@ export interface EvaluateOptions {
 }
 
 /**
- * Why a lock was lifted, read from the decision that lifted it: a claim or dispute holding it,
- * the lender's manual unlock or pause, or arrears that went down — a payment only when money
- * came in (never "we received 0.00"); anything else (a settings change, say) is "other".
+ * Writes an outcome in the unit of work: contract columns always; when it changed, a new signed
+ * policy and a nudge to its device; on a stage change, the audit entry and announcements.
  */
-export function unlockCause(o: Outcome): UnlockCause {
-  switch (o.decision.reason) {
-    case 'held_open_claim':
-      return 'claim';
-    case 'held_open_dispute':
-      return 'dispute';
-    case 'manual_unlock':
-    case 'manual_pause':
-      return 'manual';
-  }
-  if (o.status !== 'active') return 'manual';
-  return o.facts.contract.amount_overdue > o.delinquency.amountOverdue ? 'payment' : 'other';
-}
-
-export async function applyOutcome(s: Services, tx: Tx, fx: Effects, o: Outcome, why: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
+export async function applyOutcome(s: Services, tx: Executor, fx: Effects, o: Outcome, why: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
   const now = fx.now;
   const c = o.facts.contract;
   const { decision, delinquency: d } = o;
@@ -359,7 +219,7 @@ export async function applyOutcome(s: Services, tx: Tx, fx: Effects, o: Outcome,
       await tx.updateTable('devices').set({ released_at: now }).where('id', '=', c.device_id).execute();
     }
   }
-  const action = transitionAction(c.stage as Stage, decision.stage);
+  const action = transitionAction(c.stage, decision.stage);
   if (action) {
     await announce(fx, o, action, opts);
     await fx.audit({
@@ -371,7 +231,7 @@ export async function applyOutcome(s: Services, tx: Tx, fx: Effects, o: Outcome,
       data: { contractId: c.id, from: c.stage, to: decision.stage, daysPastDue: d.daysPastDue, policyVersion: version },
     });
   }
-  return { contractId: c.id, deviceId: c.device_id, decision, previousStage: c.stage as Stage, policyChanged: o.changed, policyVersion: version };
+  return { contractId: c.id, deviceId: c.device_id, decision, previousStage: c.stage, policyChanged: o.changed, policyVersion: version };
 }
 
 /**
@@ -395,7 +255,7 @@ async function announce(fx: Effects, o: Outcome, action: string, opts: EvaluateO
  * Re-evaluates one contract in the caller's unit of work, with the contract row locked, so
  * concurrent payments and sweeps serialise on it.
  */
-export async function evaluateContractTx(s: Services, tx: Tx, fx: Effects, contractId: string, why: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
+export async function evaluateContractTx(s: Services, tx: Executor, fx: Effects, contractId: string, why: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
   const c = await tx.selectFrom('contracts').selectAll().where('id', '=', contractId).forUpdate().executeTakeFirstOrThrow();
   const [facts] = await loadFacts(tx, [c], fx.now);
   return applyOutcome(s, tx, fx, decide(facts!, fx.now), why, opts);
@@ -404,50 +264,4 @@ export async function evaluateContractTx(s: Services, tx: Tx, fx: Effects, contr
 /** Re-evaluates one contract as a unit of work of its own. */
 export function evaluateContract(s: Services, contractId: string, actor: Actor, why: string): Promise<Evaluation> {
   return commit(s, actor, (tx, fx) => evaluateContractTx(s, tx, fx, contractId, why));
-}
-
-/**
- * The time a notice counts as shown from. The device reports it on its own clock, which may be
- * wrong (or set back on purpose to shorten a cure period), so the reported time is clamped into
- * [issue of the policy that carried the notice, server receive time]. The carrying policy is the
- * first of the latest unbroken run of policies, issued by the time the report arrived, that carry
- * this notice index: a notice cannot have been shown before the server issued it. A report of a
- * notice no policy carried does not count at all.
- */
-export function clampNoticeShownAt(
-  policies: readonly { version: number; issued_at: Date; notice_index: string | number | null }[],
-  index: number,
-  reportedAt: Date,
-  receivedAt: Date,
-): Date | null {
-  const issued = policies.filter((p) => p.issued_at.getTime() <= receivedAt.getTime()).sort((a, b) => a.version - b.version);
-  let last = issued.length - 1;
-  while (last >= 0 && Number(issued[last]!.notice_index ?? NaN) !== index) last--;
-  if (last < 0) return null;
-  let first = last;
-  while (first > 0 && Number(issued[first - 1]!.notice_index ?? NaN) === index) first--;
-  const lower = issued[first]!.issued_at.getTime();
-  return new Date(Math.min(Math.max(reportedAt.getTime(), lower), receivedAt.getTime()));
-}
-
-/** Days of [from, to) covered by disputes, counted once even where disputes overlap. */
-export function disputedDays(disputes: ContractFacts['disputes'], from: string, to: string): number {
-  const covered = new Set<string>();
-  for (const d of disputes) {
-    const start = d.from > from ? d.from : from;
-    const end = d.to === null || d.to > to ? to : d.to;
-    for (let day = start; day < end; day = addDays(day, 1)) covered.add(day);
-  }
-  return covered.size;
-}
-
-export function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
-  const m = new Map<string, T[]>();
-  for (const it of items) {
-    const k = key(it);
-    const list = m.get(k);
-    if (list) list.push(it);
-    else m.set(k, [it]);
-  }
-  return m;
 }

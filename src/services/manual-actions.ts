@@ -48,7 +48,7 @@ export async function applyManualAction(s: Services, actor: Actor, contractId: s
     if (c.status !== 'active') {
       throw new LienError('conflict', `Contract ${c.id} is ${c.status}; manual actions apply only to active contracts.`, { contractId: c.id, status: c.status });
     }
-    const previous = (c.manual_action as ManualAction | null) ?? null;
+    const previous = c.manual_action;
     if (input.action === 'release') {
       // As a DISABLE_PAYG code: enforcement ends for good; what is still owed is written off.
       const status = c.outstanding === 0 ? 'paid_off' : 'written_off';

@@ -1,5 +1,6 @@
 import type { Actor, Services } from './context.ts';
-import { applyOutcome, decide, loadFacts } from './evaluate.ts';
+import { decide } from '../domain/evaluation.ts';
+import { applyOutcome, loadFacts } from './evaluate.ts';
 import { commit } from './unit-of-work.ts';
 
 /**

@@ -8,7 +8,7 @@ import { assertTimeZone } from '../domain/dates.ts';
 import { LienError } from '../domain/errors.ts';
 import { shippedProfile } from '../domain/profiles/index.ts';
 import type { DB } from '../store/schema.ts';
-import { feedFreshUntil } from './evaluate.ts';
+import { feedFreshUntil } from '../domain/evaluation.ts';
 import { reissuePolicies } from './reissue.ts';
 import type { Actor, Services } from './context.ts';
 import { commit } from './unit-of-work.ts';
@@ -55,7 +55,7 @@ export async function getSettings(db: Kysely<DB>, lenderId: string, now: Date): 
     currency: l.currency,
     timeZone: l.time_zone,
     // As stored (it was validated on the way in); the engine re-validates before use.
-    complianceProfile: l.compliance_profile as ComplianceProfile,
+    complianceProfile: l.compliance_profile,
     paymentChannels: channels.map((c) => ({
       channel: c.channel,
       freshnessMinutes: c.freshness_minutes,

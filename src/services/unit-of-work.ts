@@ -109,7 +109,7 @@ class UnitEffects implements Effects {
     if (rows.length === 0) return;
     // One row (a payment, a claim) is the unlock latency path: a plain INSERT; many go set-based.
     if (rows.length === 1) await this.tx.insertInto('policies').values({ ...rows[0]!, body: JSON.stringify(rows[0]!.body) }).execute();
-    else await insertMany(this.tx, 'policies', POLICY_COLUMNS, rows as unknown as Record<string, unknown>[]);
+    else await insertMany(this.tx, 'policies', POLICY_COLUMNS, rows);
     for (const r of rows) this.nudge(r.device_id);
   }
 

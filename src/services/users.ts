@@ -6,14 +6,12 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { LienError } from '../domain/errors.ts';
-import type { DB, UserRole } from '../store/schema.ts';
+import { LENDER_ROLES, USER_ROLES, type UserRole } from '../domain/roles.ts';
+import type { DB } from '../store/schema.ts';
 import { newId } from '../store/ids.ts';
 import type { Actor, Services } from './context.ts';
 import { commit, type Effects, type Executor } from './unit-of-work.ts';
 
-export const USER_ROLES: readonly UserRole[] = ['admin', 'support', 'agent', 'viewer', 'operator'];
-/** Roles a lender admin may hand out; `operator` belongs to the platform. */
-export const LENDER_ROLES: readonly UserRole[] = ['admin', 'support', 'agent', 'viewer'];
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
 const MIN_PASSWORD = 10;
@@ -136,23 +134,4 @@ export function disableUser(s: Services, actor: Actor, userId: string): Promise<
     await fx.audit({ action: 'user.disabled', subjectType: 'user', subjectId: u.id, lenderId: u.lender_id, reason: `user ${u.email} disabled` });
     return summary(row);
   });
-}
-
-/**
- * What each role may do in the console. `find` is looking up devices and contracts (a dealer
- * needs it to take a payment); `read` is the lender-wide views (dashboard, claims).
- * Operators see the device registry only, never borrower data.
- */
-export type Permission = 'read' | 'find' | 'sell' | 'pay_cash' | 'pay' | 'reverse' | 'codes' | 'manual' | 'claims' | 'settings' | 'registry';
-
-export const ROLE_PERMISSIONS: Record<UserRole, readonly Permission[]> = {
-  admin: ['read', 'find', 'sell', 'pay_cash', 'pay', 'reverse', 'codes', 'manual', 'claims', 'settings'],
-  support: ['read', 'find', 'pay_cash', 'pay', 'reverse', 'codes', 'manual', 'claims'],
-  agent: ['find', 'sell', 'pay_cash'],
-  viewer: ['read', 'find'],
-  operator: ['registry'],
-};
-
-export function can(role: UserRole, p: Permission): boolean {
-  return ROLE_PERMISSIONS[role].includes(p);
 }

@@ -79,22 +79,6 @@ function guarded(fn: (payload: string) => void, payload: string, onError: (e: Er
   }
 }
 
-const CONNECTION_LOST_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '08007', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
-const CONNECTION_LOST_MESSAGES = /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|terminating connection due to administrator command/i;
-
-/**
- * The database connection went away under a request (terminated, failed over, restarted): the
- * request did not complete, nothing of its transaction that failed was committed, and the same
- * request can be sent again (the pool opens a new connection).
- */
-export function isConnectionLoss(e: unknown): boolean {
-  if (typeof e !== 'object' || e === null) return false;
-  const code = (e as { code?: unknown }).code;
-  if (typeof code === 'string' && CONNECTION_LOST_CODES.has(code)) return true;
-  const message = (e as { message?: unknown }).message;
-  return typeof message === 'string' && CONNECTION_LOST_MESSAGES.test(message);
-}
-
 export async function openDatabase(opts: OpenOptions = {}): Promise<Database> {
   return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts) : openPglite(opts);
 }
@@ -160,7 +144,7 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
   // So does a client that is checked out when its connection dies (terminated by an operator, a
   // failover, a restart) while no query of it is running, e.g. between two statements of a
   // transaction: pg-pool listens only to idle clients, so without this the process exits. The
-  // transaction's next statement fails, the request answers 503 (isConnectionLoss), and the pool
+  // transaction's next statement fails, the request answers 503 (services/connection-loss.ts), and the pool
   // drops the dead client when it is released.
   pool.on('connect', (client) => client.on('error', onError));
   // Session settings reach each pooled client before its next use: the set_config() is queued on

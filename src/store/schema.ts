@@ -20,9 +20,14 @@ export type PlainDate = string;
 type Int8 = number;
 
 export type SaleStatus = 'unsold' | 'retail' | 'financed';
-export type ContractStatus = 'active' | 'paid_off' | 'written_off' | 'returned';
+export type { ContractStatus } from '../domain/stage.ts';
+import type { ContractStatus } from '../domain/stage.ts';
 export type ClaimStatus = 'open' | 'approved' | 'rejected';
-export type UserRole = 'operator' | 'admin' | 'support' | 'agent' | 'viewer';
+export type { UserRole } from '../domain/roles.ts';
+import type { UserRole } from '../domain/roles.ts';
+import type { ComplianceProfile } from '../domain/compliance.ts';
+import type { Component } from '../domain/allocation.ts';
+import type { ManualAction, Stage } from '../domain/stage.ts';
 
 export interface LendersTable {
   id: string;
@@ -33,9 +38,10 @@ export interface LendersTable {
   how_to_pay: string;
   currency: string;
   time_zone: string;
-  compliance_profile: Json;
+  /** Validated on the way in (src/services/settings.ts); the engine validates it again before use. */
+  compliance_profile: Json<ComplianceProfile>;
   /** Allocation order within an installment, e.g. ["penalty","fee","interest","principal"]. */
-  allocation_order: JsonDefault;
+  allocation_order: JsonDefault<readonly Component[]>;
   created_at: Ts;
 }
 
@@ -50,8 +56,6 @@ export interface DevicesTable {
   sale_status: ColumnType<SaleStatus, SaleStatus | undefined, SaleStatus>;
   lender_id: string | null;
   enrolled_at: TsNull;
-  /** sha256 of the current session credential. */
-  credential_hash: Buffer | null;
   /** The session credential sealed with the master key (aad `credential:<device id>`). */
   credential_enc: Buffer | null;
   credential_version: Generated<number>;
@@ -76,12 +80,12 @@ export interface ContractsTable {
   currency: string;
   financed: Int8;
   /** The schedule inputs the installments were built from. */
-  terms: Json;
+  terms: Json<Record<string, unknown>>;
   consent_at: TsNull;
   consent_channel: string | null;
   consent_terms_version: string | null;
   status: ColumnType<ContractStatus, ContractStatus | undefined, ContractStatus>;
-  stage: Generated<string>;
+  stage: ColumnType<Stage, Stage | undefined, Stage>;
   stage_reason: string | null;
   stage_changed_at: TsNull;
   lock_reference: string;
@@ -93,7 +97,7 @@ export interface ContractsTable {
   outstanding: Generated<Int8>;
   next_evaluation_at: TsNull;
   last_evaluated_on: PlainDate | null;
-  manual_action: JsonNull;
+  manual_action: JsonNull<ManualAction>;
   policy_version: Generated<number>;
   created_at: Ts;
   updated_at: Ts;

@@ -1,5 +1,5 @@
 /** Issuing tokens (server side): OpenPAYGO-python `token_encode.py`. */
-import { LienError } from '../domain/errors.ts';
+import { TokenInputError } from './errors.ts';
 import {
   COUNTER_SYNC_VALUE,
   MAX_ACTIVATION_VALUE,
@@ -53,11 +53,11 @@ export function encodeToken(opts: EncodeOptions): EncodedToken {
 
 function valueToEncode(type: TokenType, value: number | undefined, extended: boolean): number {
   if (!TOKEN_TYPES.includes(type)) {
-    throw new LienError('invalid_input', `Unknown token type "${String(type)}".`, { field: 'type', value: type });
+    throw new TokenInputError(`Unknown token type "${String(type)}".`, { field: 'type', value: type });
   }
   if (type === 'DISABLE_PAYG' || type === 'COUNTER_SYNC') {
     if (value !== undefined && value !== null) {
-      throw new LienError('invalid_input', `A ${type} token carries no number of days; leave the value out.`, {
+      throw new TokenInputError(`A ${type} token carries no number of days; leave the value out.`, {
         field: 'value',
         value,
       });
@@ -67,8 +67,7 @@ function valueToEncode(type: TokenType, value: number | undefined, extended: boo
   if (value === undefined || value === null || !isEncodableDays(value, extended)) {
     const max = extended ? MAX_ACTIVATION_VALUE_EXTENDED : MAX_ACTIVATION_VALUE;
     const reserved = extended ? ` except ${PAYG_DISABLE_VALUE} and ${COUNTER_SYNC_VALUE}` : '';
-    throw new LienError(
-      'invalid_input',
+    throw new TokenInputError(
       `A ${type} token needs a whole number of days from 0 to ${max}${reserved}.`,
       { field: 'value', value, max },
     );

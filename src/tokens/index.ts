@@ -2,12 +2,13 @@
  * OpenPAYGO Token codec, shared by the server (issues codes) and the device agent (checks them).
  * Pure: no I/O, no clock, no Node APIs.
  */
-import { LienError } from '../domain/errors.ts';
+import { TokenInputError } from './errors.ts';
 import { hashToStandardCode } from './format.ts';
 import { checkKey } from './inputs.ts';
 import { sipHash24 } from './siphash.ts';
 
 export * from './constants.ts';
+export { TokenInputError } from './errors.ts';
 export { encodeToken, type EncodeOptions, type EncodedToken } from './encode.ts';
 export {
   decodeToken,
@@ -28,7 +29,7 @@ export function deriveStartingCode(key: Uint8Array): number {
 /** Parses a key written as 32 hex digits (how OpenPAYGO tools exchange keys). */
 export function keyFromHex(hex: string): Uint8Array {
   if (!/^[0-9a-fA-F]{32}$/.test(hex)) {
-    throw new LienError('invalid_input', 'An OpenPAYGO token key is written as exactly 32 hexadecimal digits.', {
+    throw new TokenInputError('An OpenPAYGO token key is written as exactly 32 hexadecimal digits.', {
       field: 'key',
     });
   }

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-// The agent ships on phones: it may use the protocol, the token codec and two domain files only.
-const ALLOWED = [/^\.\/[\w-]+\.ts$/, /^\.\.\/protocol\//, /^\.\.\/tokens\//, /^\.\.\/domain\/clock\.ts$/, /^\.\.\/domain\/errors\.ts$/, /^node:/, /^ws$/];
+// The agent ships on phones: it may use the protocol, the token codec and three domain files only
+// (money: the amount due is shown in its currency's ISO precision, as the server computed it).
+const ALLOWED = [/^\.\/[\w-]+\.ts$/, /^\.\.\/protocol\//, /^\.\.\/tokens\//, /^\.\.\/domain\/clock\.ts$/, /^\.\.\/domain\/errors\.ts$/, /^\.\.\/domain\/money\.ts$/, /^node:/, /^ws$/];
 
 describe('agent import boundary', () => {
   it('imports nothing of the server, store, jobs, CLI or web', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildView, callAllowed, decideEnforcement, formatAmount, isEmergencyNumber } from '../../src/agent/enforcement.ts';
+import { amountText as formatAmount, buildView, callAllowed, decideEnforcement, isEmergencyNumber } from '../../src/agent/enforcement.ts';
 import type { Policy } from '../../src/protocol/index.ts';
 
 const NOW = Date.parse('2026-03-10T12:00:00Z');

@@ -25,7 +25,7 @@ describe('insertMany', () => {
       flag: n === 3 ? null : n % 2 === 0,
       doc: n === 4 ? null : { text: t, quote: '"x"', nested: [1, { comma: 'a,b', nl: 'x\ny' }] },
     }));
-    await d.db.transaction().execute((tx) => insertMany(tx, 'bulk_values', { n: 'int4', t: 'text', big: 'int8', at: 'timestamptz', day: 'date', flag: 'bool', doc: 'jsonb' }, rows));
+    await d.db.transaction().execute((tx) => insertMany(tx, 'bulk_values' as never, { n: 'int4', t: 'text', big: 'int8', at: 'timestamptz', day: 'date', flag: 'bool', doc: 'jsonb' }, rows));
     const back = await sql<Record<string, unknown>>`SELECT n, t, big, at, day, flag, doc FROM bulk_values ORDER BY n`.execute(d.db);
     expect(back.rows).toEqual(rows);
   });

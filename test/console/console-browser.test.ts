@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeBrowser } from '../setup/browser.ts';
 import { SYSTEM } from '../../src/services/context.ts';
-import { dashboard } from '../../src/services/dashboard.ts';
+import { dashboard } from '../../src/services/views/dashboard.ts';
 import { evaluateContract } from '../../src/services/evaluate.ts';
 import { submitClaim } from '../../src/services/claims.ts';
 import { TestPlatform, type TestDevice } from '../e2e/in-process.ts';

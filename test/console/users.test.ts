@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dashboard, percentile } from '../../src/services/dashboard.ts';
+import { dashboard, percentile } from '../../src/services/views/dashboard.ts';
 import { BAD_CREDENTIALS, FREE_FAILURES_PER_ADDRESS, signIn } from '../../src/services/sessions.ts';
 import { createUser, hashPassword, verifyPassword } from '../../src/services/users.ts';
 import type { Database } from '../../src/store/connection.ts';

@@ -15,10 +15,14 @@ import { OffsetClock } from '../../src/agent/sim/offset-clock.ts';
 import { SwitchableNetwork } from '../../src/agent/sim/switchable-network.ts';
 import { noticePeriodMs } from '../../src/domain/compliance.ts';
 import { shippedProfile } from '../../src/domain/profiles/index.ts';
-import { addDays, isLocking, localDate, startOfLocalDay, type Stage } from '../../src/domain/stage.ts';
+import { addDays, businessDateIn, startOfLocalDay } from '../../src/domain/dates.ts';
+import { isLocking, type Stage } from '../../src/domain/stage.ts';
+
+const localDate = (ms: number, timeZone: string) => businessDateIn(timeZone, new Date(ms));
 import { sweep } from '../../src/jobs/sweep.ts';
 import { SYSTEM } from '../../src/services/context.ts';
-import { clampNoticeShownAt, evaluateContract } from '../../src/services/evaluate.ts';
+import { clampNoticeShownAt } from '../../src/domain/evaluation.ts';
+import { evaluateContract } from '../../src/services/evaluate.ts';
 import { TestPlatform, type TestDevice } from './in-process.ts';
 
 const TZ = 'Africa/Nairobi';

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { minorToDecimal as minorUnitsToDecimal } from '../../src/domain/money.ts';
 import { describe, expect, it } from 'vitest';
 import { LienError } from '../../src/domain/errors.ts';
 import {
@@ -9,7 +10,6 @@ import {
   formatDurationWords,
   formatMoney,
   localeFor,
-  minorUnitsToDecimal,
 } from '../../src/i18n/index.ts';
 
 const NBSP = '\u00a0';

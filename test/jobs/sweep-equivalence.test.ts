@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { businessDateIn } from '../../src/domain/dates.ts';
 import { quietContractIds, sweep, SWEEP_DECISION } from '../../src/jobs/sweep.ts';
-import { decide, loadFacts } from '../../src/services/evaluate.ts';
+import { decide } from '../../src/domain/evaluation.ts';
+import { loadFacts } from '../../src/services/evaluate.ts';
 import { TestPlatform } from '../e2e/in-process.ts';
 import { rng, seedVariedContracts } from './sweep-fixtures.ts';
 

@@ -5,11 +5,11 @@ import {
   decideStage,
   escalationRank,
   isLocking,
-  startOfLocalDay,
   STAGES,
   type StageDecision,
   type StageInput,
 } from '../../src/domain/stage.ts';
+import { startOfLocalDay } from '../../src/domain/dates.ts';
 import { INDIA_2026_DRAFT, RETAIL_SHORT_CYCLE } from '../../src/domain/profiles/index.ts';
 
 const HOUR = 3_600_000;

@@ -8,9 +8,7 @@ import { imeiCheckDigit } from '../../src/domain/imei.ts';
 import { openDatabase, type Database } from '../../src/store/connection.ts';
 import { newId } from '../../src/store/ids.ts';
 import { migrate } from '../../src/store/migrations/index.ts';
-import type { Contract, Device, Lender } from '../../src/store/schema.ts';
-import { createContract } from '../../src/store/repos/contracts.ts';
-import { createLender } from '../../src/store/repos/lenders.ts';
+import type { Contract, Device, Installment, Lender, NewContract, NewInstallment, NewLender } from '../../src/store/schema.ts';
 import { aad, seal } from '../../src/store/secrets.ts';
 import { auditKeyFor, useAuditKey } from '../../src/store/repos/audit.ts';
 import type { Kysely } from 'kysely';
@@ -111,7 +109,7 @@ export const TEST_KEY = Buffer.alloc(32, 7);
 export const TEST_AUDIT_KEY = auditKeyFor(TEST_KEY);
 
 export async function seedLender(db: Kysely<DB>, name = 'Acme Credit'): Promise<Lender> {
-  return createLender(db, {
+  return insertLender(db, {
     id: newId('lnd'),
     name,
     support_phone: '+254700000000',
@@ -145,11 +143,25 @@ export async function seedDevice(db: Kysely<DB>, patch: Partial<Device> = {}): P
     .executeTakeFirstOrThrow();
 }
 
+/** A lender row as given (tests that need one without the onboarding use case). */
+function insertLender(db: Kysely<DB>, row: NewLender): Promise<Lender> {
+  return db.insertInto('lenders').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+/** A contract and its installments, together or not at all, as rows (the use case is sellOnCredit). */
+export async function insertContract(db: Kysely<DB>, contract: NewContract, installments: Omit<NewInstallment, 'contract_id'>[]): Promise<Contract & { installments: Installment[] }> {
+  return db.transaction().execute(async (tx) => {
+    const row = await tx.insertInto('contracts').values(contract).returningAll().executeTakeFirstOrThrow();
+    const rows = installments.length ? await tx.insertInto('installments').values(installments.map((i) => ({ ...i, contract_id: row.id }))).returningAll().execute() : [];
+    return { ...row, installments: rows.sort((a, b) => a.n - b.n) };
+  });
+}
+
 /** A financed device with a three-installment contract of 1,000.00 KES each. */
 export async function seedContract(db: Kysely<DB>, lender: Lender, patch: Partial<Contract> = {}): Promise<Contract> {
   const device = await seedDevice(db, { sale_status: 'financed', lender_id: lender.id });
   const now = new Date('2026-01-05T09:00:00Z');
-  const c = await createContract(
+  const c = await insertContract(
     db,
     {
       id: newId('ctr'),

@@ -4,12 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/store/connection.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import { importManifest } from '../../src/services/manifest.ts';
-import { findByImei, insertManifestRows } from '../../src/store/repos/devices.ts';
+import { insertManifestRows } from '../../src/store/repos/devices.ts';
 import { aad, open } from '../../src/store/secrets.ts';
 import { newId } from '../../src/store/ids.ts';
 import { openTestDb, servicesOver, testImei, TEST_KEY } from './helpers.ts';
 
 const OPERATOR = { kind: 'operator', id: 'test', lenderId: null } as const;
+
+const findByImei = (db: Database['db'], imei: string) =>
+  db.selectFrom('devices').selectAll().where((eb) => eb.or([eb('imei1', '=', imei), eb('imei2', '=', imei)])).executeTakeFirst();
 
 const HEADER = 'imei1,imei2,serial,model,factory_secret,sale_status';
 

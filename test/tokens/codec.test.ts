@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LienError } from '../../src/domain/errors.ts';
+import { TokenInputError } from '../../src/tokens/errors.ts';
 import {
   decodeToken,
   deriveStartingCode,
@@ -188,12 +188,12 @@ describe('refusals', () => {
     try {
       fn();
     } catch (e) {
-      expect(e).toBeInstanceOf(LienError);
-      expect((e as LienError).code).toBe('invalid_input');
-      expect((e as LienError).message).toMatch(pattern);
+      expect(e).toBeInstanceOf(TokenInputError);
+      expect((e as TokenInputError).code).toBe('invalid_input');
+      expect((e as TokenInputError).message).toMatch(pattern);
       return;
     }
-    throw new Error('expected a LienError');
+    throw new Error('expected a TokenInputError');
   };
 
   it('refuses values a token cannot carry', () => {

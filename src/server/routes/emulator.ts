@@ -21,14 +21,14 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ManualClock, type Clock } from '../../domain/clock.ts';
-import { LienError, isLienError } from '../../domain/errors.ts';
+import { isLienError } from '../../domain/errors.ts';
 import { HttpNetwork } from '../../agent/http-network.ts';
 import { MemoryStore } from '../../agent/memory.ts';
 import { provisionDevice } from '../../agent/provision.ts';
 import { SimPhone, type Outcome } from '../../agent/sim/sim-phone.ts';
 import { isLang, type Lang } from '../../i18n/index.ts';
 import type { Services } from '../../services/context.ts';
-import { aad, open } from '../../store/secrets.ts';
+import { factoryIdentity, recentDevices } from '../../services/views/emulator.ts';
 import { HTMX_PATH, renderIndexPage, renderNotFoundPage, renderPhonePage } from '../../web/emulator.tsx';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -72,14 +72,8 @@ export class EmulatorHub {
   }
 
   private async start(serial: string): Promise<SimPhone> {
-    const device = await this.s.db.selectFrom('devices').select(['serial', 'imei1', 'imei2', 'factory_secret_enc']).where('serial', '=', serial).executeTakeFirst();
-    if (!device) throw new LienError('not_found', `No registered device has the serial "${serial}". Devices come from the factory manifest.`);
     const persistent = new MemoryStore();
-    await provisionDevice(persistent, {
-      factorySecret: open(this.s.masterKey, device.factory_secret_enc, aad.factorySecret(device.serial)),
-      imeis: device.imei2 ? [device.imei1, device.imei2] : [device.imei1],
-      serial: device.serial,
-    });
+    await provisionDevice(persistent, await factoryIdentity(this.s, serial));
     const phone = new SimPhone({ persistent, userdata: new MemoryStore(), clock: this.s.clock, network: new HttpNetwork({ baseUrl: this.serverUrl(), timeoutMs: 10_000 }), lang: 'en' });
     await phone.boot();
     await phone.sync();
@@ -214,13 +208,7 @@ function version(serial: string, phone: SimPhone, lang: Lang): string {
 
 async function indexPage(s: Services, hub: EmulatorHub, error?: string): Promise<string> {
   const running = hub.running().map(([serial, phone]) => ({ serial, mode: phone.agent.view().mode, lender: phone.agent.view().lender?.name ?? null }));
-  const recent = await s.db
-    .selectFrom('devices')
-    .leftJoin('lenders', 'lenders.id', 'devices.lender_id')
-    .select(['devices.serial', 'lenders.name as lender'])
-    .orderBy('devices.created_at', 'desc')
-    .limit(20)
-    .execute();
+  const recent = await recentDevices(s.db);
   const registered = recent.filter((r) => !hub.get(r.serial)).map((r) => ({ serial: r.serial, mode: null, lender: r.lender ?? null }));
   return renderIndexPage({ running, registered, ...(error ? { error } : {}) });
 }

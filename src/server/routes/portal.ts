@@ -27,7 +27,7 @@ import { claimStatus, MAX_RECEIPT_BYTES, submitClaim, type ClaimProblem } from '
 import type { Services } from '../../services/context.ts';
 import { lienStatus, lookupLock, portalActor } from '../../services/portal.ts';
 import { renderDocument, type Frame } from '../../web/portal/layout.tsx';
-import { RETRY_AFTER_LOST_CONNECTION_SEC, unavailableFrom } from '../errors.ts';
+import { httpStatus, RETRY_AFTER_LOST_CONNECTION_SEC, unavailableFrom } from '../errors.ts';
 import { assertText } from '../text-guard.ts';
 import { ClaimPage, ClaimReceiptPage, ClaimStatusPage, EMPTY_CLAIM, HomePage, LienPage, LookupPage, MessagePage, ResultPage, type ClaimValues } from '../../web/portal/pages.tsx';
 import { chooseLanguage, clientIp } from './portal/client.ts';
@@ -209,7 +209,7 @@ export async function portalRoutes(app: FastifyInstance, opts: PortalOptions): P
       if (!isLienError(e)) throw e;
       const problem = e.details.problem as ClaimProblem | undefined;
       if (e.code === 'not_found') return page({ reference: t(frame.lang, 'portal.error.notFound') }, 404);
-      if (problem && problem in CLAIM_MESSAGES) return page({ [CLAIM_FIELDS[problem]]: t(frame.lang, CLAIM_MESSAGES[problem]) }, e.status);
+      if (problem && problem in CLAIM_MESSAGES) return page({ [CLAIM_FIELDS[problem]]: t(frame.lang, CLAIM_MESSAGES[problem]) }, httpStatus(e));
       throw e;
     }
   });
@@ -258,7 +258,7 @@ export async function portalRoutes(app: FastifyInstance, opts: PortalOptions): P
     const lost = unavailableFrom(raw);
     if (lost) reply.header('retry-after', String(RETRY_AFTER_LOST_CONNECTION_SEC));
     const err = lost ?? raw;
-    const status = isLienError(err) ? err.status : is4xx(err) ? (err as { statusCode: number }).statusCode : 500;
+    const status = isLienError(err) ? httpStatus(err) : is4xx(err) ? (err as { statusCode: number }).statusCode : 500;
     if (status >= 500) {
       if (!lost) req.log.error({ err }, 'portal request failed');
       return send(reply, h(MessagePage, { frame, title: t(frame.lang, 'portal.siteTitle'), message: t(frame.lang, 'portal.error.generic') }), status);

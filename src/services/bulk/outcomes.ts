@@ -1,9 +1,10 @@
 import type { Selectable } from 'kysely';
 import type { DB } from '../../store/schema.ts';
 import type { Services } from '../context.ts';
-import type { Effects } from '../unit-of-work.ts';
-import { applyOutcome, decide, evaluatedColumns, loadFacts, signedPolicyRows, type Evaluation, type Outcome } from '../evaluate.ts';
-import { updateMany, type Tx } from './sql.ts';
+import type { Effects, Executor } from '../unit-of-work.ts';
+import { decide } from '../../domain/evaluation.ts';
+import { applyOutcome, evaluatedColumns, loadFacts, signedPolicyRows, type Evaluation, type Outcome } from '../evaluate.ts';
+import { updateMany } from './sql.ts';
 
 type ContractRow = Selectable<DB['contracts']>;
 type LenderRow = Selectable<DB['lenders']>;
@@ -45,7 +46,7 @@ export function quietEvaluation(o: Outcome): Evaluation {
     contractId: c.id,
     deviceId: c.device_id,
     decision: o.decision,
-    previousStage: c.stage as Evaluation['previousStage'],
+    previousStage: c.stage,
     policyChanged: o.changed,
     policyVersion: o.changed ? c.policy_version + 1 : c.policy_version,
   };
@@ -58,7 +59,7 @@ export function quietEvaluation(o: Outcome): Evaluation {
  */
 export async function evaluateMany(
   s: Services,
-  tx: Tx,
+  tx: Executor,
   fx: Effects,
   contracts: ContractRow[],
   why: (c: ContractRow) => string,

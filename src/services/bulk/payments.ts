@@ -9,10 +9,10 @@ import { LOCK_REFERENCE_PATTERN } from '../../protocol/index.ts';
 import { newId } from '../../store/ids.ts';
 import type { DB } from '../../store/schema.ts';
 import { actorName } from '../context.ts';
-import type { Effects } from '../unit-of-work.ts';
+import type { Effects, Executor } from '../unit-of-work.ts';
 import { RowError, instant, rowCheck, text, type CsvRow, type CsvSpec, type RowProblem } from './csv.ts';
-import { chunks, insertMany, updateMany, yieldToLoop, CHUNK, type Tx } from './sql.ts';
-import { groupBy } from '../evaluate.ts';
+import { chunks, insertMany, updateMany, yieldToLoop, CHUNK } from './sql.ts';
+import { groupBy } from '../../domain/collections.ts';
 import { installmentsByContract } from '../../store/repos/contracts.ts';
 
 type ContractRow = Pick<Selectable<DB['contracts']>, 'id' | 'lender_id' | 'currency' | 'lock_reference' | 'device_id'>;
@@ -59,7 +59,7 @@ export function checkPaymentRow({ line, rec }: CsvRow): PaymentRow {
  * already posted). With `lock`, the contracts are locked until commit. Returns the contract per
  * row (index-aligned) and the problems.
  */
-export async function checkContracts(tx: Tx, lenderId: string, rows: PaymentRow[], lock: boolean): Promise<{ contracts: ContractRow[]; errors: RowProblem[] }> {
+export async function checkContracts(tx: Executor, lenderId: string, rows: PaymentRow[], lock: boolean): Promise<{ contracts: ContractRow[]; errors: RowProblem[] }> {
   const byId = new Map<string, ContractRow>();
   const byRef = new Map<string, ContractRow>();
   const ids = [...new Set(rows.flatMap((r) => (r.contractId ? [r.contractId] : [])))];
@@ -134,7 +134,7 @@ interface FilePaid {
  * of them) is settled first, as postPayment settles it (services/payoff.ts): its installments not
  * yet due are cut to what the quote charged, so the allocation pays it off.
  */
-async function reallocateMany(tx: Tx, fx: Effects, lender: LenderForPayments, contractIds: string[], filePaid: Map<string, FilePaid>): Promise<void> {
+async function reallocateMany(tx: Executor, fx: Effects, lender: LenderForPayments, contractIds: string[], filePaid: Map<string, FilePaid>): Promise<void> {
   const order = lender.allocation_order;
   const rebate = validateProfile(lender.compliance_profile).earlyPayoffRebate;
   for (const part of chunks(contractIds, 2000)) {
@@ -196,7 +196,7 @@ async function reallocateMany(tx: Tx, fx: Effects, lender: LenderForPayments, co
  * and webhook event). Evaluation of the contracts is the caller's next step.
  */
 export async function writePayments(
-  tx: Tx,
+  tx: Executor,
   fx: Effects,
   lender: LenderForPayments,
   rows: PaymentRow[],

@@ -8,12 +8,13 @@ import { newLockReference } from '../../protocol/index.ts';
 import { newId } from '../../store/ids.ts';
 import type { DB } from '../../store/schema.ts';
 import type { Services } from '../context.ts';
-import type { Effects } from '../unit-of-work.ts';
+import type { Effects, Executor } from '../unit-of-work.ts';
 import type { Evaluation } from '../evaluate.ts';
 import { RowError, instant, rowCheck, text, type CsvRow, type CsvSpec, type RowProblem } from './csv.ts';
 import { isQuiet, quietEvaluation } from './outcomes.ts';
-import { applyOutcome, decide, evaluatedColumns, loadFacts, signedPolicyRows } from '../evaluate.ts';
-import { CHUNK, chunks, insertMany, yieldToLoop, type Tx } from './sql.ts';
+import { decide } from '../../domain/evaluation.ts';
+import { applyOutcome, evaluatedColumns, loadFacts, signedPolicyRows } from '../evaluate.ts';
+import { CHUNK, chunks, insertMany, yieldToLoop } from './sql.ts';
 
 type LenderRow = Selectable<DB['lenders']>;
 type ContractRow = Selectable<DB['contracts']>;
@@ -131,7 +132,7 @@ interface DeviceHit {
  * once in the file. With `lock`, the devices are locked (FOR UPDATE) so the check holds until
  * commit. Returns the device id per row (index-aligned) and the problems.
  */
-export async function checkDevices(tx: Tx, rows: SaleRow[], lock: boolean): Promise<{ deviceIds: string[]; errors: RowProblem[] }> {
+export async function checkDevices(tx: Executor, rows: SaleRow[], lock: boolean): Promise<{ deviceIds: string[]; errors: RowProblem[] }> {
   const byImei = new Map<string, DeviceHit>();
   for (const part of chunks(rows.map((r) => r.imei))) {
     let q = tx
@@ -163,7 +164,7 @@ export async function checkDevices(tx: Tx, rows: SaleRow[], lock: boolean): Prom
 }
 
 /** Lock references for new contracts: random, and unique against each other and the database. */
-async function lockReferences(tx: Tx, count: number): Promise<string[]> {
+async function lockReferences(tx: Executor, count: number): Promise<string[]> {
   const refs = new Set<string>();
   for (;;) {
     // One draw of random bytes for all the references still needed, 5 bytes each (a call per reference costs more than the bytes).
@@ -211,7 +212,7 @@ export interface WrittenSale {
  */
 export async function writeSales(
   s: Services,
-  tx: Tx,
+  tx: Executor,
   fx: Effects,
   lender: LenderRow,
   rows: SaleRow[],

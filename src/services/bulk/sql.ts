@@ -1,7 +1,5 @@
-import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Insertable, type Kysely } from 'kysely';
 import type { DB } from '../../store/schema.ts';
-
-export type Tx = Kysely<DB> | Transaction<DB>;
 
 /** Rows per statement: one array parameter per column, so the row count is not bound by the 65,535-parameter limit. */
 export const CHUNK = 5000;
@@ -9,13 +7,20 @@ export const CHUNK = 5000;
 /** Column name → PostgreSQL type of its array element (fixed by the code, never by input). */
 export type Columns = Record<string, string>;
 
+/** A table of the schema. */
+export type Table = keyof DB & string;
+/** The columns of `T` a bulk statement names, each with its PostgreSQL element type. */
+export type ColumnsOf<T extends Table> = { [C in keyof DB[T] & string]?: string };
+/** One row for a bulk statement into `T`: values of its columns, as they are written. */
+export type RowOf<T extends Table> = { [C in keyof Insertable<DB[T]> & string]?: Insertable<DB[T]>[C] };
+
 function cell(v: unknown): unknown {
   if (v instanceof Date) return v.toISOString();
   if (v !== null && typeof v === 'object') return JSON.stringify(v);
   return v ?? null;
 }
 
-function arrays(cols: Columns, rows: Record<string, unknown>[]) {
+function arrays(cols: Columns, rows: readonly Record<string, unknown>[]) {
   return Object.entries(cols).map(([name, type]) => sql`${rows.map((r) => cell(r[name]))}::${sql.raw(type)}[]`);
 }
 
@@ -31,7 +36,7 @@ function csvField(v: unknown): string {
   return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-function copiesFromBlob(tx: Tx): boolean {
+function copiesFromBlob(tx: Kysely<DB>): boolean {
   return (tx.getExecutor().adapter as { copiesFromBlob?: boolean }).copiesFromBlob === true;
 }
 
@@ -39,7 +44,7 @@ function copiesFromBlob(tx: Tx): boolean {
  * PGlite: COPY … FROM '/dev/blob' in CSV, which Postgres parses in C, where the unnest form's
  * array literals cost about twice as much per row (bench/import.ts).
  */
-async function copyRows(tx: Tx, table: string, cols: Columns, rows: Record<string, unknown>[]): Promise<void> {
+async function copyRows(tx: Kysely<DB>, table: string, cols: Columns, rows: readonly Record<string, unknown>[]): Promise<void> {
   const names = Object.keys(cols);
   const statement = `COPY "${table}" (${names.map((c) => `"${c}"`).join(', ')}) FROM '/dev/blob' WITH (FORMAT csv)`;
   for (let i = 0; i < rows.length; i += CHUNK) {
@@ -58,12 +63,12 @@ async function copyRows(tx: Tx, table: string, cols: Columns, rows: Record<strin
  * col2[], …) on PostgreSQL (node-postgres has no COPY without another package, and the unnest
  * form is fast enough there).
  */
-export async function insertMany(tx: Tx, table: string, cols: Columns, rows: Record<string, unknown>[]): Promise<void> {
-  if (copiesFromBlob(tx)) return copyRows(tx, table, cols, rows);
+export async function insertMany<T extends Table>(tx: Kysely<DB>, table: T, cols: ColumnsOf<T>, rows: readonly RowOf<T>[]): Promise<void> {
+  if (copiesFromBlob(tx)) return copyRows(tx, table, cols as Columns, rows as readonly Record<string, unknown>[]);
   const names = sql.join(Object.keys(cols).map((c) => sql.id(c)));
   for (let i = 0; i < rows.length; i += CHUNK) {
     const part = rows.slice(i, i + CHUNK);
-    await sql`INSERT INTO ${sql.id(table)} (${names}) SELECT * FROM unnest(${sql.join(arrays(cols, part))})`.execute(tx);
+    await sql`INSERT INTO ${sql.id(table)} (${names}) SELECT * FROM unnest(${sql.join(arrays(cols as Columns, part as readonly Record<string, unknown>[]))})`.execute(tx);
   }
 }
 
@@ -71,13 +76,14 @@ export async function insertMany(tx: Tx, table: string, cols: Columns, rows: Rec
  * UPDATE table SET col = u.col … FROM unnest(…) u WHERE table.key = u.key, in chunks. `keys` are
  * the columns matched on; every other column of `cols` is set.
  */
-export async function updateMany(tx: Tx, table: string, keys: string[], cols: Columns, rows: Record<string, unknown>[]): Promise<void> {
+export async function updateMany<T extends Table>(tx: Kysely<DB>, table: T, keys: readonly (keyof DB[T] & string)[], cols: ColumnsOf<T>, rows: readonly RowOf<T>[]): Promise<void> {
   const names = Object.keys(cols);
-  const sets = sql.join(names.filter((c) => !keys.includes(c)).map((c) => sql`${sql.id(c)} = u.${sql.id(c)}`));
+  const matched = new Set<string>(keys);
+  const sets = sql.join(names.filter((c) => !matched.has(c)).map((c) => sql`${sql.id(c)} = u.${sql.id(c)}`));
   const match = sql.join(keys.map((k) => sql`t.${sql.id(k)} = u.${sql.id(k)}`), sql` AND `);
   for (let i = 0; i < rows.length; i += CHUNK) {
     const part = rows.slice(i, i + CHUNK);
-    await sql`UPDATE ${sql.id(table)} AS t SET ${sets} FROM unnest(${sql.join(arrays(cols, part))}) AS u(${sql.join(names.map((c) => sql.id(c)))}) WHERE ${match}`.execute(tx);
+    await sql`UPDATE ${sql.id(table)} AS t SET ${sets} FROM unnest(${sql.join(arrays(cols as Columns, part as readonly Record<string, unknown>[]))}) AS u(${sql.join(names.map((c) => sql.id(c)))}) WHERE ${match}`.execute(tx);
   }
 }
 

@@ -4,6 +4,7 @@ import { initial } from './0001_initial.ts';
 import { auditChainBatch } from './0002_audit_chain_batch.ts';
 import { claimNumbers } from './0003_claim_numbers.ts';
 import { policyOfflineRenewal } from './0004_policy_offline_renewal.ts';
+import { dropCredentialHash } from './0005_drop_credential_hash.ts';
 import { signinThrottle } from './0020_signin_throttle.ts';
 import { auditKeyedChain } from './0021_audit_keyed_chain.ts';
 import { claimLiftsLock } from './0022_claim_lifts_lock.ts';
@@ -19,6 +20,7 @@ export const migrations: Record<string, Migration> = {
   '0002_audit_chain_batch': auditChainBatch,
   '0003_claim_numbers': claimNumbers,
   '0004_policy_offline_renewal': policyOfflineRenewal,
+  '0005_drop_credential_hash': dropCredentialHash,
   '0020_signin_throttle': signinThrottle,
   '0021_audit_keyed_chain': auditKeyedChain,
   '0022_claim_lifts_lock': claimLiftsLock,

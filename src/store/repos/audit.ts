@@ -1,10 +1,10 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../connection.ts';
 import { decodeCursor, pageSize, toPage, type Page } from '../pagination.ts';
 import type { AuditRow, DB } from '../schema.ts';
 import { deriveKey } from '../secrets.ts';
 
-type Db = Kysely<DB> | Transaction<DB>;
+type Db = Kysely<DB>;
 
 /**
  * The audit log is a set of hash chains, one per lender plus one for the platform (chain ''):

@@ -1,8 +1,7 @@
-import { sql, type Kysely, type Transaction, type Updateable } from 'kysely';
-import { LienError } from '../../domain/errors.ts';
-import type { DB, Device, DevicesTable, NewDevice } from '../schema.ts';
+import { sql, type Kysely } from 'kysely';
+import type { DB, NewDevice } from '../schema.ts';
 
-type Db = Kysely<DB> | Transaction<DB>;
+type Db = Kysely<DB>;
 
 /** Rows per INSERT: keeps statements (and PGlite's time on the main thread) small. */
 export const MAX_ROWS_PER_STATEMENT = 1000;
@@ -69,61 +68,4 @@ export async function insertManifestRows(db: Db, rows: NewDevice[]): Promise<Man
   }
   duplicates.sort((a, b) => a.index - b.index);
   return { inserted, duplicates };
-}
-
-export async function getDevice(db: Db, id: string): Promise<Device | undefined> {
-  return db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
-}
-
-/** The device carrying this IMEI in either slot (dual-SIM phones have two). */
-export async function findByImei(db: Db, imei: string): Promise<Device | undefined> {
-  return db
-    .selectFrom('devices')
-    .selectAll()
-    .where((eb) => eb.or([eb('imei1', '=', imei), eb('imei2', '=', imei)]))
-    .executeTakeFirst();
-}
-
-export async function findBySerial(db: Db, serial: string): Promise<Device | undefined> {
-  return db.selectFrom('devices').selectAll().where('serial', '=', serial).executeTakeFirst();
-}
-
-export interface Enrollment {
-  /** sha256 of the new session credential. */
-  credentialHash: Buffer;
-  /** The credential sealed with the master key (aad `credential:<device id>`). */
-  credentialEnc: Buffer;
-  enrolledAt: Date;
-  agentVersion: string;
-}
-
-/**
- * Stores a new session credential, which revokes the previous one: the version goes up and the
- * request counter starts again. Returns the new credential version.
- */
-export async function recordEnrollment(db: Db, id: string, e: Enrollment): Promise<number> {
-  const row = await db
-    .updateTable('devices')
-    .set({
-      credential_hash: e.credentialHash,
-      credential_enc: e.credentialEnc,
-      credential_version: sql<number>`credential_version + 1`,
-      last_counter: 0,
-      enrolled_at: e.enrolledAt,
-      agent_version: e.agentVersion,
-    })
-    .where('id', '=', id)
-    .returning('credential_version')
-    .executeTakeFirst();
-  if (!row) throw new LienError('not_found', `Device ${id} does not exist.`, { deviceId: id });
-  return row.credential_version;
-}
-
-/** Any other column change (sale status, lender, release, token counters). */
-export async function updateDevice(db: Db, id: string, patch: Updateable<DevicesTable>): Promise<Device> {
-  const { id: _ignored, ...changes } = patch;
-  const q = db.updateTable('devices').set(changes).where('id', '=', id).returningAll();
-  const row = Object.keys(changes).length ? await q.executeTakeFirst() : await getDevice(db, id);
-  if (!row) throw new LienError('not_found', `Device ${id} does not exist.`, { deviceId: id });
-  return row;
 }

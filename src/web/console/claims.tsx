@@ -1,6 +1,6 @@
 /** @jsxImportSource preact */
 import type { ClaimSummary } from '../../services/claim-review.ts';
-import { can } from '../../services/users.ts';
+import { can } from '../../domain/roles.ts';
 import { Csrf, money, render, Shell, when, type Viewer } from './layout.tsx';
 
 export function renderClaims(viewer: Viewer, opts: { status: string; claims: ClaimSummary[]; serials: Map<string, string>; nextCursor: string | null; flash: { text: string; bad?: boolean } | null }): string {

@@ -1,6 +1,6 @@
 /** @jsxImportSource preact */
-import type { contractPage } from '../../server/routes/console/data.ts';
-import { can } from '../../services/users.ts';
+import type { contractPage } from '../../services/views/console.ts';
+import { can } from '../../domain/roles.ts';
 import { Csrf, money, render, Shell, Stage, when, type Viewer } from './layout.tsx';
 
 export function renderContract(viewer: Viewer, p: Awaited<ReturnType<typeof contractPage>>, flash: { text: string; bad?: boolean } | null): string {

@@ -1,5 +1,5 @@
 /** @jsxImportSource preact */
-import type { Dashboard } from '../../services/dashboard.ts';
+import type { Dashboard } from '../../services/views/dashboard.ts';
 import { BarChart } from './charts.tsx';
 import { money, render, Shell, when, type Viewer } from './layout.tsx';
 

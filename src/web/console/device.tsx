@@ -1,7 +1,6 @@
 /** @jsxImportSource preact */
-import type { devicePage, searchDevices } from '../../server/routes/console/data.ts';
-import { MAX_CODE_DAYS } from '../../services/codes.ts';
-import { can } from '../../services/users.ts';
+import type { devicePage, searchDevices } from '../../services/views/console.ts';
+import { can } from '../../domain/roles.ts';
 import { Csrf, money, render, Shell, Stage, when, type Viewer } from './layout.tsx';
 
 type Flash = { text: string; bad?: boolean } | null;
@@ -44,7 +43,7 @@ export function renderSearch(viewer: Viewer, q: string, rows: Awaited<ReturnType
 export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof devicePage>>, flash: Flash, today: string): string {
   const { device: d, contract: c } = p;
   const active = c?.status === 'active';
-  const manual = c?.manual_action as { action?: string; until?: string } | null | undefined;
+  const manual = c?.manual_action;
   return render(
     <Shell title={`Device ${d.serial}`} viewer={viewer} active="/console/devices" flash={flash}>
       <h1>
@@ -100,7 +99,7 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
                   <option value="COUNTER_SYNC">Resynchronise (COUNTER_SYNC)</option>
                 </select>
               </label>
-              <label>Days (ADD_TIME)<input name="days" type="number" min={1} max={MAX_CODE_DAYS} value="7" data-testid="code-days" /></label>
+              <label>Days (ADD_TIME)<input name="days" type="number" min={1} max={p.maxCodeDays} value="7" data-testid="code-days" /></label>
               <label>Reason (audited)<input name="reason" required minLength={3} maxLength={500} data-testid="code-reason" /></label>
               <button type="submit" data-testid="code-submit">Issue code</button>
             </form>

@@ -6,9 +6,8 @@
  */
 import type { ComponentChildren, VNode } from 'preact';
 import { renderToString } from 'preact-render-to-string';
-import { formatAmount } from '../../domain/money.ts';
-import { can, type Permission } from '../../services/users.ts';
-import type { UserRole } from '../../store/schema.ts';
+import { formatMoney } from '../../domain/money.ts';
+import { can, type Permission, type UserRole } from '../../domain/roles.ts';
 
 export const CONSOLE_HTMX_PATH = '/console/assets/htmx.min.js';
 
@@ -74,7 +73,7 @@ export function Stage({ stage }: { stage: string }) {
 }
 
 export function money(minor: number, currency: string): string {
-  return `${currency} ${formatAmount(minor, currency)}`;
+  return formatMoney({ amount: minor, currency });
 }
 
 export function when(d: Date | string | null | undefined): string {

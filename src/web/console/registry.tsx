@@ -1,5 +1,5 @@
 /** @jsxImportSource preact */
-import type { registry } from '../../server/routes/console/data.ts';
+import type { registry } from '../../services/views/console.ts';
 import { render, Shell, when, type Viewer } from './layout.tsx';
 
 /** The operator's registry: devices and who finances them; no contract or borrower data. */

@@ -1,7 +1,8 @@
 /** @jsxImportSource preact */
-import type { apiKeys, webhooks } from '../../server/routes/console/data.ts';
+import type { apiKeys, webhooks } from '../../services/views/console.ts';
 import type { LenderSettings } from '../../services/settings.ts';
-import { LENDER_ROLES, type UserSummary } from '../../services/users.ts';
+import { LENDER_ROLES } from '../../domain/roles.ts';
+import type { UserSummary } from '../../services/users.ts';
 import { Csrf, render, Shell, when, type Viewer } from './layout.tsx';
 
 export interface SettingsPageProps {

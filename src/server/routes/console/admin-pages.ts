@@ -12,9 +12,10 @@ import type { ClaimStatus } from '../../../store/schema.ts';
 import { renderClaims } from '../../../web/console/claims.tsx';
 import { renderRegistry } from '../../../web/console/registry.tsx';
 import { renderSettings } from '../../../web/console/settings.tsx';
-import { apiKeys, claimDevices, claimReceipt, registry, webhooks } from './data.ts';
+import { apiKeys, claimDevices, claimReceipt, registry, webhooks } from '../../../services/views/console.ts';
 import { actorOf, field, fields, formAction, html, lenderOf, takeFlash, viewerOf, type Flash } from './session.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { httpStatus } from '../../errors.ts';
 
 type IdParams = { Params: { id: string } };
 /** Receipt types a browser may show inline; anything else is downloaded. */
@@ -156,7 +157,7 @@ export async function adminPages(app: FastifyInstance, { s }: { s: Services }): 
       const w = await createWebhook(s, actorOf(req), { url, events });
       return settingsPage(req, reply, { newWebhook: { url, secret: w.secret }, flash: null });
     } catch (e) {
-      if (e instanceof LienError && e.status === 400) return settingsPage(req, reply, { flash: { text: e.message, bad: true } });
+      if (e instanceof LienError && httpStatus(e) === 400) return settingsPage(req, reply, { flash: { text: e.message, bad: true } });
       throw e;
     }
   });

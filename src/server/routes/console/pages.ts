@@ -5,28 +5,29 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { businessDateIn } from '../../../domain/dates.ts';
-import { startOfLocalDay } from '../../../domain/stage.ts';
+import { startOfLocalDay } from '../../../domain/dates.ts';
 import { LienError } from '../../../domain/errors.ts';
 import { parseAmount } from '../../../domain/money.ts';
 import type { Frequency, AmortizationMethod } from '../../../domain/schedule.ts';
 import { issueCode, type IssueCodeInput } from '../../../services/codes.ts';
 import type { Services } from '../../../services/context.ts';
-import { dashboard } from '../../../services/dashboard.ts';
+import { dashboard } from '../../../services/views/dashboard.ts';
 import { applyManualAction, manualOutcome, MANUAL_ACTIONS, type ManualActionName } from '../../../services/manual-actions.ts';
 import { postPayment, reversePayment } from '../../../services/payments.ts';
 import { sellOnCredit } from '../../../services/sales.ts';
 import { BAD_CREDENTIALS, signIn, signOut } from '../../../services/sessions.ts';
-import { can } from '../../../services/users.ts';
+import { can } from '../../../domain/roles.ts';
 import { renderContract } from '../../../web/console/contract.tsx';
 import { renderDashboard } from '../../../web/console/dashboard.tsx';
 import { renderDevice, renderSearch } from '../../../web/console/device.tsx';
 import { renderLogin } from '../../../web/console/login.tsx';
 import { renderSell } from '../../../web/console/sell.tsx';
-import { activeContractOf, contractPage, devicePage, searchDevices } from './data.ts';
+import { activeContractOf, contractPage, devicePage, searchDevices } from '../../../services/views/console.ts';
 import {
   actorOf, cookieOptions, done, field, formAction, homeOf, html, lenderOf, LOGIN_CSRF_COOKIE, loginCsrf, safeNext, SESSION_COOKIE, takeFlash, userOf, viewerOf,
 } from './session.ts';
 import { csrfMatches } from '../../../services/sessions.ts';
+import { httpStatus } from '../../errors.ts';
 
 type IdParams = { Params: { id: string } };
 
@@ -67,7 +68,7 @@ export async function workPages(app: FastifyInstance, { s }: { s: Services }): P
     } catch (e) {
       if (e instanceof LienError && (e.code === 'unauthorized' || e.code === 'rate_limited')) {
         if (typeof e.details.retryAfterSec === 'number') reply.header('retry-after', String(e.details.retryAfterSec));
-        return html(reply, renderLogin({ csrf, next, email, error: e.code === 'unauthorized' ? BAD_CREDENTIALS : e.message }), e.status);
+        return html(reply, renderLogin({ csrf, next, email, error: e.code === 'unauthorized' ? BAD_CREDENTIALS : e.message }), httpStatus(e));
       }
       throw e;
     }
@@ -195,7 +196,7 @@ export async function workPages(app: FastifyInstance, { s }: { s: Services }): P
     } catch (e) {
       if (!(e instanceof LienError)) throw e;
       const values = Object.fromEntries(['imei', 'borrowerRef', 'borrowerPhone', 'borrowerLanguage', 'principal', 'downPayment', 'annualRatePct', 'termCount', 'frequency', 'method', 'firstDueDate', 'consent', 'termsVersion'].map((k) => [k, field(b, k)]));
-      return html(reply, renderSell(viewerOf(req), { currency: l.currency, today: today(s, l.time_zone), values, flash: { text: e.message, bad: true } }), e.status);
+      return html(reply, renderSell(viewerOf(req), { currency: l.currency, today: today(s, l.time_zone), values, flash: { text: e.message, bad: true } }), httpStatus(e));
     }
   });
 }

@@ -7,9 +7,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isLienError, LienError } from '../../../domain/errors.ts';
 import type { Actor, Services } from '../../../services/context.ts';
 import { csrfMatches, findSession, type SessionUser } from '../../../services/sessions.ts';
-import { can, type Permission } from '../../../services/users.ts';
+import { can, type Permission } from '../../../domain/roles.ts';
 import { renderProblem, type Viewer } from '../../../web/console/layout.tsx';
-import { RETRY_AFTER_LOST_CONNECTION_SEC, unavailableFrom } from '../../errors.ts';
+import { httpStatus, RETRY_AFTER_LOST_CONNECTION_SEC, unavailableFrom } from '../../errors.ts';
 
 export const SESSION_COOKIE = 'lien_session';
 export const LOGIN_CSRF_COOKIE = 'lien_login_csrf';
@@ -110,7 +110,7 @@ export async function formAction(reply: FastifyReply, s: Services, back: string,
     const r = await run();
     return done(reply, s, r.to ?? back, { text: r.text });
   } catch (e) {
-    if (isLienError(e) && e.status !== 404 && e.status !== 403 && e.status !== 401) return done(reply, s, back, { text: e.message, bad: true });
+    if (isLienError(e) && httpStatus(e) !== 404 && httpStatus(e) !== 403 && httpStatus(e) !== 401) return done(reply, s, back, { text: e.message, bad: true });
     throw e;
   }
 }
@@ -174,8 +174,9 @@ export function installGuards(app: FastifyInstance, s: Services): void {
     if (lost) reply.header('retry-after', String(RETRY_AFTER_LOST_CONNECTION_SEC));
     const err = lost ?? raw;
     if (isLienError(err)) {
-      const title = err.status === 404 ? 'Not found' : err.status === 403 ? 'Not allowed' : err.status === 429 ? 'Slow down' : err.status === 503 ? 'Try again' : 'That did not work';
-      return html(reply, renderProblem(viewer, err.status, title, err.message), err.status);
+      const status = httpStatus(err);
+      const title = status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : status === 429 ? 'Slow down' : status === 503 ? 'Try again' : 'That did not work';
+      return html(reply, renderProblem(viewer, status, title, err.message), status);
     }
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) return html(reply, renderProblem(viewer, status, 'That did not work', (err as Error).message), status);

@@ -6,7 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Services } from '../../../services/context.ts';
-import { addLenderUser, disableUser, listUsers, LENDER_ROLES } from '../../../services/users.ts';
+import { LENDER_ROLES } from '../../../domain/roles.ts';
+import { addLenderUser, disableUser, listUsers } from '../../../services/users.ts';
 import { actorOf, requireApiKey } from '../../auth.ts';
 import { IdParam, Instant, Nullable, doc, lenderIdOf, plain, requireScope } from '../lender/common.ts';
 

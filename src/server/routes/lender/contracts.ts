@@ -8,7 +8,7 @@ import type { Services } from '../../../services/context.ts';
 import { contractPayoff } from '../../../services/payoff.ts';
 import { openDispute, resolveDispute } from '../../../services/disputes.ts';
 import { applyManualAction, manualOutcome, MANUAL_ACTIONS } from '../../../services/manual-actions.ts';
-import { listContracts } from '../../../store/repos/contracts.ts';
+import { contractDetail, listContracts } from '../../../services/views/api.ts';
 import { actorOf } from '../../auth.ts';
 import { DateString, Id, IdParam, Instant, Nullable, PageOf, PageQuery, Reason, Row, doc, lenderIdOf, limitOf, plain, requireScope } from './common.ts';
 import { PaymentRow } from './payments.ts';
@@ -58,18 +58,8 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
       ),
     },
   }, async (req) => {
-    const q = req.query;
-    const limit = limitOf(q);
-    return plain(
-      await listContracts(s.db, {
-        lenderId: lenderIdOf(req),
-        ...(q.stage ? { stage: q.stage } : {}),
-        ...(q.status ? { status: q.status as 'active' } : {}),
-        ...(q.deviceId ? { deviceId: q.deviceId } : {}),
-        ...(limit !== undefined ? { limit } : {}),
-        cursor: q.cursor ?? null,
-      }),
-    );
+    const { stage, status, deviceId, cursor } = req.query;
+    return plain(await listContracts(s.db, lenderIdOf(req), { stage, status, deviceId, cursor, limit: limitOf(req.query) }));
   });
 
   r.get('/v1/contracts/:id', {
@@ -89,22 +79,7 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
       }),
       params: IdParam,
     },
-  }, async (req) => {
-    const c = await s.db.selectFrom('contracts').selectAll().where('id', '=', req.params.id).where('lender_id', '=', lenderIdOf(req)).executeTakeFirst();
-    if (!c) throw new LienError('not_found', `No contract ${req.params.id}`);
-    const [installments, payments, disputes, claims] = await Promise.all([
-      s.db.selectFrom('installments').selectAll().where('contract_id', '=', c.id).orderBy('n').execute(),
-      s.db.selectFrom('payments').selectAll().where('contract_id', '=', c.id).orderBy('received_at').orderBy('id').execute(),
-      s.db.selectFrom('disputes').selectAll().where('contract_id', '=', c.id).orderBy('opened_at').execute(),
-      s.db.selectFrom('claims').select(['id', 'transaction_ref', 'amount', 'currency', 'paid_on', 'channel', 'status', 'message', 'created_at', 'decided_at']).where('contract_id', '=', c.id).orderBy('id').execute(),
-    ]);
-    const schedule = installments.map((i) => {
-      const due = { principal: i.principal, interest: i.interest, fee: i.fee, penalty: i.penalty, total: i.principal + i.interest + i.fee + i.penalty };
-      const paid = { principal: i.paid_principal, interest: i.paid_interest, fee: i.paid_fee, penalty: i.paid_penalty, total: i.paid_principal + i.paid_interest + i.paid_fee + i.paid_penalty };
-      return { n: i.n, dueDate: i.due_date, due, paid, remaining: due.total - paid.total };
-    });
-    return plain({ contract: c, installments: schedule, payments, disputes, claims });
-  });
+  }, async (req) => plain(await contractDetail(s.db, lenderIdOf(req), req.params.id)));
 
   r.get('/v1/contracts/:id/payoff', {
     onRequest: read,
@@ -185,17 +160,5 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
       params: IdParam,
       body: Type.Object({ reason: Reason }, { additionalProperties: false }),
     },
-  }, async (req) => {
-    // Checked here too: resolveDispute's own not_found for another lender's dispute names the
-    // contract it belongs to, which would tell B that A's contract exists.
-    const own = await s.db
-      .selectFrom('disputes as d')
-      .innerJoin('contracts as c', 'c.id', 'd.contract_id')
-      .select('d.id')
-      .where('d.id', '=', req.params.id)
-      .where('c.lender_id', '=', lenderIdOf(req))
-      .executeTakeFirst();
-    if (!own) throw new LienError('not_found', `No dispute ${req.params.id}`);
-    return resolveDispute(s, actorOf(req), req.params.id, req.body.reason);
-  });
+  }, async (req) => resolveDispute(s, actorOf(req), req.params.id, req.body.reason));
 }

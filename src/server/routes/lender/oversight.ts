@@ -4,9 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { HELD_REASONS } from '../../../domain/stage.ts';
 import { signedAuditHead } from '../../../services/audit-head.ts';
 import type { Services } from '../../../services/context.ts';
-import { isStale } from '../../../services/settings.ts';
-import { decodeCursor, pageSize, toPage } from '../../../store/pagination.ts';
-import { listAudit, verifyAudit } from '../../../store/repos/audit.ts';
+import { auditPage, heldLocks, verifyAuditChain } from '../../../services/views/api.ts';
 import { Id, Instant, Nullable, PageQuery, Row, doc, lenderIdOf, limitOf, plain, requireScope } from './common.ts';
 
 const AuditRow = Row({
@@ -46,18 +44,8 @@ export async function oversightRoutes(app: FastifyInstance, { s }: { s: Services
       ),
     },
   }, async (req) => {
-    const q = req.query;
-    const limit = limitOf(q);
-    return plain(
-      await listAudit(s.db, {
-        lenderId: lenderIdOf(req),
-        ...(q.subjectType ? { subjectType: q.subjectType } : {}),
-        ...(q.subjectId ? { subjectId: q.subjectId } : {}),
-        ...(q.action ? { action: q.action } : {}),
-        ...(limit !== undefined ? { limit } : {}),
-        cursor: q.cursor ?? null,
-      }),
-    );
+    const { subjectType, subjectId, action, cursor } = req.query;
+    return plain(await auditPage(s.db, lenderIdOf(req), { subjectType, subjectId, action, cursor, limit: limitOf(req.query) }));
   });
 
   r.get('/v1/audit/verify', {
@@ -65,7 +53,7 @@ export async function oversightRoutes(app: FastifyInstance, { s }: { s: Services
     schema: doc('audit', "Check the hash chain of the lender's audit log", 'read', {
       200: Type.Object({ ok: Type.Boolean(), checked: Type.Integer(), firstBadSeq: Type.Optional(Type.Integer()) }),
     }),
-  }, async (req) => verifyAudit(s.db, { lenderId: lenderIdOf(req) }));
+  }, async (req) => verifyAuditChain(s.db, lenderIdOf(req)));
 
   r.get('/v1/audit/head', {
     onRequest: read,
@@ -91,36 +79,5 @@ export async function oversightRoutes(app: FastifyInstance, { s }: { s: Services
       }),
       querystring: Type.Object(PageQuery, { additionalProperties: false }),
     },
-  }, async (req) => {
-    const lenderId = lenderIdOf(req);
-    const limit = pageSize(limitOf(req.query));
-    let q = s.db
-      .selectFrom('contracts')
-      .select(['id', 'device_id', 'stage', 'stage_reason', 'amount_overdue', 'currency', 'stage_changed_at'])
-      .where('lender_id', '=', lenderId)
-      .where('status', '=', 'active')
-      .where('stage_reason', 'in', HELD_REASONS);
-    if (req.query.cursor) q = q.where('id', '<', decodeCursor(req.query.cursor, ['string'])[0]);
-    const [rows, channels] = await Promise.all([
-      q.orderBy('id', 'desc').limit(limit + 1).execute(),
-      s.db.selectFrom('payment_channels').selectAll().where('lender_id', '=', lenderId).orderBy('channel').execute(),
-    ]);
-    const page = toPage(rows, limit, (c) => [c.id]);
-    const now = s.clock.now();
-    return plain({
-      items: page.items.map((c) => ({
-        contractId: c.id,
-        deviceId: c.device_id,
-        stage: c.stage,
-        reason: c.stage_reason,
-        amountOverdue: c.amount_overdue,
-        currency: c.currency,
-        since: c.stage_changed_at,
-      })),
-      nextCursor: page.nextCursor,
-      staleChannels: channels
-        .filter((ch) => isStale(ch.last_reported_at, ch.freshness_minutes, now))
-        .map((ch) => ({ channel: ch.channel, freshnessMinutes: ch.freshness_minutes, lastReportedAt: ch.last_reported_at })),
-    });
-  });
+  }, async (req) => plain(await heldLocks(s.db, lenderIdOf(req), s.clock.now(), { cursor: req.query.cursor, limit: limitOf(req.query) })));
 }

@@ -5,7 +5,7 @@ import { issueCode, MAX_CODE_DAYS } from '../../../services/codes.ts';
 import type { Services } from '../../../services/context.ts';
 import { postPayment, reversePayment } from '../../../services/payments.ts';
 import { sellOnCredit } from '../../../services/sales.ts';
-import { decodeCursor, pageSize, toPage } from '../../../store/pagination.ts';
+import { listPayments } from '../../../services/views/api.ts';
 import { actorOf } from '../../auth.ts';
 import { DateString, Id, IdParam, Instant, Nullable, PageOf, PageQuery, Reason, Row, doc, lenderIdOf, limitOf, plain, requireScope } from './common.ts';
 
@@ -122,13 +122,7 @@ export async function paymentRoutes(app: FastifyInstance, { s }: { s: Services }
       ...doc('payments', 'List payments, newest first', 'read', { 200: PageOf(PaymentRow) }),
       querystring: Type.Object({ contractId: Type.Optional(Id), ...PageQuery }, { additionalProperties: false }),
     },
-  }, async (req) => {
-    const limit = pageSize(limitOf(req.query));
-    let q = s.db.selectFrom('payments').selectAll().where('lender_id', '=', lenderIdOf(req));
-    if (req.query.contractId) q = q.where('contract_id', '=', req.query.contractId);
-    if (req.query.cursor) q = q.where('id', '<', decodeCursor(req.query.cursor, ['string'])[0]);
-    return plain(toPage(await q.orderBy('id', 'desc').limit(limit + 1).execute(), limit, (p) => [p.id]));
-  });
+  }, async (req) => plain(await listPayments(s.db, lenderIdOf(req), { contractId: req.query.contractId, cursor: req.query.cursor, limit: limitOf(req.query) })));
 
   r.post('/v1/payments/:id/reverse', {
     onRequest: write,

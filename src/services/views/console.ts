@@ -3,9 +3,10 @@
  * filters by it, so another lender's ids read as "not found" (a 404 page), never as "forbidden".
  */
 import type { Kysely } from 'kysely';
-import { LienError } from '../../../domain/errors.ts';
-import { contractPayoff } from '../../../services/payoff.ts';
-import type { DB } from '../../../store/schema.ts';
+import { LienError } from '../../domain/errors.ts';
+import type { DB } from '../../store/schema.ts';
+import { MAX_CODE_DAYS } from '../codes.ts';
+import { contractPayoff } from '../payoff.ts';
 
 export type Db = Kysely<DB>;
 
@@ -42,7 +43,7 @@ export async function devicePage(db: Db, lenderId: string, deviceId: string) {
       .limit(30)
       .execute(),
   ]);
-  return { device, contract: contract ?? null, events, policies, codes, history };
+  return { device, contract: contract ?? null, events, policies, codes, history, maxCodeDays: MAX_CODE_DAYS };
 }
 
 /** The active contract on a lender's device; actions on a device go to it. */

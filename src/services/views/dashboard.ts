@@ -5,10 +5,10 @@
  * a paying borrower waited.
  */
 import { sql, type Kysely } from 'kysely';
-import { LienError } from '../domain/errors.ts';
-import { HELD_REASONS } from '../domain/stage.ts';
-import type { DB } from '../store/schema.ts';
-import { isStale } from './settings.ts';
+import { LienError } from '../../domain/errors.ts';
+import { HELD_REASONS } from '../../domain/stage.ts';
+import type { DB } from '../../store/schema.ts';
+import { isStale } from '../settings.ts';
 
 export interface DayCount {
   day: string;
