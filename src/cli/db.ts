@@ -24,7 +24,7 @@ export async function withDatabase<T>(values: Record<string, unknown>, fn: (db: 
 export function withServices<T>(values: Record<string, unknown>, fn: (s: Services) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env, typeof values['data-dir'] === 'string' ? { dataDir: values['data-dir'] } : {});
   return withDatabase(values, async (db) =>
-    fn(await startServices(db, { clock: systemClock, dataDir: config.dataDir, masterKey: process.env.LIEN_MASTER_KEY, checkinIntervalSec: config.checkinIntervalSec, publicUrl: config.publicUrl, provisioningWindowDays: config.provisioningWindowDays })),
+    fn(await startServices(db, { clock: systemClock, dataDir: config.dataDir, masterKey: process.env.LIEN_MASTER_KEY, checkinIntervalSec: config.checkinIntervalSec, publicUrl: config.publicUrl, provisioningWindowDays: config.provisioningWindowDays, webhookAllowHosts: config.webhookAllowHosts ?? [] })),
   );
 }
 

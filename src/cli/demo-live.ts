@@ -11,7 +11,8 @@ import type { DemoSeed } from './demo.ts';
 
 export interface DemoLiveOptions {
   base: string;
-  operatorKey: string;
+  /** Runs a sweep now (in the server's own process). */
+  sweep(): Promise<unknown>;
   lenderKey: string;
   seed: Pick<DemoSeed, 'manifestFile' | 'fleetSerials' | 'live'>;
   log: (line: string) => void;
@@ -54,7 +55,7 @@ export async function startDemoLive(o: DemoLiveOptions): Promise<{ stop(): void 
     o.log(`demo: phone ${live.serial} (lock ref ${live.reference}) locks at ${new Date(lockAt).toISOString()}; watch it at ${o.base}/emulator/${live.serial}`);
     // The phone locks itself at lockAt; the sweep makes the server agree without waiting for its interval.
     after(lockAt + 2_000, 'sweep', async () => {
-      await api(o.base, o.operatorKey, 'POST', '/v1/operator/sweep');
+      await o.sweep();
       const c = await api(o.base, o.lenderKey, 'GET', `/v1/contracts/${live.contractId}`);
       o.log(`demo: ${live.serial} is ${c.contract.stage}; a demo payment follows in ${Math.max(0, Math.round((payAt - Date.now()) / 1000))} s`);
     });

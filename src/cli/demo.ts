@@ -238,10 +238,10 @@ export async function seedDataDir(config: Config, log: (s: string) => void = con
     const key = await createApiKey(lien.services, DEMO_ACTOR, { name: 'demo seeding', scopes: ['operator'] });
     const seed = await seedDemo(`http://127.0.0.1:${port}`, key.key, config.dataDir, log, { end });
     await createDemoUsers(lien.services, seed.lenderId);
-    // On a fresh directory the operator key is born here, not in the server started next.
-    if (lien.newOperatorKey && lien.services.database.kind === 'pglite') writeFileSync(join(config.dataDir, 'operator.key'), lien.newOperatorKey + '\n', { mode: 0o600 });
+    // On a fresh directory the operator key is born here, not in the server started next. It is
+    // printed once (the caller shows `credentials`) and kept nowhere but as a hash in the database.
     const credentials = credentialLines(seed.lenderKey, lien.newOperatorKey);
-    writeFileSync(join(config.dataDir, 'demo-credentials.txt'), [...credentials, ''].join('\n'), { mode: 0o600 });
+    writeFileSync(join(config.dataDir, 'demo-credentials.txt'), [...credentialLines(seed.lenderKey, null), ''].join('\n'), { mode: 0o600 });
     const state: DemoState = { lenderKey: seed.lenderKey, manifestFile: seed.manifestFile, fleetSerials: seed.fleetSerials, live: seed.live };
     writeFileSync(join(config.dataDir, DEMO_STATE_FILE), JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
     return { seed, credentials, operatorKey: lien.newOperatorKey };
@@ -256,7 +256,7 @@ export const demoCommand: Command = {
   usage: '[--server URL --operator-key KEY] [--data-dir DIR]',
   options: {
     server: { type: 'string', description: 'seed a running server (default: start one on the data directory for the seeding)' },
-    'operator-key': { type: 'string', description: 'operator API key (default $LIEN_OPERATOR_KEY or <data-dir>/operator.key)' },
+    'operator-key': { type: 'string', description: 'operator API key (default $LIEN_OPERATOR_KEY)' },
     'data-dir': { type: 'string', description: 'embedded database directory (default ./data)' },
   },
   help: [
@@ -267,9 +267,8 @@ export const demoCommand: Command = {
   async run({ values }) {
     const config = loadConfig(process.env, typeof values['data-dir'] === 'string' ? { dataDir: values['data-dir'] } : {});
     if (typeof values.server === 'string') {
-      const keyFile = join(config.dataDir, 'operator.key');
-      const key = (values['operator-key'] as string | undefined) ?? process.env.LIEN_OPERATOR_KEY ?? (existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined);
-      if (!key) throw new UsageError('give the operator key: --operator-key KEY (printed on the first `lien serve`, kept in <data-dir>/operator.key)');
+      const key = (values['operator-key'] as string | undefined) ?? process.env.LIEN_OPERATOR_KEY;
+      if (!key) throw new UsageError('give the operator key: --operator-key KEY or LIEN_OPERATOR_KEY (printed once, on the first `lien serve`)');
       await seedDemo(values.server.replace(/\/+$/, ''), key, config.dataDir);
       return;
     }

@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../server/config.ts';
 import { buildLien } from '../server/app.ts';
+import { sweep } from '../jobs/sweep.ts';
 import { emulatorEnabled } from '../server/routes/emulator.ts';
 import { intOption, type Command } from './args.ts';
 import { readDemoState, seedDataDir } from './demo.ts';
@@ -79,11 +80,7 @@ export const serveCommand: Command = {
     process.on('SIGTERM', () => void stop('SIGTERM'));
     await lien.app.listen({ port: config.port, host: config.host });
     const base = config.publicUrl;
-    const keyFile = join(config.dataDir, 'operator.key');
-    if (lien.newOperatorKey && lien.services.database.kind === 'pglite') {
-      // Kept beside the embedded database so `lien demo --server` finds it.
-      writeFileSync(keyFile, lien.newOperatorKey + '\n', { mode: 0o600 });
-    }
+    // Printed once and never written down here: the database keeps only its SHA-256.
     const operatorKey = lien.newOperatorKey ?? seeded?.operatorKey ?? null;
     const credentialsFile = join(config.dataDir, 'demo-credentials.txt');
     const credentials = seeded?.credentials ?? (demo ? readIfExists(credentialsFile)?.split('\n') : null) ?? null;
@@ -102,13 +99,11 @@ export const serveCommand: Command = {
       ].join('\n'),
     );
     if (demo && demoWanted) {
-      const opKey = operatorKey ?? process.env.LIEN_OPERATOR_KEY ?? readIfExists(keyFile);
-      if (!opKey) console.log(`demo: no operator key in ${keyFile}; the live demo needs it for its sweep.`);
-      else {
-        const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
-        const payAfter = Number(process.env.LIEN_DEMO_PAY_AFTER_SEC || 30);
-        live = await startDemoLive({ base: `http://${host}:${config.port}`, operatorKey: opKey, lenderKey: demo.lenderKey, seed: demo, log: (l) => console.log(l), payAfterSec: Number.isFinite(payAfter) && payAfter >= 0 ? payAfter : 30 });
-      }
+      const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+      const payAfter = Number(process.env.LIEN_DEMO_PAY_AFTER_SEC || 30);
+      // The live show's sweep runs in this process, so it needs no operator key.
+      const sweepNow = () => sweep(lien.services, { batchSize: config.sweepBatchSize });
+      live = await startDemoLive({ base: `http://${host}:${config.port}`, sweep: sweepNow, lenderKey: demo.lenderKey, seed: demo, log: (l) => console.log(l), payAfterSec: Number.isFinite(payAfter) && payAfter >= 0 ? payAfter : 30 });
     }
   },
 };

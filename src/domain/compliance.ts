@@ -25,6 +25,20 @@ export interface RestrictedAllowances {
   readonly apps: readonly string[];
 }
 
+/**
+ * How a flat-rate contract paid off early is charged for interest not yet earned: `none` (the
+ * whole scheduled interest is due), `actuarial` (the remaining payments discounted at the
+ * contract's effective rate: only interest earned to the payoff date is due) or `rule_of_78`
+ * (the sum-of-digits rebate). Declining-balance contracts always pay interest accrued to the
+ * date (Fineract's foreclosure), whatever this says.
+ */
+export const REBATE_RULES = ['none', 'actuarial', 'rule_of_78'] as const;
+export type RebateRule = (typeof REBATE_RULES)[number];
+
+/** Defaults of the fields a stored profile may predate. */
+export const DEFAULT_CLAIM_LIFT_WINDOW_DAYS = 7;
+export const DEFAULT_EARLY_PAYOFF_REBATE: RebateRule = 'actuarial';
+
 export interface ComplianceProfile {
   readonly id: string;
   readonly name: string;
@@ -40,6 +54,13 @@ export interface ComplianceProfile {
   /** Days a device may stay offline before it locks on its own. */
   readonly offlineLockDays: number;
   readonly graceDays: number;
+  /**
+   * A payment claim covering the overdue amount lifts an existing lock at most once per contract
+   * in this many days; other claims only hold escalation. 0: a claim never lifts a lock.
+   */
+  readonly claimLiftWindowDays: number;
+  /** The rebate rule for flat-rate contracts paid off early. */
+  readonly earlyPayoffRebate: RebateRule;
 }
 
 /**
@@ -119,6 +140,8 @@ export const ComplianceProfileSchema = Type.Object(
     ),
     offlineLockDays: Type.Integer({ minimum: MIN_OFFLINE_LOCK_DAYS, maximum: 365 }),
     graceDays: Type.Integer({ minimum: 0, maximum: 60 }),
+    claimLiftWindowDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 })),
+    earlyPayoffRebate: Type.Optional(Type.Union(REBATE_RULES.map((r) => Type.Literal(r)))),
   },
   { additionalProperties: false },
 );
@@ -265,6 +288,8 @@ export function validateProfile(input: unknown): ComplianceProfile {
     }),
     offlineLockDays: raw.offlineLockDays,
     graceDays: raw.graceDays,
+    claimLiftWindowDays: raw.claimLiftWindowDays ?? DEFAULT_CLAIM_LIFT_WINDOW_DAYS,
+    earlyPayoffRebate: raw.earlyPayoffRebate ?? DEFAULT_EARLY_PAYOFF_REBATE,
   });
   checkSemantics(profile);
   validated.add(profile);

@@ -45,6 +45,8 @@ export interface ContractFacts<C extends StoredContract = StoredContract, L exte
   /** Every dispute of the contract, as local business dates; they pause the DPD count. */
   disputes: { from: string; to: string | null }[];
   openClaim: boolean;
+  /** An open claim of the contract lifts a lock in place (claims.lifts_lock); otherwise open claims only hold escalation. */
+  openClaimLiftsLock: boolean;
   notices: { index: number; shownAt: string }[];
   feedStale: boolean;
   /** When the lender's first payment channel goes stale if nothing more is reported (epoch ms); null with no channel. */
@@ -101,6 +103,7 @@ export function decide<C extends StoredContract, L extends { time_zone: string }
     businessDate,
     openDispute: f.openDispute,
     openClaim: f.openClaim,
+    openClaimLiftsLock: f.openClaimLiftsLock,
     noticesShown: f.notices,
     paymentFeedStale: f.feedStale,
     manual: c.manual_action,
@@ -198,4 +201,26 @@ export function disputedDays(disputes: ContractFacts['disputes'], from: string, 
     for (let day = start; day < end; day = addDays(day, 1)) covered.add(day);
   }
   return covered.size;
+}
+
+/** What lifted a lock, for the borrower's message: each cause has its own SMS (issue #12 L10). */
+export type UnlockCause = 'payment' | 'claim' | 'dispute' | 'manual' | 'code' | 'other';
+
+/**
+ * Why a lock was lifted, read from the decision that lifted it: a claim or dispute holding it,
+ * the lender's manual unlock or pause, or arrears that went down — a payment only when money
+ * came in (never "we received 0.00"); anything else (a settings change, say) is "other".
+ */
+export function unlockCause(o: Outcome): UnlockCause {
+  switch (o.decision.reason) {
+    case 'held_open_claim':
+      return 'claim';
+    case 'held_open_dispute':
+      return 'dispute';
+    case 'manual_unlock':
+    case 'manual_pause':
+      return 'manual';
+  }
+  if (o.status !== 'active') return 'manual';
+  return o.facts.contract.amount_overdue > o.delinquency.amountOverdue ? 'payment' : 'other';
 }

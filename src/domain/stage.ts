@@ -5,8 +5,12 @@
  * Decisions the guardrails force, whatever the profile says:
  * - Restricted counts as a lock: every guardrail applies to `restricted` as to `locked`.
  * - Not past due (DPD ≤ 0) → never restricted or locked, and a locked device unlocks at once.
- * - No recorded consent, an open dispute or an open payment claim → no restriction or lock, and
- *   an existing one is lifted: these say the lock itself may be wrong.
+ * - No recorded consent or an open dispute → no restriction or lock, and an existing one is
+ *   lifted: these say the lock itself may be wrong.
+ * - An open payment claim holds escalation: no new restriction or lock while it is open. It lifts
+ *   a lock already in place only when it `liftsLock` (the caller decides: the claim covers the
+ *   overdue amount and no other claim lifted this contract's lock lately); otherwise the device
+ *   keeps the level it has (`kept_open_claim`), as with a stale feed.
  * - Notices: restriction and lock need every notice of the profile displayed on the device, each
  *   for max(minNoticeHoursBeforeLock, cureDays), counted from the device's `shownAt` and after the
  *   previous notice's period ran out (cure periods never overlap). Notice i+1 is issued only once
@@ -82,6 +86,11 @@ export interface StageInput {
   businessDate: string;
   openDispute: boolean;
   openClaim: boolean;
+  /**
+   * Whether the open claim lifts a lock already in place (default true). False: it only holds
+   * escalation. See the module comment.
+   */
+  openClaimLiftsLock?: boolean;
   noticesShown: readonly NoticeShown[];
   paymentFeedStale: boolean;
   manual?: ManualAction | null;
@@ -108,6 +117,7 @@ export type StageReason =
   | 'manual_unlock'
   | 'manual_pause'
   | 'kept_stale_feed'
+  | 'kept_open_claim'
   | 'held_stale_feed'
   | 'held_open_dispute'
   | 'held_open_claim'
@@ -250,6 +260,13 @@ const HOLD_REASON: Record<Hold, StageReason> = {
   notice_period: 'awaiting_notice_period',
 };
 
+/**
+ * Stage reasons that mean "the profile asks for a lock, an open-ended guardrail holds it back":
+ * what the held-locks list shows. A notice period still running is not among them; it ends by
+ * itself at a time the decision already schedules.
+ */
+export const HELD_REASONS = ['no_consent', 'held_open_dispute', 'held_open_claim', 'held_stale_feed'] as const satisfies readonly StageReason[];
+
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
@@ -335,11 +352,13 @@ export function decideStage(input: StageInput): StageDecision {
     scheduled = Math.min(...candidates);
   }
 
+  // A claim that may not lift a lock still holds escalation: it freezes the stage where it is.
+  const claimHolds = input.openClaim && input.openClaimLiftsLock === false;
   const blocker: Hold | null = !input.consentRecorded
     ? 'no_consent'
     : input.openDispute
       ? 'dispute'
-      : input.openClaim
+      : input.openClaim && !claimHolds
         ? 'claim'
         : null;
   const staleBlocksEscalation =
@@ -349,6 +368,9 @@ export function decideStage(input: StageInput): StageDecision {
   let held: Hold | null = null;
   if (isLocking(target)) {
     if (blocker) [stage, held] = ['notice', blocker];
+    else if (claimHolds && escalationRank(target) > escalationRank(input.currentStage)) {
+      [stage, held] = [isLocking(input.currentStage) ? input.currentStage : 'notice', 'claim'];
+    } else if (claimHolds) reason = 'kept_open_claim';
     else if (!noticesDone) [stage, held] = ['notice', staleBlocksEscalation ? 'stale_feed' : 'notice_period'];
     else if (staleBlocksEscalation) [stage, held] = [isLocking(input.currentStage) ? input.currentStage : 'notice', 'stale_feed'];
     else if (input.paymentFeedStale) reason = 'kept_stale_feed';
@@ -357,6 +379,7 @@ export function decideStage(input: StageInput): StageDecision {
   let lockAt: number | null = null;
   if (stage !== 'locked' && scheduled !== null) {
     if (blocker) held ??= blocker;
+    else if (claimHolds) held ??= 'claim';
     else if (input.paymentFeedStale) held ??= 'stale_feed';
     else if (scheduled > now) lockAt = scheduled;
   }

@@ -3,26 +3,25 @@
  * answers 2xx or the retry schedule runs out. The rows are written by the use cases, in the unit
  * of work of the change they report (src/services/webhooks.ts).
  */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupAddress } from 'node:dns';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../domain/clock.ts';
+import { isLienError } from '../domain/errors.ts';
 import type { DB } from '../store/schema.ts';
 import { open } from '../store/secrets.ts';
+import { PUBLIC_ONLY, resolveTarget, systemLookup, type Lookup, type OutboundPolicy } from '../services/outbound.ts';
 import { orderedEvent, secretAad, signWebhook, WEBHOOK_TIMEOUT_MS } from '../services/webhooks.ts';
-import {
-  DEFAULT_RETRY_POLICY,
-  afterFailure,
-  claimDue,
-  describeError,
-  readSnippet,
-  recordAttempt,
-  truncate,
-  type RetryPolicy,
-} from './delivery.ts';
+import { DEFAULT_RETRY_POLICY, afterFailure, claimDue, describeError, recordAttempt, type RetryPolicy } from './delivery.ts';
 
 export interface WebhookRunOptions {
   masterKey: Buffer;
   clock: Clock;
-  fetch?: typeof fetch;
+  /** Which private receivers the operator allows (LIEN_WEBHOOK_ALLOW_HOSTS); public addresses only by default. */
+  outbound?: OutboundPolicy;
+  /** DNS resolution (tests give a fake one to play rebinding). */
+  lookup?: Lookup;
   batchSize?: number;
   policy?: RetryPolicy;
   /** For the retry jitter; tests pin it. */
@@ -42,33 +41,48 @@ export interface WebhookRunStats {
 
 type AttemptResult = { ok: true; statusCode: number } | { ok: false; statusCode: number | null; error: string };
 
-async function post(
-  doFetch: typeof fetch,
-  url: string,
-  headers: Record<string, string>,
-  body: string,
-  timeoutMs: number,
-): Promise<AttemptResult> {
+/**
+ * POSTs one delivery. The receiver's host is resolved and checked here, for every attempt, and
+ * the connection goes to the address that passed (the request's lookup answers with it), so a
+ * name re-pointed at an internal address after registration reaches nothing. A redirect is a
+ * failure, as with most webhook senders. The delivery log shows the status code only: the
+ * response body is the receiver's and never reaches the lender's log (it could be anything the
+ * receiver's host serves).
+ */
+async function post(url: string, headers: Record<string, string>, body: string, timeoutMs: number, outbound: OutboundPolicy, lookup: Lookup): Promise<AttemptResult> {
+  const target = new URL(url);
+  let addresses: LookupAddress[];
   try {
-    const res = await doFetch(url, {
-      method: 'POST',
-      headers,
-      body,
-      // A redirect is a failure, as with most webhook senders: the registered URL is the one
-      // the lender vouched for, and following one could reach an address it never named.
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (res.status >= 200 && res.status < 300) {
-      await res.body?.cancel().catch(() => {});
-      return { ok: true, statusCode: res.status };
-    }
-    const snippet = await readSnippet(res);
-    return { ok: false, statusCode: res.status, error: truncate(`HTTP ${res.status}${snippet ? `: ${snippet}` : ''}`, 500) };
+    addresses = await resolveTarget(target, outbound, lookup);
   } catch (e) {
-    const timedOut = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
-    return { ok: false, statusCode: null, error: timedOut ? `no answer within ${timeoutMs / 1000} s` : describeError(e) };
+    return { ok: false, statusCode: null, error: isLienError(e) ? `refused: ${e.message}` : `cannot resolve ${target.hostname}: ${describeError(e)}` };
   }
+  const first = addresses[0]!;
+  const signal = AbortSignal.timeout(timeoutMs);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise<AttemptResult>((resolve) => {
+    const req = send(
+      target,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        agent: false,
+        signal,
+        lookup: ((_host: string, opts: { all?: boolean }, cb: (...args: unknown[]) => void) =>
+          opts?.all ? cb(null, addresses) : cb(null, first.address, first.family)) as never,
+      },
+      (res: IncomingMessage) => {
+        res.resume(); // the body is not read into anything
+        const status = res.statusCode ?? 0;
+        resolve(status >= 200 && status < 300 ? { ok: true, statusCode: status } : { ok: false, statusCode: status, error: `HTTP ${status}` });
+      },
+    );
+    req.on('error', (e) => {
+      const timedOut = signal.aborted || e.name === 'AbortError' || e.name === 'TimeoutError';
+      resolve({ ok: false, statusCode: null, error: timedOut ? `no answer within ${timeoutMs / 1000} s` : describeError(e) });
+    });
+    req.end(body);
+  });
 }
 
 /**
@@ -78,7 +92,8 @@ async function post(
  */
 export async function runWebhookDeliveries(db: Kysely<DB>, opts: WebhookRunOptions): Promise<WebhookRunStats> {
   const policy = opts.policy ?? DEFAULT_RETRY_POLICY;
-  const doFetch = opts.fetch ?? fetch;
+  const outbound = opts.outbound ?? PUBLIC_ONLY;
+  const lookup = opts.lookup ?? systemLookup;
   const random = opts.random ?? Math.random;
   const timeoutMs = opts.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
   const stats: WebhookRunStats = { claimed: 0, delivered: 0, retrying: 0, failed: 0, cancelled: 0, stale: 0 };
@@ -112,7 +127,6 @@ export async function runWebhookDeliveries(db: Kysely<DB>, opts: WebhookRunOptio
       try {
         const secret = open(opts.masterKey, hook.secret_enc, secretAad(hook.id)).toString('utf8');
         result = await post(
-          doFetch,
           hook.url,
           {
             'content-type': 'application/json',
@@ -124,6 +138,8 @@ export async function runWebhookDeliveries(db: Kysely<DB>, opts: WebhookRunOptio
           },
           body,
           timeoutMs,
+          outbound,
+          lookup,
         );
       } catch (e) {
         // A secret that no longer opens (master key changed) fails like an unreachable receiver:

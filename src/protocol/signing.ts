@@ -107,6 +107,26 @@ export function publicKeyObject(raw: string): KeyObject | null {
 }
 
 /**
+ * Signs any JSON document (an audit head, say) the way policies are signed: Ed25519 over its
+ * canonical JSON (RFC 8785), base64url. Whoever holds the published public key can check it.
+ */
+export function signDocument(doc: unknown, key: Signer): { kid: string; sig: string } {
+  return { kid: key.kid, sig: sign(null, Buffer.from(canonicalJson(doc), 'utf8'), privateKeyOf(key)).toString('base64url') };
+}
+
+/** Checks a signDocument signature with a raw public key (base64url, as published). */
+export function verifyDocument(doc: unknown, sig: string, publicKey: string): boolean {
+  const k = publicKeyObject(publicKey);
+  const signature = Buffer.from(sig, 'base64url');
+  if (!k || signature.length !== 64) return false;
+  try {
+    return verify(null, Buffer.from(canonicalJson(doc), 'utf8'), k, signature);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * What the agent runs before applying a policy: well-formed, signed by a pinned key, for this
  * device, strictly newer than the one it holds, and naming no critical field this implementation
  * does not know. The signature covers the document exactly as received, unknown fields included.

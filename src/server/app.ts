@@ -10,7 +10,8 @@ import { startServices } from '../services/bootstrap.ts';
 import { ensureOperatorKey } from '../services/apikeys.ts';
 import { connectionOptions, type Config } from './config.ts';
 import { installErrorHandling } from './errors.ts';
-import { installIdempotency } from './idempotency.ts';
+import { installIdempotency, releaseInterruptedKeys } from './idempotency.ts';
+import { installTextGuard } from './text-guard.ts';
 import { frameworkErrors } from './framework-errors.ts';
 import { registerOpenApi } from './openapi.ts';
 import { endConnectionsWhileClosing } from './graceful-close.ts';
@@ -53,7 +54,7 @@ function startJobs(s: Services, config: Config, app: FastifyInstance): JobLoop[]
     : new ConsoleAdapter({ log: (line) => app.log.info(line) });
   return [
     startJobLoop(() => sweep(s, { batchSize: config.sweepBatchSize }), config.sweepIntervalMin * 60_000, { onError }),
-    startJobLoop(() => runWebhookDeliveries(s.db, { masterKey: s.masterKey, clock: s.clock }), 10_000, { onError }),
+    startJobLoop(() => runWebhookDeliveries(s.db, { masterKey: s.masterKey, clock: s.clock, outbound: s.outbound }), 10_000, { onError }),
     startJobLoop(() => runNotificationDeliveries(s.db, { adapter, clock: s.clock }), 10_000, { onError }),
   ];
 }
@@ -97,6 +98,7 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
       checkinIntervalSec: config.checkinIntervalSec,
       publicUrl: config.publicUrl,
       provisioningWindowDays: config.provisioningWindowDays,
+      webhookAllowHosts: config.webhookAllowHosts ?? [],
     });
     const newOperatorKey = await ensureOperatorKey(database.db, process.env.LIEN_OPERATOR_KEY, clock.now());
     const gateway = new DeviceGateway(services, config.checkinFlushMs);
@@ -114,11 +116,13 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
       frameworkErrors,
     });
     installErrorHandling(app);
+    installTextGuard(app);
     endConnectionsWhileClosing(app);
     await app.register(websocket, { options: { maxPayload: 4096 } });
     // Both collect routes as they are added (onRoute), so they come before every route.
     await registerOpenApi(app, { publicUrl: config.publicUrl, version: '0.1.0' });
     installIdempotency(app, services);
+    await releaseInterruptedKeys(services);
     app.get('/healthz', async () => ({ ok: true, database: database.kind, devicesConnected: nudges.connected }));
     await app.register(deviceRoutes, { gateway, nudges });
     await app.register(operatorRoutes, { s: services, sweepBatchSize: config.sweepBatchSize });

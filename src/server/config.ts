@@ -1,4 +1,5 @@
 import { DEFAULT_PROVISIONING_WINDOW_DAYS } from '../domain/provisioning.ts';
+import { parseAllowHosts } from '../services/outbound.ts';
 
 /** Runtime configuration from the environment, with defaults that run with no setup at all. */
 export interface Config {
@@ -29,6 +30,8 @@ export interface Config {
   dlcTlsKey?: string | undefined;
   /** Reverse proxies in front whose X-Forwarded-For the portal trusts for client addresses (0: none). */
   trustProxy?: number;
+  /** On-premises webhook receivers allowed to be private addresses (LIEN_WEBHOOK_ALLOW_HOSTS). */
+  webhookAllowHosts?: string[];
 }
 
 function int(name: string, raw: string | undefined, fallback: number): number {
@@ -86,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dlcPort: overrides.dlcPort !== undefined ? overrides.dlcPort : env.LIEN_DLC_PORT ? dlcPort(env.LIEN_DLC_PORT) : null,
     dlcTlsCert: overrides.dlcTlsCert ?? (env.LIEN_DLC_TLS_CERT || undefined),
     dlcTlsKey: overrides.dlcTlsKey ?? (env.LIEN_DLC_TLS_KEY || undefined),
+    webhookAllowHosts: overrides.webhookAllowHosts ?? parseAllowHosts(env.LIEN_WEBHOOK_ALLOW_HOSTS),
   };
 }
 
@@ -103,7 +107,7 @@ export const CONFIG_TABLE: [variable: string, default_: string, meaning: string]
   ['LIEN_DATABASE_SCHEMA', 'public', 'PostgreSQL schema for Lien tables (created if missing)'],
   ['LIEN_DATA_DIR', './data', 'embedded database, pid lock and generated master key'],
   ['LIEN_MASTER_KEY', '(generated file)', '32-byte key (hex or base64) encrypting factory secrets at rest; required with DATABASE_URL'],
-  ['LIEN_OPERATOR_KEY', '(generated)', 'operator API key; unset, one is generated on first start and printed once'],
+  ['LIEN_OPERATOR_KEY', '(generated)', 'operator API key; unset, one is generated on first start and printed once (only its SHA-256 is stored, in the database; no file holds it)'],
   ['LIEN_PUBLIC_URL', 'http://HOST:PORT', 'address printed for the console, portal and devices'],
   ['LIEN_CHECKIN_INTERVAL', '21600', 'seconds between routine device check-ins'],
   ['LIEN_CHECKIN_FLUSH_MS', '250', 'how long check-in bookkeeping is batched before it is written'],
@@ -117,5 +121,6 @@ export const CONFIG_TABLE: [variable: string, default_: string, meaning: string]
   ['LIEN_DLC_PORT', '(off)', 'TLS port of the Android Device Lock provisioning backend (gRPC, e.g. 8843); see docs/android.md'],
   ['LIEN_DLC_TLS_CERT', '(self-signed)', 'certificate of that port, a PEM file path or PEM text; unset, a self-signed one is made in the data directory (with a warning)'],
   ['LIEN_DLC_TLS_KEY', '(self-signed)', 'private key of that certificate, a PEM file path or PEM text'],
+  ['LIEN_WEBHOOK_ALLOW_HOSTS', '(none)', 'host names of on-premises webhook receivers allowed to resolve to private addresses (comma-separated); every other webhook must reach a public address'],
   ['LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace'],
 ];

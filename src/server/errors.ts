@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { isLienError, type ErrorCode } from '../domain/errors.ts';
+import { isLienError, LienError, type ErrorCode } from '../domain/errors.ts';
+import { isConnectionLoss } from '../services/connection-loss.ts';
 
 /** The one error body every endpoint returns: `{ code, message, details }`. */
 export interface ErrorBody {
@@ -35,8 +36,30 @@ export function httpStatus(e: { code: ErrorCode }): number {
   return STATUS[e.code];
 }
 
+/** Seconds a client should wait before sending a request that failed on a lost connection again. */
+export const RETRY_AFTER_LOST_CONNECTION_SEC = 1;
+
+/**
+ * A request that failed because the database connection went away is the client's to retry, not
+ * a bug: 503 with `retryable: true` and Retry-After. Null for any other error.
+ */
+export function unavailableFrom(err: unknown): LienError | null {
+  if (!isConnectionLoss(err)) return null;
+  return new LienError(
+    'unavailable',
+    'The database connection was lost while this request ran; it was not completed. Send it again (with the same Idempotency-Key, if it had one).',
+    { retryable: true, retryAfterSec: RETRY_AFTER_LOST_CONNECTION_SEC },
+  );
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError, req, reply) => {
+  app.setErrorHandler((raw: FastifyError, req, reply) => {
+    const lost = unavailableFrom(raw);
+    if (lost) {
+      req.log.warn({ err: raw }, 'database connection lost during a request');
+      reply.header('retry-after', String(RETRY_AFTER_LOST_CONNECTION_SEC));
+    }
+    const err = (lost ?? raw) as FastifyError;
     if (isLienError(err)) {
       return reply.status(httpStatus(err)).send({ code: err.code, message: err.message, details: err.details } satisfies ErrorBody);
     }

@@ -9,6 +9,9 @@
  *   concurrent requests with one key only one executes; the other gets 409 while it runs.
  * - 5xx responses are not stored (the key is released and the retry runs again); 4xx are stored,
  *   as the same request would fail the same way.
+ * - A secret in a response (a new API key, a webhook signing secret) is never stored: routes name
+ *   such fields (`config.secretFields`), they are cut from the stored copy, and a replay returns
+ *   the resource without them and with `secretShownOnce` saying why.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
@@ -25,17 +28,40 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 declare module 'fastify' {
   interface FastifyRequest {
-    idempotency?: { scope: string; key: string };
+    idempotency?: { scope: string; key: string; claimedAt: Date };
   }
   interface FastifyContextConfig {
     /** false: this POST is not covered (e.g. device protocol, which has its own replay checks). */
     idempotency?: boolean;
+    /** Top-level response fields that hold a secret shown once: never stored for a replay. */
+    secretFields?: readonly string[];
   }
 }
 
 interface Stored {
   contentType: string;
   body: string;
+}
+
+/**
+ * The response as stored for replays: without the route's secret fields, and saying where they
+ * went. The first response (the one the client is sent) keeps them.
+ */
+export function withoutSecrets(body: string, fields: readonly string[] | undefined): string {
+  if (!fields?.length) return body;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return body;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return body;
+  const copy = { ...(parsed as Record<string, unknown>) };
+  const cut = fields.filter((f) => f in copy);
+  if (cut.length === 0) return body;
+  for (const f of cut) delete copy[f];
+  copy.secretShownOnce = `${cut.join(' and ')} ${cut.length > 1 ? 'were' : 'was'} shown only in the first response to this request and ${cut.length > 1 ? 'are' : 'is'} not kept; it cannot be shown again. If it was lost, create a new one (and revoke or deactivate this one).`;
+  return JSON.stringify(copy);
 }
 
 function requestHash(req: FastifyRequest): string {
@@ -54,6 +80,18 @@ function scopeOf(req: FastifyRequest): string | null {
   return actor.lenderId ?? `operator:${actor.id}`;
 }
 
+/**
+ * Keys claimed by requests that a stopped server never finished. Embedded PGlite runs one process
+ * (its data directory is locked), so at start-up every such key is from before a crash and is
+ * released at once; on PostgreSQL another live process may be working on one, so they are left to
+ * expire (ABANDONED_MS after their claim) and a retry is told how long that is.
+ */
+export async function releaseInterruptedKeys(s: Services): Promise<number> {
+  if (s.database.kind !== 'pglite') return 0;
+  const r = await s.db.deleteFrom('idempotency_keys').where('status_code', '=', IN_PROGRESS).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
 export function installIdempotency(app: FastifyInstance, s: Services): void {
   const before = async (req: FastifyRequest, reply: FastifyReply) => {
     const raw = req.headers[IDEMPOTENCY_HEADER];
@@ -67,14 +105,22 @@ export function installIdempotency(app: FastifyInstance, s: Services): void {
     const hash = requestHash(req);
     const now = s.clock.now();
     for (let attempt = 0; attempt < 2; attempt++) {
-      const claimed = await s.db
-        .insertInto('idempotency_keys')
-        .values({ lender_id: scope, key, request_hash: hash, status_code: IN_PROGRESS, response: JSON.stringify({}), created_at: now })
-        .onConflict((oc) => oc.columns(['lender_id', 'key']).doNothing())
-        .returning('key')
-        .executeTakeFirst();
+      let claimed: { key: string } | undefined;
+      try {
+        claimed = await s.db
+          .insertInto('idempotency_keys')
+          .values({ lender_id: scope, key, request_hash: hash, status_code: IN_PROGRESS, response: JSON.stringify({}), created_at: now })
+          .onConflict((oc) => oc.columns(['lender_id', 'key']).doNothing())
+          .returning('key')
+          .executeTakeFirst();
+      } catch (e) {
+        // The claim may have been written before the connection died: the failed request's
+        // release (onSend, 5xx) removes it if so — only a claim made at this very instant, ours.
+        req.idempotency = { scope, key, claimedAt: now };
+        throw e;
+      }
       if (claimed) {
-        req.idempotency = { scope, key };
+        req.idempotency = { scope, key, claimedAt: now };
         return;
       }
       const row = await s.db.selectFrom('idempotency_keys').selectAll().where('lender_id', '=', scope).where('key', '=', key).executeTakeFirst();
@@ -93,7 +139,15 @@ export function installIdempotency(app: FastifyInstance, s: Services): void {
         });
       }
       if (row.status_code === IN_PROGRESS) {
-        return fail(reply, 409, { code: 'conflict', message: 'A request with this Idempotency-Key is still being processed; retry in a moment.', details: { idempotencyKey: key } });
+        // Running now, or cut off when its server stopped: either way the key is free once the
+        // claim is ABANDONED_MS old, and the client is told exactly when that is.
+        const retryAfterSec = Math.max(1, Math.ceil((ABANDONED_MS - age) / 1000));
+        reply.header('retry-after', String(retryAfterSec));
+        return fail(reply, 409, {
+          code: 'conflict',
+          message: `A request with this Idempotency-Key is still being processed, or was cut off when a server stopped. Its key is released at the latest ${retryAfterSec} s from now; retry then.`,
+          details: { idempotencyKey: key, retryAfterSec },
+        });
       }
       const stored = row.response as Stored;
       return reply.status(row.status_code).header(REPLAYED_HEADER, 'true').header('content-type', stored.contentType).send(stored.body);
@@ -105,12 +159,27 @@ export function installIdempotency(app: FastifyInstance, s: Services): void {
     const claim = req.idempotency;
     if (!claim) return payload;
     req.idempotency = undefined;
-    const where = s.db.deleteFrom('idempotency_keys').where('lender_id', '=', claim.scope).where('key', '=', claim.key);
+    const where = s.db.deleteFrom('idempotency_keys').where('lender_id', '=', claim.scope).where('key', '=', claim.key).where('created_at', '=', claim.claimedAt);
     if (reply.statusCode >= 500 || (typeof payload !== 'string' && !Buffer.isBuffer(payload))) {
-      await where.execute();
+      // Released so the retry runs again. A 5xx is often a lost connection, and the pool may hand
+      // out another connection that died with it: a few tries, then the claim is left to expire
+      // (a retry is answered 409 with when).
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await where.execute();
+          break;
+        } catch (e) {
+          if (attempt >= 5) {
+            req.log.warn({ err: e }, 'idempotency key not released');
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 25 * attempt));
+        }
+      }
       return payload;
     }
-    const stored: Stored = { contentType: String(reply.getHeader('content-type') ?? 'application/json; charset=utf-8'), body: payload.toString() };
+    const body = withoutSecrets(payload.toString(), req.routeOptions.config.secretFields);
+    const stored: Stored = { contentType: String(reply.getHeader('content-type') ?? 'application/json; charset=utf-8'), body };
     await s.db
       .updateTable('idempotency_keys')
       .set({ status_code: reply.statusCode, response: JSON.stringify(stored) })

@@ -7,8 +7,10 @@
  * payment cannot slip in between check and write. A dry run stops after the checks.
  *
  * An import runs as a job: the HTTP layer answers at once with the job's id and the client polls
- * its progress. Jobs live in the memory of the process that runs them (one hour after they
- * finish): behind a load balancer, poll the process that took the upload (sticky sessions).
+ * its progress. The process running a job keeps its live progress in memory; the job's row in
+ * import_jobs records its phases, what was written (set in the very transaction that writes it)
+ * and its result, so any process can answer for it, and a job whose process died reads as
+ * `interrupted` with what it had written.
  */
 import { sql, type Selectable } from 'kysely';
 import { LienError } from '../domain/errors.ts';
@@ -20,15 +22,19 @@ import { evaluateMany } from './bulk/outcomes.ts';
 import { checkContracts, checkPaymentRow, PAYMENTS_SPEC, writePayments, type PaymentRow } from './bulk/payments.ts';
 import { checkDevices, checkSaleRow, SALES_SPEC, writeSales, type SaleRow } from './bulk/sales.ts';
 import { chunks, yieldToLoop } from './bulk/sql.ts';
-import { commit } from './unit-of-work.ts';
+import { commit, type Executor } from './unit-of-work.ts';
 import { tidyAfterBulkWrite } from '../store/maintenance.ts';
 
 export type { RowProblem } from './bulk/csv.ts';
 
 export const IMPORT_KINDS = ['sales', 'payments'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
-/** running → succeeded (written; or, in a dry run, all rows good) | rejected (bad rows: nothing written) | failed (our side). */
-export type ImportState = 'running' | 'succeeded' | 'rejected' | 'failed';
+/**
+ * running → succeeded (written; or, in a dry run, all rows good) | rejected (bad rows: nothing
+ * written) | failed (our side) | interrupted (the process running it stopped; `written` says what
+ * had been written).
+ */
+export type ImportState = 'running' | 'succeeded' | 'rejected' | 'failed' | 'interrupted';
 export type ImportPhase = 'queued' | 'checking' | 'writing' | 'evaluating' | 'done';
 
 export const MAX_IMPORT_BYTES = 64 * 1024 * 1024;
@@ -100,6 +106,11 @@ function checkRows<T>(rows: CsvRow[], check: (r: CsvRow) => T, errors: RowProble
 
 type LenderRow = Selectable<DB['lenders']>;
 
+/** In the transaction that writes the rows: the job's row says so, committed with them. */
+async function recordWritten(tx: Executor, jobId: string, written: number, next: ImportPhase): Promise<void> {
+  await tx.updateTable('import_jobs').set({ written, phase: next }).where('id', '=', jobId).execute();
+}
+
 interface Progress {
   (phase: ImportPhase, processed: number): void;
 }
@@ -118,7 +129,9 @@ async function importSales(s: Services, actor: Actor, lender: LenderRow, parsed:
     // Checked again under lock: a sale elsewhere since the first check must not become a second lien.
     const locked = await checkDevices(tx, rows, true);
     if (locked.errors.length) throw new Rejected(locked.errors);
-    return writeSales(s, tx, fx, lender, rows, locked.deviceIds, (done) => progress('writing', done));
+    const written = await writeSales(s, tx, fx, lender, rows, locked.deviceIds, (done) => progress('writing', done));
+    await recordWritten(tx, report.id, written.sales.length, 'done');
+    return written;
   });
   progress('writing', rows.length);
   report.written = result.sales.length;
@@ -140,6 +153,7 @@ async function importPayments(s: Services, actor: Actor, lender: LenderRow, pars
     const locked = await checkContracts(tx, lender.id, rows, true);
     if (locked.errors.length) throw new Rejected(locked.errors);
     await writePayments(tx, fx, lender, rows, locked.contracts, (done) => progress('writing', done));
+    await recordWritten(tx, report.id, rows.length, 'evaluating');
   });
   progress('writing', rows.length);
   report.written = rows.length;
@@ -251,31 +265,113 @@ function jobsOf(s: Services): Map<string, Job> {
   return jobs;
 }
 
-/** Starts an import in the background and returns its job report at once. */
-export function startImport(s: Services, actor: Actor, parsed: ParsedImport, opts: { dryRun?: boolean } = {}): { report: ImportReport; done: Promise<ImportReport> } {
-  if (!actor.lenderId) throw new LienError('forbidden', 'Only a lender can import sales or payments.');
-  const report = newReport(parsed.kind, opts.dryRun ?? false, s.clock.now());
+/** A running job's process writes its heartbeat this often; one silent for STALE_MS is gone. */
+export const HEARTBEAT_MS = 30_000;
+export const STALE_MS = 2 * 60_000;
+/** Finished jobs are kept this long in import_jobs. */
+export const KEEP_JOB_ROWS_MS = 30 * 86_400_000;
+/** A report keeps at most this many bad rows in the database (the live one keeps all). */
+const STORED_ERRORS = 1000;
+
+async function saveReport(s: Services, r: ImportReport): Promise<void> {
+  await s.db
+    .updateTable('import_jobs')
+    .set({
+      state: r.state,
+      phase: r.phase,
+      total: r.total,
+      processed: r.processed,
+      written: r.written,
+      policies_issued: r.policiesIssued,
+      message: r.message,
+      errors: JSON.stringify(r.errors.slice(0, STORED_ERRORS)),
+      finished_at: r.finishedAt,
+      heartbeat_at: s.clock.now(),
+    })
+    .where('id', '=', r.id)
+    .execute();
+}
+
+/** Starts an import in the background and returns its job report once the job is recorded. */
+export async function startImport(s: Services, actor: Actor, parsed: ParsedImport, opts: { dryRun?: boolean } = {}): Promise<{ report: ImportReport; done: Promise<ImportReport> }> {
+  const lenderId = actor.lenderId;
+  if (!lenderId) throw new LienError('forbidden', 'Only a lender can import sales or payments.');
+  const now = s.clock.now();
+  const report = newReport(parsed.kind, opts.dryRun ?? false, now);
   report.total = parsed.rows.length + parsed.errors.length;
+  await s.db.deleteFrom('import_jobs').where('finished_at', '<', new Date(now.getTime() - KEEP_JOB_ROWS_MS)).execute();
+  await s.db
+    .insertInto('import_jobs')
+    .values({ id: report.id, lender_id: lenderId, kind: report.kind, dry_run: report.dryRun, state: 'running', phase: 'queued', total: report.total, created_at: now, heartbeat_at: now })
+    .execute();
   const jobs = jobsOf(s);
-  const job: Job = { lenderId: actor.lenderId, report, finishedMs: null, done: Promise.resolve(report) };
+  const job: Job = { lenderId, report, finishedMs: null, done: Promise.resolve(report) };
+  // On PostgreSQL other processes may be asked about this job: they judge it alive by its
+  // heartbeat. (Embedded PGlite has one process; a job left running there is from before a crash.)
+  const heartbeat =
+    s.database.kind === 'postgres'
+      ? setInterval(() => void s.db.updateTable('import_jobs').set({ heartbeat_at: s.clock.now(), phase: report.phase, processed: report.processed }).where('id', '=', report.id).execute().catch(() => undefined), HEARTBEAT_MS)
+      : null;
+  heartbeat?.unref();
   job.done = runImport(s, actor, parsed.kind, parsed, { dryRun: opts.dryRun ?? false, report })
     .catch((e: unknown) => {
       report.state = 'failed';
       report.phase = 'done';
-      report.written = 0;
-      report.message = e instanceof LienError ? e.message : 'The import failed on our side and nothing was imported; it has been logged.';
+      const written = report.written > 0 ? ` The ${report.written} ${report.kind === 'sales' ? 'contracts' : 'payments'} were written; their contracts are re-evaluated by the sweep.` : ' Nothing was imported.';
+      report.message = e instanceof LienError ? e.message : `The import failed on our side; it has been logged.${written}`;
       report.finishedAt = s.clock.now().toISOString();
       if (!(e instanceof LienError)) console.error('import failed', e);
       return report;
     })
-    .finally(() => (job.finishedMs = Date.now()));
+    .then(async (r) => {
+      await saveReport(s, r).catch((e: unknown) => console.error('import result not recorded', e));
+      return r;
+    })
+    .finally(() => {
+      if (heartbeat) clearInterval(heartbeat);
+      job.finishedMs = Date.now();
+    });
   jobs.set(report.id, job);
   return { report, done: job.done };
 }
 
+/** What a job row says, as a report; a running job whose process is gone reads as interrupted. */
+function fromRow(s: Services, row: Selectable<DB['import_jobs']>): ImportReport {
+  const report: ImportReport = {
+    id: row.id,
+    kind: row.kind as ImportKind,
+    dryRun: row.dry_run,
+    state: row.state as ImportState,
+    phase: row.phase as ImportPhase,
+    total: row.total,
+    processed: row.processed,
+    written: row.written,
+    policiesIssued: row.policies_issued,
+    errors: Array.isArray(row.errors) ? (row.errors as RowProblem[]) : [],
+    message: row.message,
+    createdAt: row.created_at.toISOString(),
+    finishedAt: row.finished_at?.toISOString() ?? null,
+  };
+  const gone = s.database.kind === 'pglite' || s.clock.now().getTime() - row.heartbeat_at.getTime() > STALE_MS;
+  if (report.state !== 'running' || !gone) return report;
+  return { ...report, state: 'interrupted', phase: 'done', message: interruptedMessage(report), finishedAt: null };
+}
+
+export function interruptedMessage(r: Pick<ImportReport, 'kind' | 'phase' | 'written'>): string {
+  const what = r.kind === 'sales' ? 'contracts' : 'payments';
+  if (r.written === 0) return `The import was interrupted (the server stopped) while ${r.phase === 'queued' ? 'queued' : r.phase}. Nothing was written (an import is all or nothing): upload the file again.`;
+  const after = r.kind === 'payments' ? ' The contracts they paid are re-evaluated by the sweep (at the latest when the server starts again or runs its next sweep).' : '';
+  return `The import was interrupted (the server stopped) after all ${r.written} ${what} were written.${after} Do not upload the file again: its rows would be refused as already imported.`;
+}
+
 /** A job of the caller's lender; another lender's job id is not found. */
-export function getImport(s: Services, lenderId: string, id: string): ImportReport {
+export async function getImport(s: Services, lenderId: string, id: string): Promise<ImportReport> {
   const job = jobsOf(s).get(id);
-  if (!job || job.lenderId !== lenderId) throw new LienError('not_found', `No import ${id} (imports are kept for an hour after they finish).`, { id });
-  return job.report;
+  if (job) {
+    if (job.lenderId !== lenderId) throw new LienError('not_found', `No import ${id}.`, { id });
+    return job.report;
+  }
+  const row = await s.db.selectFrom('import_jobs').selectAll().where('id', '=', id).where('lender_id', '=', lenderId).executeTakeFirst();
+  if (!row) throw new LienError('not_found', `No import ${id} (finished imports are kept for ${KEEP_JOB_ROWS_MS / 86_400_000} days).`, { id });
+  return fromRow(s, row);
 }

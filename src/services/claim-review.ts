@@ -6,6 +6,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { LienError } from '../domain/errors.ts';
 import { startOfLocalDay } from '../domain/dates.ts';
+import { isLocking } from '../domain/stage.ts';
 import { decodeCursor, pageSize, toPage, type Page } from '../store/pagination.ts';
 import type { ClaimStatus, DB } from '../store/schema.ts';
 import { actorName, type Actor, type Services } from './context.ts';
@@ -33,6 +34,8 @@ export interface ClaimSummary {
   createdAt: Date;
   decidedAt: Date | null;
   decidedBy: string | null;
+  /** The claim lifted the lock that was on the phone while it was open. */
+  liftedLock: boolean;
 }
 
 const COLUMNS = [
@@ -52,6 +55,7 @@ const COLUMNS = [
   'created_at',
   'decided_at',
   'decided_by',
+  'lifts_lock',
 ] as const;
 
 type ClaimListRow = Pick<ClaimRow, (typeof COLUMNS)[number]> & { has_receipt: boolean | number };
@@ -74,6 +78,7 @@ function toSummary(r: ClaimListRow): ClaimSummary {
     createdAt: r.created_at,
     decidedAt: r.decided_at,
     decidedBy: r.decided_by,
+    liftedLock: Boolean(r.lifts_lock),
   };
 }
 
@@ -160,13 +165,17 @@ export async function approveClaim(s: Services, actor: Actor, claimId: string): 
       reason: `claim for ${claim.transaction_ref} approved`,
       data: { contractId: claim.contract_id, paymentId: payment.paymentId, amount: claim.amount, currency: claim.currency },
     });
-    await fx.notify({ contractId: claim.contract_id, kind: 'claim_approved', params: { reference: claimId, amount: claim.amount } });
+    await fx.notify({ contractId: claim.contract_id, kind: 'claim_approved', params: { reference: claim.number ?? claimId, amount: claim.amount } });
     const ev = await evaluateContractTx(s, tx, fx, claim.contract_id, `claim ${claimId} approved`);
     return { claimId, paymentId: payment.paymentId, stage: ev.decision.stage };
   });
 }
 
-/** Rejects a claim with a message shown to the borrower; escalation resumes where it stands. */
+/**
+ * Rejects a claim with a message shown to the borrower; escalation resumes where it stands. A
+ * lock the claim lifted comes back at once, and the borrower's one SMS says why: the lender's
+ * message and the amount that unlocks the phone.
+ */
 export async function rejectClaim(s: Services, actor: Actor, claimId: string, message: string): Promise<{ claimId: string }> {
   const text = typeof message === 'string' ? message.trim() : '';
   if (text.length < 3 || text.length > 500) {
@@ -183,8 +192,14 @@ export async function rejectClaim(s: Services, actor: Actor, claimId: string, me
       reason: text,
       data: { contractId: c.contract_id, transactionRef: c.transaction_ref, amount: c.amount, currency: c.currency },
     });
-    await fx.notify({ contractId: c.contract_id, kind: 'claim_rejected', params: { reference: claimId, message: text } });
-    await evaluateContractTx(s, tx, fx, c.contract_id, `claim ${claimId} rejected`);
+    const ev = await evaluateContractTx(s, tx, fx, c.contract_id, `claim ${claimId} rejected`, { announceLock: false });
+    const reference = c.number ?? claimId;
+    if (isLocking(ev.decision.stage) && !isLocking(ev.previousStage)) {
+      const { amount_overdue } = await tx.selectFrom('contracts').select('amount_overdue').where('id', '=', c.contract_id).executeTakeFirstOrThrow();
+      await fx.notify({ contractId: c.contract_id, kind: 'claim_rejected_locked', params: { reference, message: text, amount: amount_overdue } });
+    } else {
+      await fx.notify({ contractId: c.contract_id, kind: 'claim_rejected', params: { reference, message: text } });
+    }
     return { claimId };
   });
 }

@@ -3,6 +3,11 @@
  * holds escalation (the stage engine reads open claims), so submitting one re-evaluates the
  * contract at once, and the lender is told (webhook) and the borrower gets an SMS receipt. The
  * lender decides it in src/services/claim-review.ts.
+ *
+ * A claim lifts a lock already in place only when it covers the whole overdue amount, and at most
+ * once per contract in the profile's claimLiftWindowDays: anyone holding a lock reference can
+ * file one, and a claim of 1 shilling must not be a free unlock (issue #12 M4). Whether it did is
+ * stored on the claim (lifts_lock), shown in the lender's queue, and undone by a rejection.
  */
 import { randomBytes } from 'node:crypto';
 import { addDays, businessDateIn, compareDates, isPlainDate } from '../domain/dates.ts';
@@ -11,9 +16,11 @@ import { parseAmount } from '../domain/money.ts';
 import { newLockReference } from '../protocol/policy.ts';
 import { newId } from '../store/ids.ts';
 import type { Actor, Services } from './context.ts';
-import { evaluateContractTx } from './evaluate.ts';
+import { isLocking, type Stage } from '../domain/stage.ts';
+import { decide } from '../domain/evaluation.ts';
+import { evaluateContractTx, loadFacts } from './evaluate.ts';
 import { normaliseLockReference, portalActor } from './portal.ts';
-import { commit } from './unit-of-work.ts';
+import { commit, type Executor } from './unit-of-work.ts';
 
 export const MAX_RECEIPT_BYTES = 5 * 1024 * 1024;
 export const CLAIM_CHANNELS = ['mobile_money', 'bank', 'agent', 'other'] as const;
@@ -61,6 +68,8 @@ export interface SubmittedClaim {
   amount: number;
   currency: string;
   stage: string;
+  /** The claim lifted the lock that was on the phone (it covers the overdue amount, first in its window). */
+  liftsLock: boolean;
 }
 
 const TRANSACTION_REF = /^[A-Za-z0-9][A-Za-z0-9._/-]{2,63}$/;
@@ -134,6 +143,7 @@ export async function submitClaim(s: Services, input: ClaimInput): Promise<Submi
       .executeTakeFirst();
     if (dupe) throw new LienError('conflict', `A claim for transaction ${transactionRef} is already being checked.`, { field: 'transactionRef', problem: 'duplicate', claimNumber: dupe.number });
 
+    const liftsLock = await mayLiftLock(tx, c.id, amount, now);
     const claimId = newId('clm');
     await tx
       .insertInto('claims')
@@ -151,17 +161,39 @@ export async function submitClaim(s: Services, input: ClaimInput): Promise<Submi
         receipt: receipt ? Buffer.from(receipt) : null,
         receipt_type: receiptType,
         created_at: now,
+        lifts_lock: liftsLock,
       })
       .execute();
-    const data = { claimId, claimNumber, contractId: c.id, transactionRef, amount, currency: c.currency.trim(), paidOn: input.paidOn, channel: input.channel, hasReceipt: receipt !== null };
+    const data = { claimId, claimNumber, contractId: c.id, transactionRef, amount, currency: c.currency.trim(), paidOn: input.paidOn, channel: input.channel, hasReceipt: receipt !== null, liftsLock };
     await fx.audit({ action: 'claim.submitted', subjectType: 'claim', subjectId: claimId, lenderId: c.lender_id, reason: `borrower says ${transactionRef} was paid`, data });
     await fx.webhook({ lenderId: c.lender_id, type: 'claim.submitted', data });
     await fx.notify({ contractId: c.id, kind: 'claim_received', params: { reference: claimNumber } });
     const ev = await evaluateContractTx(s, tx, fx, c.id, `claim ${claimNumber} submitted`);
-    return { refused: false as const, claimId, contractId: c.id, lenderId: c.lender_id, amount, currency: c.currency.trim(), ev };
+    return { refused: false as const, claimId, contractId: c.id, lenderId: c.lender_id, amount, currency: c.currency.trim(), ev, liftsLock };
   });
   if (out.refused) throw new LienError('not_found', 'No phone on credit has this lock reference.', { field: 'lockReference', problem: 'reference' });
-  return { claimId: out.claimId, claimNumber, contractId: out.contractId, lenderId: out.lenderId, amount: out.amount, currency: out.currency, stage: out.ev.decision.stage };
+  return { claimId: out.claimId, claimNumber, contractId: out.contractId, lenderId: out.lenderId, amount: out.amount, currency: out.currency, stage: out.ev.decision.stage, liftsLock: out.liftsLock };
+}
+
+/**
+ * Whether a new claim of `amount` may lift the lock on the (locked-for-update) contract: there is
+ * a lock in place, the claim covers what is overdue now, and no claim of this contract lifted a
+ * lock within the profile's window.
+ */
+async function mayLiftLock(tx: Executor, contractId: string, amount: number, now: Date): Promise<boolean> {
+  const row = await tx.selectFrom('contracts').selectAll().where('id', '=', contractId).executeTakeFirstOrThrow();
+  if (!isLocking(row.stage as Stage)) return false;
+  const [facts] = await loadFacts(tx, [row], now);
+  const windowDays = facts!.profile.claimLiftWindowDays;
+  if (windowDays === 0 || amount < decide(facts!, now).delinquency.amountOverdue) return false;
+  const recent = await tx
+    .selectFrom('claims')
+    .select('id')
+    .where('contract_id', '=', contractId)
+    .where('lifts_lock', '=', true)
+    .where('created_at', '>', new Date(now.getTime() - windowDays * 86_400_000))
+    .executeTakeFirst();
+  return !recent;
 }
 
 export interface PublicClaimStatus {

@@ -1,6 +1,6 @@
 import { LienError } from '../domain/errors.ts';
 import { deriveDeviceKeys } from '../protocol/index.ts';
-import { encodeToken, TokenInputError, type TokenType } from '../tokens/index.ts';
+import { encodeToken, MAX_ACTIVATION_VALUE, TokenInputError, type TokenType } from '../tokens/index.ts';
 import { newId } from '../store/ids.ts';
 import { open } from '../store/secrets.ts';
 import { actorName, type Actor, type Services } from './context.ts';
@@ -10,10 +10,13 @@ import { commit } from './unit-of-work.ts';
 export interface IssueCodeInput {
   deviceId: string;
   type: Extract<TokenType, 'ADD_TIME' | 'DISABLE_PAYG' | 'COUNTER_SYNC'>;
-  /** Days of credit for ADD_TIME (1–999). */
+  /** Days of credit for ADD_TIME (1–MAX_CODE_DAYS). */
   days?: number;
   reason: string;
 }
+
+/** The most days one ADD_TIME code carries: a standard 9-digit token stops at 995 (OpenPAYGO). */
+export const MAX_CODE_DAYS = MAX_ACTIVATION_VALUE;
 
 export interface IssuedCode {
   id: string;
@@ -30,8 +33,8 @@ export interface IssuedCode {
  */
 export async function issueCode(s: Services, actor: Actor, input: IssueCodeInput): Promise<IssuedCode> {
   if (!input.reason?.trim()) throw new LienError('invalid_input', 'Every unlock code needs a reason (it is written to the audit log).', { field: 'reason' });
-  if (input.type === 'ADD_TIME' && (!Number.isInteger(input.days) || input.days! < 1 || input.days! > 999)) {
-    throw new LienError('invalid_input', 'days must be a whole number from 1 to 999 for an ADD_TIME code.', { field: 'days' });
+  if (input.type === 'ADD_TIME' && (!Number.isInteger(input.days) || input.days! < 1 || input.days! > MAX_CODE_DAYS)) {
+    throw new LienError('invalid_input', `days must be a whole number from 1 to ${MAX_CODE_DAYS} for an ADD_TIME code.`, { field: 'days' });
   }
   return commit(s, actor, async (tx, fx) => {
     const device = await tx.selectFrom('devices').selectAll().where('id', '=', input.deviceId).forUpdate().executeTakeFirst();
@@ -64,7 +67,7 @@ export async function issueCode(s: Services, actor: Actor, input: IssueCodeInput
     if (input.type === 'DISABLE_PAYG' && contract.status === 'active') {
       const status = contract.outstanding === 0 ? 'paid_off' : 'written_off';
       await tx.updateTable('contracts').set({ status }).where('id', '=', contract.id).execute();
-      await evaluateContractTx(s, tx, fx, contract.id, `released with a DISABLE_PAYG code: ${input.reason}`);
+      await evaluateContractTx(s, tx, fx, contract.id, `released with a DISABLE_PAYG code: ${input.reason}`, { unlockCause: 'code' });
     }
     return { id, token, type: input.type, days, count: newCount };
   });

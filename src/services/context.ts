@@ -3,6 +3,7 @@ import type { Clock } from '../domain/clock.ts';
 import type { Database } from '../store/connection.ts';
 import type { DB } from '../store/schema.ts';
 import type { Keyring } from './keyring.ts';
+import type { OutboundPolicy } from './outbound.ts';
 
 /** Who did something, for the audit log: a user, an API key, a device, or the system itself. */
 export interface Actor {
@@ -28,6 +29,8 @@ export interface Services {
   publicUrl: string;
   /** Days a registered, unsold phone keeps asking to enroll after its first contact (docs/protocol.md §5.3). */
   provisioningWindowDays: number;
+  /** Where lender-chosen URLs (webhooks) may point: public addresses, plus what the operator allows. */
+  outbound: OutboundPolicy;
   /**
    * Called in this process when a unit of work that nudged devices has committed, before the
    * database delivers the nudges: the device gateway drops its cached credentials and policies

@@ -9,7 +9,9 @@ import {
   offlineLockAllowed,
   offlineRenewMs,
   transitionAction,
+  unlockCause,
   type ContractFacts as FactsOf,
+  type UnlockCause,
   type Outcome as OutcomeOf,
 } from '../domain/evaluation.ts';
 import type { Stage, StageDecision } from '../domain/stage.ts';
@@ -54,7 +56,7 @@ export async function loadFacts(tx: Executor, contracts: ContractRow[], now: Dat
   const [installments, disputes, claims, channels, notices, latestPolicies] = await Promise.all([
     installmentsByContract(tx, ids),
     tx.selectFrom('disputes').select(['contract_id', 'opened_at', 'resolved_at']).where('contract_id', 'in', ids).execute(),
-    tx.selectFrom('claims').select('contract_id').where('contract_id', 'in', ids).where('status', '=', 'open').execute(),
+    tx.selectFrom('claims').select(['contract_id', 'lifts_lock']).where('contract_id', 'in', ids).where('status', '=', 'open').execute(),
     tx.selectFrom('payment_channels').selectAll().where('lender_id', 'in', lenderIds).execute(),
     tx
       .selectFrom('device_events')
@@ -91,6 +93,7 @@ export async function loadFacts(tx: Executor, contracts: ContractRow[], now: Dat
   const policiesByDevice = groupBy(noticePolicies, (p) => p.device_id);
   const disputesByContract = groupBy(disputes, (d) => d.contract_id);
   const claimed = new Set(claims.map((c) => c.contract_id));
+  const lifting = new Set(claims.filter((c) => c.lifts_lock).map((c) => c.contract_id));
   const noticesByDevice = groupBy(notices, (n) => n.device_id);
   const freshUntil = new Map<string, number>();
   for (const ch of channels) {
@@ -111,6 +114,7 @@ export async function loadFacts(tx: Executor, contracts: ContractRow[], now: Dat
         to: d.resolved_at ? businessDateIn(lender.time_zone, d.resolved_at) : null,
       })),
       openClaim: claimed.has(c.id),
+      openClaimLiftsLock: lifting.has(c.id),
       notices: (noticesByDevice.get(c.device_id) ?? []).flatMap((e) => {
         const index = Number((e.detail as { index?: unknown } | null)?.index);
         if (!Number.isInteger(index)) return [];
@@ -191,11 +195,18 @@ export function signedPolicyRows(s: Services, outcomes: Outcome[], now: Date) {
   return rows;
 }
 
+export interface EvaluateOptions {
+  /** The use case knows why a lock goes (a manual release, a DISABLE_PAYG code); otherwise it is read from the decision. */
+  unlockCause?: UnlockCause;
+  /** false: the caller tells the borrower about a new lock in a message of its own (a rejected claim). */
+  announceLock?: boolean;
+}
+
 /**
  * Writes an outcome in the unit of work: contract columns always; when it changed, a new signed
  * policy and a nudge to its device; on a stage change, the audit entry and announcements.
  */
-export async function applyOutcome(s: Services, tx: Executor, fx: Effects, o: Outcome, why: string): Promise<Evaluation> {
+export async function applyOutcome(s: Services, tx: Executor, fx: Effects, o: Outcome, why: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
   const now = fx.now;
   const c = o.facts.contract;
   const { decision, delinquency: d } = o;
@@ -213,7 +224,7 @@ export async function applyOutcome(s: Services, tx: Executor, fx: Effects, o: Ou
   }
   const action = transitionAction(c.stage, decision.stage);
   if (action) {
-    await announce(fx, o, action);
+    await announce(fx, o, action, opts);
     await fx.audit({
       action,
       subjectType: 'device',
@@ -230,12 +241,16 @@ export async function applyOutcome(s: Services, tx: Executor, fx: Effects, o: Ou
  * Tells the lender (webhook) and the borrower (SMS in their language) about a change the phone
  * will show, in the same unit of work as the change.
  */
-async function announce(fx: Effects, o: Outcome, action: string): Promise<void> {
+async function announce(fx: Effects, o: Outcome, action: string, opts: EvaluateOptions): Promise<void> {
   const c = o.facts.contract;
   const data = { deviceId: c.device_id, contractId: c.id, stage: o.decision.stage, reason: o.decision.reason, amountOverdue: o.delinquency.amountOverdue, currency: c.currency };
   if (action === 'device.locked' || action === 'device.unlocked' || action === 'device.released') await fx.webhook({ lenderId: c.lender_id, type: action, data });
-  if (action === 'device.locked') await fx.notify({ contractId: c.id, kind: 'lock' });
-  if (action === 'device.unlocked') await fx.notify({ contractId: c.id, kind: 'unlock', params: { amount: Math.max(0, c.amount_overdue - o.delinquency.amountOverdue) } });
+  if (action === 'device.locked' && opts.announceLock !== false) await fx.notify({ contractId: c.id, kind: 'lock' });
+  if (action === 'device.unlocked') {
+    const cause = opts.unlockCause ?? unlockCause(o);
+    if (cause === 'payment') await fx.notify({ contractId: c.id, kind: 'unlock', params: { amount: c.amount_overdue - o.delinquency.amountOverdue } });
+    else await fx.notify({ contractId: c.id, kind: `unlock_${cause}` });
+  }
   if (action === 'device.released') await fx.notify({ contractId: c.id, kind: 'release' });
 }
 
@@ -243,10 +258,10 @@ async function announce(fx: Effects, o: Outcome, action: string): Promise<void> 
  * Re-evaluates one contract in the caller's unit of work, with the contract row locked, so
  * concurrent payments and sweeps serialise on it.
  */
-export async function evaluateContractTx(s: Services, tx: Executor, fx: Effects, contractId: string, why: string): Promise<Evaluation> {
+export async function evaluateContractTx(s: Services, tx: Executor, fx: Effects, contractId: string, why: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
   const c = await tx.selectFrom('contracts').selectAll().where('id', '=', contractId).forUpdate().executeTakeFirstOrThrow();
   const [facts] = await loadFacts(tx, [c], fx.now);
-  return applyOutcome(s, tx, fx, decide(facts!, fx.now), why);
+  return applyOutcome(s, tx, fx, decide(facts!, fx.now), why, opts);
 }
 
 /** Re-evaluates one contract as a unit of work of its own. */

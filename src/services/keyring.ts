@@ -9,6 +9,7 @@ import {
   type PrivateSigningKey,
   type SignedPolicy,
 } from '../protocol/index.ts';
+import { signDocument } from '../protocol/signing.ts';
 import { open, seal } from '../store/secrets.ts';
 import type { DB } from '../store/schema.ts';
 
@@ -34,6 +35,8 @@ export interface Keyring {
   activeKid(): string;
   /** Reads the keys again (after a rotation in this process). */
   reload(): Promise<void>;
+  /** Signs another document (an audit head) with the active key; see protocol/signing.ts signDocument. */
+  signDocument(doc: unknown): { kid: string; sig: string };
 }
 
 interface KeyRow {
@@ -80,6 +83,7 @@ export async function loadKeyring(db: Kysely<DB>, masterKey: Buffer, now: Date):
     async reload() {
       state = await readState(db, masterKey, now);
     },
+    signDocument: (doc) => signDocument(doc, state.key),
   };
 }
 

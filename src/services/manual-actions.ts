@@ -66,7 +66,7 @@ export async function applyManualAction(s: Services, actor: Actor, contractId: s
       reason,
       data: { action: input.action, until: input.until?.toISOString() ?? null, previous, deviceId: c.device_id },
     });
-    return evaluateContractTx(s, tx, fx, c.id, `manual ${input.action}: ${reason}`);
+    return evaluateContractTx(s, tx, fx, c.id, `manual ${input.action}: ${reason}`, { unlockCause: 'manual' });
   });
 }
 

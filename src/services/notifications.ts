@@ -20,6 +20,12 @@ export const NOTIFICATION_KINDS = [
   'claim_received',
   'claim_approved',
   'claim_rejected',
+  'claim_rejected_locked',
+  'unlock_claim',
+  'unlock_dispute',
+  'unlock_manual',
+  'unlock_code',
+  'unlock_other',
 ] as const;
 
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
@@ -35,6 +41,12 @@ const MESSAGE_KEY: Record<NotificationKind, MessageKey> = {
   claim_received: 'notify.claimReceived',
   claim_approved: 'notify.claimApproved',
   claim_rejected: 'notify.claimRejected',
+  claim_rejected_locked: 'notify.claimRejectedLocked',
+  unlock_claim: 'notify.unlockClaim',
+  unlock_dispute: 'notify.unlockDispute',
+  unlock_manual: 'notify.unlockManual',
+  unlock_code: 'notify.unlockCode',
+  unlock_other: 'notify.unlockOther',
 };
 
 /**
@@ -64,6 +76,12 @@ const REQUIRED: Record<NotificationKind, readonly ParamName[]> = {
   claim_received: ['reference'],
   claim_approved: ['reference', 'amount'],
   claim_rejected: ['reference', 'message'],
+  claim_rejected_locked: ['reference', 'message', 'amount'],
+  unlock_claim: [],
+  unlock_dispute: [],
+  unlock_manual: [],
+  unlock_code: [],
+  unlock_other: [],
 };
 
 export function isNotificationKind(s: unknown): s is NotificationKind {

@@ -1,10 +1,12 @@
 import { allocate } from '../domain/allocation.ts';
+import { businessDateIn } from '../domain/dates.ts';
 import { LienError } from '../domain/errors.ts';
 import { assertCurrency } from '../domain/money.ts';
 import { newId } from '../store/ids.ts';
 import { insertPayment } from '../store/repos/payments.ts';
 import { actorName, type Actor, type Services } from './context.ts';
 import { evaluateContractTx, type Evaluation } from './evaluate.ts';
+import { settleIfPaidOff } from './payoff.ts';
 import { commit, type Effects, type Executor } from './unit-of-work.ts';
 
 export interface PostPaymentInput {
@@ -72,7 +74,7 @@ export async function recordPayment(s: Services, tx: Executor, fx: Effects, inpu
   if (c.currency !== input.currency) {
     throw new LienError('currency_mismatch', `This contract is in ${c.currency}; the payment is in ${input.currency}.`, { expected: c.currency });
   }
-  const lender = await tx.selectFrom('lenders').select(['allocation_order']).where('id', '=', c.lender_id).executeTakeFirstOrThrow();
+  const lender = await tx.selectFrom('lenders').select(['allocation_order', 'time_zone']).where('id', '=', c.lender_id).executeTakeFirstOrThrow();
   const paymentId = newId('pay');
   await insertPayment(tx, {
     id: paymentId,
@@ -86,6 +88,8 @@ export async function recordPayment(s: Services, tx: Executor, fx: Effects, inpu
     posted_at: fx.now,
     posted_by: actorName(fx.actor),
   });
+  // A payment that covers the day's payoff quote settles the contract early (services/payoff.ts).
+  await settleIfPaidOff(tx, fx, c, input.amount, businessDateIn(lender.time_zone, input.receivedAt));
   await reallocate(tx, c.id, lender.allocation_order);
   // A payment is proof that its channel is reporting.
   await tx

@@ -16,6 +16,7 @@ import { LOCK_REFERENCE_PATTERN } from '../protocol/policy.ts';
 import { matchLanguage, type Lang } from '../i18n/index.ts';
 import type { DB } from '../store/schema.ts';
 import type { Actor, Services } from './context.ts';
+import { contractPayoff } from './payoff.ts';
 import { recordAudit } from './unit-of-work.ts';
 
 export function portalActor(ip: string): Actor {
@@ -50,6 +51,8 @@ export interface LookupFound {
   timeZone: string;
   borrowerLanguage: Lang;
   openClaim: boolean;
+  /** What settles the whole contract today (early payoff), while it is active. */
+  payoff: { amount: number; saving: number; asOf: string } | null;
 }
 
 export type LookupResult = LookupFound | { found: false };
@@ -124,6 +127,7 @@ export async function lookupLock(s: Services, input: LookupInput): Promise<Looku
   const overdue = Number(contract.amount_overdue) > 0;
   const upcoming = overdue ? null : await nextDue(s.db, contract.id);
   const stage = portalStage(contract, device.released_at !== null);
+  const payoff = contract.status === 'active' && stage !== 'released' ? await contractPayoff(s.db, contract, now) : null;
   await recordAudit(s, actor, {
     action: 'portal.lookup',
     subjectType: 'contract',
@@ -146,6 +150,7 @@ export async function lookupLock(s: Services, input: LookupInput): Promise<Looku
     timeZone: lender.time_zone,
     borrowerLanguage: matchLanguage(contract.borrower_language) ?? 'en',
     openClaim: openClaim !== undefined,
+    payoff: payoff ? { amount: payoff.amount, saving: payoff.saving, asOf: payoff.asOf } : null,
   };
 }
 

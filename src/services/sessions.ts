@@ -1,9 +1,15 @@
 /**
  * Console sign-in and sessions. The session token lives only in the browser's cookie; the
  * database keeps its SHA-256, so a leaked sessions table signs nobody in. Each session carries
- * its own CSRF token (synchroniser pattern). Failed sign-ins are counted per email and per IP in
- * fixed windows (rate_limits), and every failure gets the same answer, so the form reveals
- * neither which emails exist nor which accounts are disabled.
+ * its own CSRF token (synchroniser pattern). Every failure gets the same answer, so the form
+ * reveals neither which emails exist nor which accounts are disabled.
+ *
+ * Guessing is slowed per account+address and per address, never per account alone: a stranger
+ * elsewhere must not be able to lock a user out by typing wrong passwords for their email. Each
+ * key gets a few free failures, then a delay that doubles with every further failure (up to
+ * MAX_DELAY_MS), forgotten after FORGET_AFTER_MS without one. An attempt takes its ticket with
+ * one atomic upsert before the password is even checked, so twenty simultaneous attempts cannot
+ * all slip through a check-then-count gap: only the free ones are tried, the rest wait.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
@@ -12,9 +18,14 @@ import type { DB, UserRole } from '../store/schema.ts';
 import { burnPasswordCheck, verifyPassword } from './users.ts';
 
 export const SESSION_TTL_MS = 12 * 3600_000;
-export const THROTTLE_WINDOW_MS = 15 * 60_000;
-export const MAX_FAILURES_PER_EMAIL = 5;
-export const MAX_FAILURES_PER_IP = 30;
+/** Failures one address may make on one account before each further try must wait. */
+export const FREE_FAILURES_PER_ACCOUNT_ADDRESS = 5;
+/** Failures one address may make across all accounts before each further try must wait. */
+export const FREE_FAILURES_PER_ADDRESS = 30;
+export const FIRST_DELAY_MS = 1_000;
+export const MAX_DELAY_MS = 15 * 60_000;
+/** A key's failures are forgotten after this long without another. */
+export const FORGET_AFTER_MS = 15 * 60_000;
 export const BAD_CREDENTIALS = 'The email or password is not right.';
 
 export interface SessionUser {
@@ -31,49 +42,80 @@ export interface SessionUser {
 
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');
 
-function windowStart(now: Date): Date {
-  return new Date(Math.floor(now.getTime() / THROTTLE_WINDOW_MS) * THROTTLE_WINDOW_MS);
+/** The wait after the n-th failure of a key with `free` free failures. */
+export function delayAfter(failures: number, free: number): number {
+  if (failures < free) return 0;
+  return Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** Math.min(failures - free, 30));
 }
 
-async function failures(db: Kysely<DB>, key: string, now: Date): Promise<number> {
-  const row = await db.selectFrom('rate_limits').select('count').where('key', '=', key).where('window_start', '=', windowStart(now)).executeTakeFirst();
-  return row?.count ?? 0;
-}
-
-async function countFailure(db: Kysely<DB>, key: string, now: Date): Promise<void> {
-  await db
-    .insertInto('rate_limits')
-    .values({ key, window_start: windowStart(now), count: 1 })
-    .onConflict((oc) => oc.columns(['key', 'window_start']).doUpdateSet({ count: sql`rate_limits.count + 1` }))
-    .execute();
-  // Past windows of this key count for nothing any more.
-  await db.deleteFrom('rate_limits').where('key', '=', key).where('window_start', '<', windowStart(now)).execute();
-}
-
-export function throttleKeys(email: string, ip: string): { email: string; ip: string } {
-  return { email: `signin:email:${email.trim().toLowerCase()}`, ip: `signin:ip:${ip}` };
+export function throttleKeys(email: string, ip: string): { accountAddress: string; address: string } {
+  return { accountAddress: `signin:${email.trim().toLowerCase()}|${ip}`, address: `signin-ip:${ip}` };
 }
 
 /**
- * Checks the credentials and opens a session. Throws `rate_limited` while the email or the IP
- * has too many recent failures (even with the right password: otherwise guessing could go on),
- * and `unauthorized` with one generic message for every other failure.
+ * Takes an attempt's ticket on `key`: counts it as a failure in advance and sets the wait the
+ * next attempt faces, in one statement, unless the key is still waiting. Returns the wait left
+ * (ms) when refused, 0 when the attempt may go ahead.
+ */
+async function takeTicket(db: Kysely<DB>, key: string, free: number, now: Date): Promise<number> {
+  const forgetBefore = new Date(now.getTime() - FORGET_AFTER_MS);
+  const n = sql<number>`CASE WHEN t.last_failure_at < ${forgetBefore} THEN 1 ELSE t.failures + 1 END`;
+  const wait = (count: ReturnType<typeof sql<number>>) =>
+    sql<Date>`${now}::timestamptz + make_interval(secs => CASE WHEN ${count} < ${free} THEN 0 ELSE LEAST(${MAX_DELAY_MS / 1000}, ${FIRST_DELAY_MS / 1000} * power(2, LEAST(${count} - ${free}, 30))) END)`;
+  const taken = await sql<{ failures: number }>`
+    INSERT INTO signin_throttle AS t (key, failures, blocked_until, last_failure_at)
+    VALUES (${key}, 1, ${wait(sql<number>`1`)}, ${now})
+    ON CONFLICT (key) DO UPDATE SET failures = ${n}, blocked_until = ${wait(n)}, last_failure_at = ${now}
+    WHERE t.blocked_until <= ${now}
+    RETURNING failures`.execute(db);
+  if (taken.rows.length > 0) return 0;
+  const row = await db.selectFrom('signin_throttle').select('blocked_until').where('key', '=', key).executeTakeFirst();
+  return Math.max(1, (row?.blocked_until.getTime() ?? now.getTime()) - now.getTime());
+}
+
+const lastPrune = new WeakMap<object, number>();
+
+/** Drops keys whose failures are forgotten and whose wait is over, at most hourly per database. */
+async function pruneThrottle(db: Kysely<DB>, now: Date): Promise<void> {
+  if (now.getTime() - (lastPrune.get(db) ?? -Infinity) < 3_600_000) return;
+  lastPrune.set(db, now.getTime());
+  await db
+    .deleteFrom('signin_throttle')
+    .where('last_failure_at', '<', new Date(now.getTime() - FORGET_AFTER_MS))
+    .where('blocked_until', '<', now)
+    .execute();
+}
+
+function refused(waitMs: number): LienError {
+  const seconds = Math.ceil(waitMs / 1000);
+  const text = seconds < 120 ? `${seconds} second${seconds === 1 ? '' : 's'}` : `${Math.ceil(seconds / 60)} minutes`;
+  return new LienError('rate_limited', `Too many failed sign-ins from this address. Try again in ${text}.`, { retryAfterSec: seconds });
+}
+
+/**
+ * Checks the credentials and opens a session. Throws `rate_limited` (with `retryAfterSec`) while
+ * this address must wait, on this account or on all (even with the right password: otherwise
+ * guessing could go on), and `unauthorized` with one generic message for every other failure.
  */
 export async function signIn(db: Kysely<DB>, input: { email: string; password: string; ip: string; now: Date }): Promise<{ token: string; session: SessionUser }> {
   const keys = throttleKeys(input.email, input.ip);
-  const [byEmail, byIp] = await Promise.all([failures(db, keys.email, input.now), failures(db, keys.ip, input.now)]);
-  if (byEmail >= MAX_FAILURES_PER_EMAIL || byIp >= MAX_FAILURES_PER_IP) {
-    const wait = Math.ceil((windowStart(input.now).getTime() + THROTTLE_WINDOW_MS - input.now.getTime()) / 60_000);
-    throw new LienError('rate_limited', `Too many failed sign-ins. Try again in ${wait} minute${wait === 1 ? '' : 's'}.`, { retryAfterMinutes: wait });
-  }
+  await pruneThrottle(db, input.now);
+  // The address first: a refusal there must not also use up the account+address budget.
+  const addressWait = await takeTicket(db, keys.address, FREE_FAILURES_PER_ADDRESS, input.now);
+  if (addressWait > 0) throw refused(addressWait);
+  const accountWait = await takeTicket(db, keys.accountAddress, FREE_FAILURES_PER_ACCOUNT_ADDRESS, input.now);
+  if (accountWait > 0) throw refused(accountWait);
   const email = input.email.trim().toLowerCase();
   const user = await db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
   const ok = user ? await verifyPassword(input.password, user.password_hash) : await burnPasswordCheck(input.password);
-  if (!user || !ok || user.disabled_at) {
-    await countFailure(db, keys.email, input.now);
-    await countFailure(db, keys.ip, input.now);
-    throw new LienError('unauthorized', BAD_CREDENTIALS);
-  }
+  if (!user || !ok || user.disabled_at) throw new LienError('unauthorized', BAD_CREDENTIALS);
+  // The ticket was a failure counted in advance; a success takes it back.
+  await db.deleteFrom('signin_throttle').where('key', '=', keys.accountAddress).execute();
+  await db
+    .updateTable('signin_throttle')
+    .set({ failures: sql`GREATEST(failures - 1, 0)` })
+    .where('key', '=', keys.address)
+    .execute();
   const token = randomBytes(32).toString('base64url');
   const csrfToken = randomBytes(32).toString('base64url');
   const expiresAt = new Date(input.now.getTime() + SESSION_TTL_MS);

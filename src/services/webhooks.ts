@@ -17,6 +17,7 @@ import { decodeCursor, pageSize, toPage, type Page } from '../store/pagination.t
 import type { DB, WebhookDeliveriesTable } from '../store/schema.ts';
 import { aad, seal } from '../store/secrets.ts';
 import type { Actor, Services } from './context.ts';
+import { checkWebhookTarget } from './outbound.ts';
 import { commit } from './unit-of-work.ts';
 
 export const WEBHOOK_EVENT_TYPES = [
@@ -168,6 +169,7 @@ export async function createWebhook(s: Services, actor: Actor, input: { url: str
   const lenderId = lenderOf(actor);
   const url = checkUrl(input.url);
   const events = checkEvents(input.events);
+  await checkWebhookTarget(new URL(url), s.outbound);
   return commit(s, actor, async (tx, fx) => {
     const lender = await tx.selectFrom('lenders').select('id').where('id', '=', lenderId).executeTakeFirst();
     if (!lender) throw new LienError('not_found', `Lender ${lenderId} does not exist.`, { lenderId });

@@ -28,6 +28,17 @@ export interface Database {
   channelName(channel: string): string;
   /** PGlite only: a tarball of the whole data directory, taken with the session to itself (backups, test templates). */
   dump?(): Promise<Blob>;
+  /**
+   * Sets a custom setting (`lien.something`) on every session of this database, now and on every
+   * connection opened later, with set_config(): kept in the sessions' memory, never in a table.
+   */
+  setSessionSetting(name: string, value: string): Promise<void>;
+}
+
+const SETTING = /^lien\.[a-z_]{1,40}$/;
+
+function checkSetting(name: string): void {
+  if (!SETTING.test(name)) throw new LienError('invalid_input', `session setting "${name}" must be lien. and lowercase letters or underscores`);
 }
 
 export interface OpenOptions {
@@ -130,6 +141,22 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
   const pool = new pg.Pool({ ...clientConfig, max: opts.poolSize ?? 10 });
   // An idle client dropped by the server emits 'error' on the pool; unhandled it would kill the process.
   pool.on('error', onError);
+  // So does a client that is checked out when its connection dies (terminated by an operator, a
+  // failover, a restart) while no query of it is running, e.g. between two statements of a
+  // transaction: pg-pool listens only to idle clients, so without this the process exits. The
+  // transaction's next statement fails, the request answers 503 (services/connection-loss.ts), and the pool
+  // drops the dead client when it is released.
+  pool.on('connect', (client) => client.on('error', onError));
+  // Session settings reach each pooled client before its next use: the set_config() is queued on
+  // the client as it is handed out, so it runs ahead of whatever query it was taken for.
+  const settings = new Map<string, string>();
+  let settingsVersion = 0;
+  const settingsApplied = new WeakMap<pg.PoolClient, number>();
+  pool.on('acquire', (client) => {
+    if (settings.size === 0 || settingsApplied.get(client) === settingsVersion) return;
+    settingsApplied.set(client, settingsVersion);
+    for (const [name, value] of settings) client.query('SELECT set_config($1, $2, false)', [name, value]).catch(() => undefined);
+  });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   const qualify = (channel: string) => {
     checkChannel(channel);
@@ -156,6 +183,11 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
     channelName: qualify,
     async notify(channel, payload) {
       await sql`SELECT pg_notify(${qualify(channel)}, ${payload})`.execute(db);
+    },
+    async setSessionSetting(name, value) {
+      checkSetting(name);
+      settings.set(name, value);
+      settingsVersion++;
     },
     close() {
       closing ??= (async () => {
@@ -312,6 +344,11 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
       return channel;
     },
     dump: () => driver.exclusive(() => pglite.dumpDataDir('none')),
+    async setSessionSetting(name, value) {
+      checkSetting(name);
+      // One session: set it once, between transactions.
+      await driver.exclusive(() => pglite.query('SELECT set_config($1, $2, false)', [name, value]));
+    },
     close() {
       closing ??= (async () => {
         try {

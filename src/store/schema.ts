@@ -186,6 +186,8 @@ export interface ClaimsTable {
   decided_by: string | null;
   /** Short number the borrower holds (migration 0003); null on older claims. */
   number: ColumnType<string | null, string | null | undefined, string | null>;
+  /** This claim lifted the contract's lock while open (migration 0022). */
+  lifts_lock: Generated<boolean>;
 }
 
 export interface DeviceEventsTable {
@@ -393,6 +395,39 @@ export interface RateLimitsTable {
   count: Generated<number>;
 }
 
+/** Sign-in throttling per account+address and per address (migration 0020). */
+export interface SigninThrottleTable {
+  key: string;
+  failures: number;
+  blocked_until: Ts;
+  last_failure_at: Ts;
+}
+
+/** Whether audit entries chained before the keyed chain still await re-chaining (migration 0021). */
+export interface AuditRekeyTable {
+  only_row: Generated<boolean>;
+  pending: boolean;
+}
+
+/** Import jobs and their progress (migration 0023). */
+export interface ImportJobsTable {
+  id: string;
+  lender_id: string;
+  kind: string;
+  dry_run: boolean;
+  state: string;
+  phase: string;
+  total: Generated<number>;
+  processed: Generated<number>;
+  written: Generated<number>;
+  policies_issued: Generated<number>;
+  message: string | null;
+  errors: ColumnType<unknown, string | undefined, string>;
+  created_at: Ts;
+  finished_at: TsNull;
+  heartbeat_at: Ts;
+}
+
 export interface DB {
   lenders: LendersTable;
   devices: DevicesTable;
@@ -420,6 +455,9 @@ export interface DB {
   enroll_nonces: EnrollNoncesTable;
   dlc_api_keys: DlcApiKeysTable;
   dlc_devices: DlcDevicesTable;
+  signin_throttle: SigninThrottleTable;
+  audit_rekey: AuditRekeyTable;
+  import_jobs: ImportJobsTable;
 }
 
 export type Lender = Selectable<LendersTable>;

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LienError } from '../domain/errors.ts';
@@ -61,6 +61,15 @@ export function open(key: Buffer, sealed: Buffer | Uint8Array, additionalData: s
   } catch {
     throw new UnsealError('sealed value does not open: wrong LIEN_MASTER_KEY, or the stored data was altered or moved to another row');
   }
+}
+
+/**
+ * A key for one purpose derived from the master key (HKDF-SHA256), so the master key itself
+ * never leaves the process and each use has its own key.
+ */
+export function deriveKey(masterKey: Buffer, purpose: string): Buffer {
+  checkKey(masterKey);
+  return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `lien ${purpose}`, KEY_BYTES));
 }
 
 /** 64 hex characters, or base64 / base64url of 32 bytes. */

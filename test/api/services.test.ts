@@ -29,7 +29,8 @@ describe('claim review and manual actions', () => {
     const id = newId('clm');
     await db()
       .insertInto('claims')
-      .values({ id, contract_id: contractId, device_id: deviceId, lender_id: p.lenderId, transaction_ref: ref, amount, currency: 'KES', paid_on: '2026-01-20', channel: 'mpesa', created_at: p.clock.now() })
+      // As submitClaim records a claim that covers the overdue amount (10,000.00 here): it lifts the lock.
+      .values({ id, contract_id: contractId, device_id: deviceId, lender_id: p.lenderId, transaction_ref: ref, amount, currency: 'KES', paid_on: '2026-01-20', channel: 'mpesa', created_at: p.clock.now(), lifts_lock: amount >= 10_000_00 })
       .execute();
     await evaluateContract(p.lien.services, contractId, actor, 'claim submitted');
     return id;

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeBrowser } from '../setup/browser.ts';
 import { SYSTEM } from '../../src/services/context.ts';
 import { dashboard } from '../../src/services/views/dashboard.ts';
 import { evaluateContract } from '../../src/services/evaluate.ts';
@@ -13,7 +14,7 @@ const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).
 /** A 1×1 PNG, as a borrower's receipt photo. */
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
 
-describe('lender console in Chromium', () => {
+describeBrowser('lender console in Chromium', () => {
   const p = new TestPlatform();
   let browser: Browser;
   let d: TestDevice;

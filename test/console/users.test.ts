@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboard, percentile } from '../../src/services/views/dashboard.ts';
-import { BAD_CREDENTIALS, MAX_FAILURES_PER_IP, signIn } from '../../src/services/sessions.ts';
+import { BAD_CREDENTIALS, FREE_FAILURES_PER_ADDRESS, signIn } from '../../src/services/sessions.ts';
 import { createUser, hashPassword, verifyPassword } from '../../src/services/users.ts';
 import type { Database } from '../../src/store/connection.ts';
 import type { Lender } from '../../src/store/schema.ts';
@@ -52,7 +52,7 @@ describe('users, passwords and dashboard numbers', () => {
   it('throttles sign-in per IP across emails, and only that IP', async () => {
     const at = new Date('2026-03-02T10:00:00Z');
     await createUser(await svc(), PLATFORM, { lenderId: lender.id, email: 'ip@acme.example', name: 'Ip', password: 'ip-password-123', role: 'viewer' });
-    for (let i = 0; i < MAX_FAILURES_PER_IP; i++) {
+    for (let i = 0; i < FREE_FAILURES_PER_ADDRESS; i++) {
       await expect(signIn(database.db, { email: `guess${i}@acme.example`, password: 'wrong-password', ip: '203.0.113.9', now: at })).rejects.toThrow(BAD_CREDENTIALS);
     }
     await expect(signIn(database.db, { email: 'ip@acme.example', password: 'ip-password-123', ip: '203.0.113.9', now: at })).rejects.toMatchObject({ code: 'rate_limited' });

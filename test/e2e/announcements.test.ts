@@ -9,7 +9,7 @@ describe('changes the phone will show are announced to the lender and the borrow
 
   it('queues signed webhooks and a notification in the borrower’s language, in the same transaction', async () => {
     const { db } = p.lien.services;
-    await createWebhook(p.lien.services, { kind: 'api_key', id: 'key_test', lenderId: p.lenderId }, { url: 'http://127.0.0.1:9/hook', events: ['device.enrolled', 'device.locked', 'device.unlocked', 'payment.posted'] });
+    await createWebhook(p.lien.services, { kind: 'api_key', id: 'key_test', lenderId: p.lenderId }, { url: 'https://hooks.example/hook', events: ['device.enrolled', 'device.locked', 'device.unlocked', 'payment.posted'] });
     const [d] = await p.register(1);
     const sale = await p.sell(d!, { borrowerLanguage: 'sw' });
     const phone = await p.agent(d!);

@@ -37,7 +37,7 @@ export class TestPlatform {
   lenderId!: string;
   readonly clock: ManualClock;
   private dataDir = mkdtempSync(join(tmpdir(), 'lien-it-'));
-  private operatorKey = `op_${randomBytes(12).toString('hex')}`;
+  readonly operatorKey = `op_${randomBytes(12).toString('hex')}`;
   private n = 0;
 
   constructor(

@@ -19,6 +19,7 @@ import { lenderActor, openTestDb, servicesOver } from '../store/helpers.ts';
 import { T0, insertLender, startReceiver, type Receiver } from './fixtures.ts';
 
 const masterKey = Buffer.alloc(32, 7);
+const LOOPBACK_ALLOWED = { allowHosts: ['127.0.0.1'] };
 const pinned = () => 0.5; // jitter at its midpoint: the schedule's exact values
 const sec = (d: Date) => Math.floor(d.getTime() / 1000);
 /** The delivery log's first page, as a list. */
@@ -87,7 +88,8 @@ describe('webhook endpoints and delivery', () => {
   beforeAll(async () => {
     d = await openTestDb();
   });
-  const svc = (clock = new ManualClock(T0)) => servicesOver(d, clock, masterKey);
+  // The receivers listen on loopback: allowed here as an operator allows an on-premises receiver.
+  const svc = (clock = new ManualClock(T0)) => servicesOver(d, clock, masterKey, { webhookAllowHosts: ['127.0.0.1'] });
   afterAll(() => d.close());
   afterEach(async () => {
     await receiver?.close();
@@ -166,7 +168,7 @@ describe('webhook endpoints and delivery', () => {
     secret = hook.secret;
     const { eventId } = await enqueueWebhookEvent(d.db, { lenderId, type: 'payment.posted', data: { paymentId: 'pay_1', amount: 150000, currency: 'KES' }, at: T0 });
 
-    const stats = await runWebhookDeliveries(d.db, { masterKey, clock, batchSize: 10 });
+    const stats = await runWebhookDeliveries(d.db, { masterKey, clock, outbound: LOOPBACK_ALLOWED, batchSize: 10 });
     expect(stats).toMatchObject({ claimed: 1, delivered: 1, retrying: 0, failed: 0 });
     expect(checks).toEqual([{ ok: true, timestamp: sec(T0) }]);
     const [req] = receiver.requests;
@@ -197,18 +199,18 @@ describe('webhook endpoints and delivery', () => {
     secret = hook.secret;
     const { eventId } = await enqueueWebhookEvent(d.db, { lenderId, type: 'device.unlocked', data: { deviceId: 'dev_9' }, at: T0 });
 
-    expect(await runWebhookDeliveries(d.db, { masterKey, clock, random: pinned })).toMatchObject({ claimed: 1, retrying: 1 });
+    expect(await runWebhookDeliveries(d.db, { masterKey, clock, outbound: LOOPBACK_ALLOWED, random: pinned })).toMatchObject({ claimed: 1, retrying: 1 });
     let [log] = await deliveriesOf(d.db, lenderId, { eventId });
-    expect(log).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500, lastError: 'HTTP 500: database is down', deliveredAt: null });
+    expect(log).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500, lastError: 'HTTP 500', deliveredAt: null }); // the receiver's body is never shown (issue #12 M1)
     expect(log?.nextAttemptAt).toEqual(new Date(T0.getTime() + 30_000));
 
     // Not due yet: nothing is sent one second early.
     clock.advance(29_000);
-    expect(await runWebhookDeliveries(d.db, { masterKey, clock, random: pinned })).toMatchObject({ claimed: 0 });
+    expect(await runWebhookDeliveries(d.db, { masterKey, clock, outbound: LOOPBACK_ALLOWED, random: pinned })).toMatchObject({ claimed: 0 });
     expect(receiver.requests).toHaveLength(1);
 
     clock.advance(1_000);
-    expect(await runWebhookDeliveries(d.db, { masterKey, clock, random: pinned })).toMatchObject({ claimed: 1, delivered: 1 });
+    expect(await runWebhookDeliveries(d.db, { masterKey, clock, outbound: LOOPBACK_ALLOWED, random: pinned })).toMatchObject({ claimed: 1, delivered: 1 });
     [log] = await deliveriesOf(d.db, lenderId, { eventId });
     expect(log).toMatchObject({ status: 'delivered', attempts: 2, lastStatusCode: 200, lastError: null, nextAttemptAt: null });
     expect(log?.deliveredAt).toEqual(new Date(T0.getTime() + 30_000));
@@ -226,7 +228,7 @@ describe('webhook endpoints and delivery', () => {
 
     const sentAt: number[] = [];
     for (let i = 0; i < 12; i++) {
-      const stats = await runWebhookDeliveries(d.db, { masterKey, clock, random: pinned });
+      const stats = await runWebhookDeliveries(d.db, { masterKey, clock, outbound: LOOPBACK_ALLOWED, random: pinned });
       if (stats.claimed) sentAt.push((clock.now().getTime() - T0.getTime()) / 1000);
       const [log] = await deliveriesOf(d.db, lenderId, { eventId });
       if (!log?.nextAttemptAt) break;
@@ -238,7 +240,7 @@ describe('webhook endpoints and delivery', () => {
     expect(log).toMatchObject({ status: 'failed', attempts: 10, lastStatusCode: 503, nextAttemptAt: null, deliveredAt: null });
 
     clock.advanceDays(30);
-    expect(await runWebhookDeliveries(d.db, { masterKey, clock })).toMatchObject({ claimed: 0 });
+    expect(await runWebhookDeliveries(d.db, { masterKey, clock, outbound: LOOPBACK_ALLOWED })).toMatchObject({ claimed: 0 });
     expect(receiver.requests).toHaveLength(10);
   });
 
@@ -248,7 +250,7 @@ describe('webhook endpoints and delivery', () => {
     receiver = await startReceiver(() => new Promise(() => {}));
     await createWebhook(await svc(), lenderActor(lenderId), { url: receiver.url, events: ['device.enrolled'] });
     const { eventId } = await enqueueWebhookEvent(d.db, { lenderId, type: 'device.enrolled', data: {}, at: T0 });
-    expect(await runWebhookDeliveries(d.db, { masterKey, clock, timeoutMs: 200, random: pinned })).toMatchObject({ retrying: 1 });
+    expect(await runWebhookDeliveries(d.db, { masterKey, clock, outbound: LOOPBACK_ALLOWED, timeoutMs: 200, random: pinned })).toMatchObject({ retrying: 1 });
     const [log] = await deliveriesOf(d.db, lenderId, { eventId });
     expect(log).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: null, lastError: 'no answer within 0.2 s' });
   });
@@ -270,14 +272,14 @@ describe('webhook endpoints and delivery', () => {
 
     // Still queued: a replay would only send it twice.
     await expect(replayDelivery(await svc(), lenderActor(lenderId), original)).rejects.toMatchObject({ code: 'conflict' });
-    await runWebhookDeliveries(d.db, { masterKey, clock });
+    await runWebhookDeliveries(d.db, { masterKey, clock, outbound: LOOPBACK_ALLOWED });
 
     clock.advance(3_600_000);
     const replay = await replayDelivery(await svc(clock), lenderActor(lenderId), original);
     expect(replay).toMatchObject({ eventId, status: 'pending', attempts: 0, createdAt: clock.now() });
     expect(replay.id).not.toBe(original);
     await expect(replayDelivery(await svc(clock), lenderActor('len_someone_else'), original)).rejects.toMatchObject({ code: 'not_found' });
-    expect(await runWebhookDeliveries(d.db, { masterKey, clock })).toMatchObject({ delivered: 1 });
+    expect(await runWebhookDeliveries(d.db, { masterKey, clock, outbound: LOOPBACK_ALLOWED })).toMatchObject({ delivered: 1 });
 
     expect(receiver.requests.map((r) => r.headers['lien-event-id'])).toEqual([eventId, eventId]);
     expect(JSON.parse(receiver.requests[1]?.body ?? '')).toEqual(JSON.parse(receiver.requests[0]?.body ?? ''));
@@ -297,7 +299,7 @@ describe('webhook endpoints and delivery', () => {
     const { deliveryIds } = await enqueueWebhookEvent(d.db, { lenderId, type: 'device.released', data: {}, at: T0 });
     await expect(deactivateWebhook(await svc(), lenderActor('len_someone_else'), hook.id)).rejects.toMatchObject({ code: 'not_found' });
     expect(await deactivateWebhook(await svc(), lenderActor(lenderId), hook.id)).toMatchObject({ active: false });
-    expect(await runWebhookDeliveries(d.db, { masterKey, clock })).toMatchObject({ claimed: 0 });
+    expect(await runWebhookDeliveries(d.db, { masterKey, clock, outbound: LOOPBACK_ALLOWED })).toMatchObject({ claimed: 0 });
     expect(receiver.requests).toHaveLength(0);
     const [log] = await deliveriesOf(d.db, lenderId, { webhookId: hook.id });
     expect(log).toMatchObject({ id: deliveryIds[0], status: 'cancelled' });
@@ -326,7 +328,7 @@ describe('webhook endpoints and delivery', () => {
     const claimedBy = [0, 0];
     const worker = async (w: number) => {
       for (;;) {
-        const s = await runWebhookDeliveries(d.db, { masterKey, clock, batchSize: 4 });
+        const s = await runWebhookDeliveries(d.db, { masterKey, clock, outbound: LOOPBACK_ALLOWED, batchSize: 4 });
         if (s.claimed === 0) return;
         claimedBy[w] = (claimedBy[w] as number) + s.claimed;
       }
@@ -357,9 +359,9 @@ describe('webhook endpoints and delivery', () => {
     expect(dead).toMatchObject({ event_id: eventId, status: 'sending', attempts: 1 });
 
     clock.advance(59_000);
-    expect(await runWebhookDeliveries(d.db, { masterKey, clock, policy })).toMatchObject({ claimed: 0 });
+    expect(await runWebhookDeliveries(d.db, { masterKey, clock, outbound: LOOPBACK_ALLOWED, policy })).toMatchObject({ claimed: 0 });
     clock.advance(1_000);
-    expect(await runWebhookDeliveries(d.db, { masterKey, clock, policy })).toMatchObject({ claimed: 1, delivered: 1 });
+    expect(await runWebhookDeliveries(d.db, { masterKey, clock, outbound: LOOPBACK_ALLOWED, policy })).toMatchObject({ claimed: 1, delivered: 1 });
 
     // The first worker wakes up and reports a failure: its claim is no longer the row's.
     const late = await recordAttempt(d.db, 'webhook_deliveries', dead as { id: string; attempts: number }, { status: 'failed', last_error: 'late', next_attempt_at: null });
@@ -377,7 +379,7 @@ describe('webhook endpoints and delivery', () => {
     const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, maxAttempts: 1, leaseMs: 60_000 };
     await claimDue(d.db, 'webhook_deliveries', { now: clock.now(), limit: 10, policy });
     clock.advance(60_000);
-    expect(await runWebhookDeliveries(d.db, { masterKey, clock, policy })).toMatchObject({ claimed: 0 });
+    expect(await runWebhookDeliveries(d.db, { masterKey, clock, outbound: LOOPBACK_ALLOWED, policy })).toMatchObject({ claimed: 0 });
     const [log] = await deliveriesOf(d.db, lenderId, { eventId });
     expect(log).toMatchObject({ status: 'failed', attempts: 1, nextAttemptAt: null });
     expect(log?.lastError).toContain('worker stopped');

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,5 +66,9 @@ describe('first run: `lien serve` on an empty data directory', () => {
     expect(Array.isArray(contracts.items)).toBe(true);
     // The fleet enrolls in the background; on a busy machine its first report can trail the show.
     await until('the demo fleet reports', () => /demo fleet: enrolled \d+\/10/.test(out), 90_000);
+    // Printed once, kept nowhere in plaintext (issue #12 L7): the demo runs its sweeps in-process.
+    const operatorKey = /Operator API key \(shown once, keep it\): (\S+)/.exec(out)![1]!;
+    const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+    for (const f of files(dataDir)) expect(readFileSync(f).includes(Buffer.from(operatorKey)), f).toBe(false);
   }, 240_000);
 });

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeBrowser } from '../setup/browser.ts';
 import { approveClaim, rejectClaim } from '../../src/services/claim-review.ts';
 import { createUser } from '../../src/services/users.ts';
 import { TestPlatform, type TestDevice } from '../e2e/in-process.ts';
@@ -9,7 +10,7 @@ import { PNG_1PX } from './helpers.ts';
 
 const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
 
-describe('help portal in Chromium', () => {
+describeBrowser('help portal in Chromium', () => {
   const p = new TestPlatform();
   let browser: Browser;
   let locked: TestDevice;

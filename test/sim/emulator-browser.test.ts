@@ -1,12 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeBrowser } from '../setup/browser.ts';
 import { TestPlatform, type TestDevice } from '../e2e/in-process.ts';
 import { dataMode, driveToLock, issueCode, launchChromium, until } from './helpers.ts';
 
 const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
 
-describe('browser device emulator in Chromium', () => {
+describeBrowser('browser device emulator in Chromium', () => {
   const p = new TestPlatform();
   let browser: Browser;
   let d: TestDevice;

@@ -1,5 +1,6 @@
 import { chromium, type Browser } from 'playwright-core';
 import type { TestPlatform } from '../e2e/in-process.ts';
+import { CHROMIUM_PATH, chromiumPresent } from '../setup/browser.ts';
 
 export async function until<T>(what: string, check: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms = 15_000): Promise<T> {
   const start = Date.now();
@@ -63,8 +64,9 @@ function decodeEntities(s: string): string {
 
 /** Debian's Chromium, headless; the project never downloads a browser. */
 export function launchChromium(): Promise<Browser> {
+  if (!chromiumPresent) return Promise.reject(new Error(`no Chromium at ${CHROMIUM_PATH}: install Debian's chromium (apt-get install chromium)`));
   return chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });

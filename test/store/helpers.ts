@@ -10,6 +10,7 @@ import { newId } from '../../src/store/ids.ts';
 import { migrate } from '../../src/store/migrations/index.ts';
 import type { Contract, Device, Installment, Lender, NewContract, NewInstallment, NewLender } from '../../src/store/schema.ts';
 import { aad, seal } from '../../src/store/secrets.ts';
+import { auditKeyFor, useAuditKey } from '../../src/store/repos/audit.ts';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../src/store/schema.ts';
 import type { Clock } from '../../src/domain/clock.ts';
@@ -64,6 +65,7 @@ export async function openTestDb(): Promise<Database> {
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const db = await openDatabase({ databaseUrl: url, schema, poolSize: 4 });
   await migrate(db.db, db.schema);
+  await useAuditKey(db, TEST_AUDIT_KEY);
   return {
     ...db,
     async close() {
@@ -87,6 +89,7 @@ export async function openPgliteTestDb(): Promise<Database> {
   });
   const db = await openDatabase({ memory: true, pgliteTemplate: await template });
   await migrate(db.db, db.schema);
+  await useAuditKey(db, TEST_AUDIT_KEY);
   return db;
 }
 
@@ -102,6 +105,8 @@ export function testImei(): string {
 }
 
 export const TEST_KEY = Buffer.alloc(32, 7);
+/** The audit chain key of test databases (a server built on one sets its own, from its master key). */
+export const TEST_AUDIT_KEY = auditKeyFor(TEST_KEY);
 
 export async function seedLender(db: Kysely<DB>, name = 'Acme Credit'): Promise<Lender> {
   return insertLender(db, {
@@ -179,8 +184,8 @@ export async function seedContract(db: Kysely<DB>, lender: Lender, patch: Partia
 }
 
 /** The use cases' dependencies over a test database, on the given clock (a lender's actor: lenderActor). */
-export async function servicesOver(database: Database, clock: Clock, masterKey: Buffer = TEST_KEY): Promise<Services> {
-  return startServices(database, { clock, dataDir: tmpdir(), masterKey: masterKey.toString('hex'), checkinIntervalSec: 21_600, publicUrl: 'http://127.0.0.1:8080' });
+export async function servicesOver(database: Database, clock: Clock, masterKey: Buffer = TEST_KEY, opts: { webhookAllowHosts?: string[] } = {}): Promise<Services> {
+  return startServices(database, { clock, dataDir: tmpdir(), masterKey: masterKey.toString('hex'), checkinIntervalSec: 21_600, publicUrl: 'http://127.0.0.1:8080', ...opts });
 }
 
 /** An API key of the lender, as the use cases see its caller. */

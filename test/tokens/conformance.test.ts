@@ -17,7 +17,7 @@ interface Vector {
   token: string;
 }
 
-const VECTORS_FILE = new URL('../../../shared/conformance/openpaygo/test_tokens.jsonl', import.meta.url);
+const VECTORS_FILE = new URL('../fixtures/openpaygo/test_tokens.jsonl', import.meta.url);
 const vectors: Vector[] = readFileSync(VECTORS_FILE, 'utf8')
   .split('\n')
   .filter((line) => line.trim() !== '')

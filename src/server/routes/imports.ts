@@ -13,8 +13,8 @@ const ImportReport = Type.Object(
     id: Type.String(),
     kind: Type.Union([Type.Literal('sales'), Type.Literal('payments')]),
     dryRun: Type.Boolean(),
-    state: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('rejected'), Type.Literal('failed')], {
-      description: 'succeeded: written (a dry run: every row is good); rejected: bad rows, nothing written; failed: an error on our side, nothing written',
+    state: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('rejected'), Type.Literal('failed'), Type.Literal('interrupted')], {
+      description: 'succeeded: written (a dry run: every row is good); rejected: bad rows, nothing written; failed: an error on our side (written says what was written); interrupted: the server running it stopped (written says what was written, message what to do)',
     }),
     phase: Type.Union([Type.Literal('queued'), Type.Literal('checking'), Type.Literal('writing'), Type.Literal('evaluating'), Type.Literal('done')]),
     total: Type.Integer({ description: 'Data rows in the file' }),
@@ -62,7 +62,7 @@ export async function importRoutes(app: FastifyInstance, { s }: { s: Services })
 
   for (const kind of ['sales', 'payments'] as const) {
     r.post(`/v1/imports/${kind}`, {
-      preHandler: [authenticate, requireScope('write')],
+      onRequest: [authenticate, requireScope('write')],
       schema: {
         ...doc('imports', kind === 'sales' ? 'Import sales on credit (contracts) from CSV' : 'Import payments from CSV', 'write', { 202: ImportReport }),
         description: `${COLUMNS[kind]} All or nothing: any bad row and nothing is written. Poll GET /v1/imports/{id} for progress and the list of bad rows. Needs an API key with the "write" scope.`,
@@ -71,7 +71,7 @@ export async function importRoutes(app: FastifyInstance, { s }: { s: Services })
     }, async (req, reply) => {
       if (typeof req.body !== 'string') throw new LienError('invalid_input', 'Send the file with Content-Type: text/csv.');
       const parsed = parseImport(kind, req.body);
-      const { report, done } = startImport(s, actorOf(req), parsed, { dryRun: req.query.dryRun === 'true' });
+      const { report, done } = await startImport(s, actorOf(req), parsed, { dryRun: req.query.dryRun === 'true' });
       owners.set(report.id, { keyHash: keyHash(req), actor: actorOf(req) });
       // Kept as long as the job itself (an hour after it finishes).
       void done.then(() => setTimeout(() => owners.delete(report.id), KEEP_FINISHED_MS).unref());
@@ -80,7 +80,7 @@ export async function importRoutes(app: FastifyInstance, { s }: { s: Services })
   }
 
   r.get('/v1/imports/:id', {
-    preHandler: [
+    onRequest: [
       async (req, reply) => {
         const owner = owners.get((req.params as { id: string }).id);
         if (owner && owner.keyHash === keyHash(req)) req.actor = owner.actor;

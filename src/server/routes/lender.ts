@@ -14,7 +14,7 @@ import { paymentRoutes } from './lender/payments.ts';
  * changes, `codes` for unlock codes, all three for settings, webhooks and API keys.
  */
 export async function lenderRoutes(app: FastifyInstance, { s }: { s: Services }): Promise<void> {
-  app.addHook('preHandler', requireApiKey(s, 'lender'));
+  app.addHook('onRequest', requireApiKey(s, 'lender'));
   for (const routes of [paymentRoutes, deviceRoutes, contractRoutes, claimRoutes, adminRoutes, oversightRoutes]) {
     await app.register(routes, { s });
   }

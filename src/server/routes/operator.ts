@@ -49,9 +49,9 @@ const LenderBody = Type.Object(
 /** The platform operator: onboards lenders and uploads factory manifests. Sees no borrower data. */
 export async function operatorRoutes(app: FastifyInstance, { s, sweepBatchSize }: { s: Services; sweepBatchSize?: number }): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  r.addHook('preHandler', requireApiKey(s, 'operator'));
+  r.addHook('onRequest', requireApiKey(s, 'operator'));
 
-  r.post('/v1/operator/lenders', { schema: { body: LenderBody } }, async (req, reply) => {
+  r.post('/v1/operator/lenders', { config: { secretFields: ['apiKey'] }, schema: { body: LenderBody } }, async (req, reply) => {
     const b = req.body;
     const profile = typeof b.profile === 'string' || b.profile === undefined ? shippedProfile(b.profile ?? 'retail-short-cycle') : validateProfile(b.profile);
     const created = await createLender(s, actorOf(req), {

@@ -20,17 +20,18 @@ import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { h, type VNode } from 'preact';
 import { businessDateIn } from '../../domain/dates.ts';
-import { isLienError } from '../../domain/errors.ts';
+import { isLienError, LienError } from '../../domain/errors.ts';
 import { validateImei } from '../../domain/imei.ts';
 import { t, type Lang, type MessageKey } from '../../i18n/index.ts';
 import { claimStatus, MAX_RECEIPT_BYTES, submitClaim, type ClaimProblem } from '../../services/claims.ts';
 import type { Services } from '../../services/context.ts';
 import { lienStatus, lookupLock, portalActor } from '../../services/portal.ts';
 import { renderDocument, type Frame } from '../../web/portal/layout.tsx';
+import { httpStatus, RETRY_AFTER_LOST_CONNECTION_SEC, unavailableFrom } from '../errors.ts';
+import { assertText } from '../text-guard.ts';
 import { ClaimPage, ClaimReceiptPage, ClaimStatusPage, EMPTY_CLAIM, HomePage, LienPage, LookupPage, MessagePage, ResultPage, type ClaimValues } from '../../web/portal/pages.tsx';
 import { chooseLanguage, clientIp } from './portal/client.ts';
 import { DEFAULT_LIMITS, PortalLimiter, type PortalLimits } from './portal/limits.ts';
-import { httpStatus } from '../errors.ts';
 
 export interface PortalOptions {
   s: Services;
@@ -50,6 +51,11 @@ function send(reply: FastifyReply, page: VNode<any>, status = 200): FastifyReply
     .header('x-content-type-options', 'nosniff')
     .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
     .send(renderDocument(page));
+}
+
+function is4xx(e: unknown): boolean {
+  const status = (e as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 function field(body: unknown, name: string): string {
@@ -107,9 +113,14 @@ async function readClaimForm(req: FastifyRequest): Promise<ParsedClaim> {
     }
   } catch (e) {
     // @fastify/multipart fails the whole upload on an oversized file (unless registered otherwise).
-    if ((e as { code?: string }).code !== 'FST_REQ_FILE_TOO_LARGE') throw e;
-    tooLarge = true;
+    if ((e as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') tooLarge = true;
+    // Its limit errors carry a 4xx; a body that is not multipart at all (busboy's "Unexpected end
+    // of form", a malformed part header) is the client's doing too, never a 500.
+    else if (isLienError(e) || is4xx(e)) throw e;
+    else throw new LienError('invalid_input', `The form upload could not be read: ${(e as Error).message}`, { where: 'body' });
   }
+  // Multipart fields are read here, not by the server's parser: the same text check as every body.
+  assertText('body', values);
   return { values, receipt, tooLarge };
 }
 
@@ -239,10 +250,21 @@ export async function portalRoutes(app: FastifyInstance, opts: PortalOptions): P
     return send(reply, h(LienPage, { frame, imei, result }));
   });
 
-  // Anything unexpected gets a page in the reader's language, not a JSON error.
-  app.setErrorHandler(async (err, req, reply) => {
-    req.log.error({ err }, 'portal request failed');
+  // Anything unexpected gets a page in the reader's language, not a JSON error: a request the
+  // server cannot read (too large, not a form, broken upload, too many files or fields, not text)
+  // is the sender's 4xx; only our own failures are a 500.
+  app.setErrorHandler(async (raw, req, reply) => {
     const frame = frameOf(req, reply, '/portal', 'portal.home.title');
-    return send(reply, h(MessagePage, { frame, title: t(frame.lang, 'portal.siteTitle'), message: t(frame.lang, 'portal.error.generic') }), 500);
+    const lost = unavailableFrom(raw);
+    if (lost) reply.header('retry-after', String(RETRY_AFTER_LOST_CONNECTION_SEC));
+    const err = lost ?? raw;
+    const status = isLienError(err) ? httpStatus(err) : is4xx(err) ? (err as { statusCode: number }).statusCode : 500;
+    if (status >= 500) {
+      if (!lost) req.log.error({ err }, 'portal request failed');
+      return send(reply, h(MessagePage, { frame, title: t(frame.lang, 'portal.siteTitle'), message: t(frame.lang, 'portal.error.generic') }), status);
+    }
+    const field = isLienError(err) && typeof err.details.field === 'string' ? err.details.field : null;
+    const message = field ? t(frame.lang, 'portal.error.badField', { field }) : t(frame.lang, 'portal.error.unreadable');
+    return send(reply, h(MessagePage, { frame, title: t(frame.lang, 'portal.siteTitle'), message }), status);
   });
 }

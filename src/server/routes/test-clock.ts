@@ -11,7 +11,7 @@ import { requireApiKey } from '../auth.ts';
  */
 export async function testClockRoutes(app: FastifyInstance, { s, clock }: { s: Services; clock: ManualClock }): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  r.addHook('preHandler', requireApiKey(s, 'operator'));
+  r.addHook('onRequest', requireApiKey(s, 'operator'));
   r.get('/v1/operator/clock', async () => ({ now: clock.now().toISOString() }));
   r.post('/v1/operator/clock', { schema: { body: Type.Object({ set: Type.Optional(Type.String({ format: 'date-time' })), advanceDays: Type.Optional(Type.Number()) }, { additionalProperties: false }) } }, async (req) => {
     if (req.body.set) clock.set(req.body.set);

@@ -1,5 +1,9 @@
 import { sql, type Selectable } from 'kysely';
 import { allocate } from '../../domain/allocation.ts';
+import { validateProfile } from '../../domain/compliance.ts';
+import { businessDateIn, type PlainDate } from '../../domain/dates.ts';
+import { payoffQuote } from '../../domain/payoff.ts';
+import type { AmortizationMethod, Frequency } from '../../domain/schedule.ts';
 import { findCurrency, parseAmount } from '../../domain/money.ts';
 import { LOCK_REFERENCE_PATTERN } from '../../protocol/index.ts';
 import { newId } from '../../store/ids.ts';
@@ -113,19 +117,61 @@ const PAYMENT_COLUMNS = {
 };
 const PAID_COLUMNS = { contract_id: 'text', n: 'int4', paid_principal: 'int8', paid_interest: 'int8', paid_fee: 'int8', paid_penalty: 'int8' };
 
+const SCHEDULE_COLUMNS = { contract_id: 'text', n: 'int4', principal: 'int8', interest: 'int8', fee: 'int8', penalty: 'int8' };
+
+type LenderForPayments = Pick<Selectable<DB['lenders']>, 'id' | 'allocation_order' | 'time_zone' | 'compliance_profile'>;
+
+/** What a file paid into one contract: the sum and the business date of its last payment. */
+interface FilePaid {
+  sum: number;
+  lastOn: PlainDate;
+}
+
 /**
  * Re-plays every standing payment of the given contracts over their schedules, as
  * payments.ts's reallocate does per contract, and stores what changed in one UPDATE per chunk.
+ * A contract whose payments in this file cover its early payoff quote (on the day of the last
+ * of them) is settled first, as postPayment settles it (services/payoff.ts): its installments not
+ * yet due are cut to what the quote charged, so the allocation pays it off.
  */
-async function reallocateMany(tx: Executor, contractIds: string[], order: unknown): Promise<void> {
+async function reallocateMany(tx: Executor, fx: Effects, lender: LenderForPayments, contractIds: string[], filePaid: Map<string, FilePaid>): Promise<void> {
+  const order = lender.allocation_order;
+  const rebate = validateProfile(lender.compliance_profile).earlyPayoffRebate;
   for (const part of chunks(contractIds, 2000)) {
     const ids = sql<string>`ANY(${part}::text[])`;
     const insts = await installmentsByContract(tx, part);
     const payments = await tx.selectFrom('payments').select(['id', 'contract_id', 'amount', 'received_at']).where('contract_id', '=', ids).where('reversed_at', 'is', null).execute();
+    const terms = new Map((await tx.selectFrom('contracts').select(['id', 'terms', 'status']).where('id', '=', ids).execute()).map((c) => [c.id, c]));
     const pays = groupBy(payments, (p) => p.contract_id);
     const changed: Record<string, unknown>[] = [];
+    const settledRows: Record<string, unknown>[] = [];
     for (const id of part) {
-      const own = insts.get(id) ?? [];
+      let own = insts.get(id) ?? [];
+      const paid = filePaid.get(id);
+      const contract = terms.get(id);
+      if (paid && contract?.status === 'active') {
+        const t = contract.terms as { method: AmortizationMethod; frequency: Frequency };
+        const q = payoffQuote({
+          method: t.method,
+          frequency: t.frequency,
+          payoffDate: paid.lastOn,
+          rebate,
+          installments: own.map((i) => ({ n: i.n, dueDate: i.due_date, principal: i.principal, interest: i.interest, fee: i.fee, penalty: i.penalty, paid: { principal: i.paid_principal, interest: i.paid_interest, fee: i.paid_fee, penalty: i.paid_penalty } })),
+        });
+        if (q.saving > 0 && paid.sum >= q.amount) {
+          const byN = new Map(q.settled.map((r) => [r.n, r]));
+          own = own.map((i) => ({ ...i, ...byN.get(i.n)! }));
+          settledRows.push(...q.settled.map((r) => ({ contract_id: id, ...r })));
+          await fx.audit({
+            action: 'contract.paid_off_early',
+            subjectType: 'contract',
+            subjectId: id,
+            lenderId: lender.id,
+            reason: `paid off early on ${paid.lastOn}: ${q.amount} settles it (${q.saving} of unearned interest and future fees waived, rule ${q.rule})`,
+            data: { asOf: paid.lastOn, amount: q.amount, outstanding: q.outstanding, saving: q.saving, rule: q.rule, breakdown: q.breakdown },
+          });
+        }
+      }
       const result = allocate({
         installments: own.map((i) => ({ n: i.n, dueDate: i.due_date, principal: i.principal, interest: i.interest, fee: i.fee, penalty: i.penalty })),
         payments: (pays.get(id) ?? []).map((p) => ({ id: p.id, amount: p.amount, receivedAt: p.received_at.toISOString() })),
@@ -139,6 +185,7 @@ async function reallocateMany(tx: Executor, contractIds: string[], order: unknow
         }
       }
     }
+    await updateMany(tx, 'installments', ['contract_id', 'n'], SCHEDULE_COLUMNS, settledRows);
     await updateMany(tx, 'installments', ['contract_id', 'n'], PAID_COLUMNS, changed);
   }
 }
@@ -151,7 +198,7 @@ async function reallocateMany(tx: Executor, contractIds: string[], order: unknow
 export async function writePayments(
   tx: Executor,
   fx: Effects,
-  lender: Pick<Selectable<DB['lenders']>, 'id' | 'allocation_order'>,
+  lender: LenderForPayments,
   rows: PaymentRow[],
   contracts: ContractRow[],
   onProgress: (done: number) => void,
@@ -193,7 +240,24 @@ export async function writePayments(
     onProgress(start + part.length);
     await yieldToLoop();
   }
-  await reallocateMany(tx, [...new Set(contracts.map((c) => c.id))], lender.allocation_order);
+  const filePaid = new Map<string, FilePaid>();
+  rows.forEach((r, i) => {
+    const id = contracts[i]!.id;
+    const on = businessDateIn(lender.time_zone, r.receivedAt);
+    const seen = filePaid.get(id);
+    filePaid.set(id, { sum: (seen?.sum ?? 0) + r.amount, lastOn: seen && seen.lastOn > on ? seen.lastOn : on });
+  });
+  await reallocateMany(tx, fx, lender, [...filePaid.keys()], filePaid);
+  // The contracts' derived figures (outstanding, overdue, stage) are computed after this commits,
+  // in batches. Until each is, it is pending work on record: an evaluation due now, which the
+  // sweep's time-driven pass takes up — so a crash between the two phases is repaired by the next
+  // sweep (one runs at start-up) instead of leaving stale balances (issue #12 M6).
+  await tx
+    .updateTable('contracts')
+    .set({ next_evaluation_at: now })
+    .where('id', '=', sql<string>`ANY(${[...filePaid.keys()]}::text[])`)
+    .where('status', '=', 'active')
+    .execute();
   // Payments are proof that their channels are reporting.
   const channels = [...new Set(rows.map((r) => r.channel))];
   await tx.updateTable('payment_channels').set({ last_reported_at: now }).where('lender_id', '=', lender.id).where('channel', '=', sql<string>`ANY(${channels}::text[])`).execute();

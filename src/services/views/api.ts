@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import { LienError } from '../../domain/errors.ts';
 import { validateImei } from '../../domain/imei.ts';
-import type { Stage } from '../../domain/stage.ts';
+import { HELD_REASONS, type Stage } from '../../domain/stage.ts';
 import { decodeCursor, pageSize, toPage } from '../../store/pagination.ts';
 import { listAudit, verifyAudit } from '../../store/repos/audit.ts';
 import type { ContractStatus, DB } from '../../store/schema.ts';
@@ -95,7 +95,7 @@ export async function heldLocks(db: Db, lenderId: string, now: Date, q: Paging) 
     .select(['id', 'device_id', 'stage', 'stage_reason', 'amount_overdue', 'currency', 'stage_changed_at'])
     .where('lender_id', '=', lenderId)
     .where('status', '=', 'active')
-    .where('stage_reason', 'like', 'held\\_%');
+    .where('stage_reason', 'in', HELD_REASONS);
   if (q.cursor) query = query.where('id', '<', decodeCursor(q.cursor, ['string'])[0]);
   const [rows, channels] = await Promise.all([
     query.orderBy('id', 'desc').limit(limit + 1).execute(),

@@ -5,6 +5,8 @@
 import type { Kysely } from 'kysely';
 import { LienError } from '../../domain/errors.ts';
 import type { DB } from '../../store/schema.ts';
+import { MAX_CODE_DAYS } from '../codes.ts';
+import { contractPayoff } from '../payoff.ts';
 
 export type Db = Kysely<DB>;
 
@@ -43,7 +45,7 @@ export async function devicePage(db: Db, lenderId: string, deviceId: string) {
     // Android Device Lock's view of the phone (provisioning), when the module has checked in.
     db.selectFrom('dlc_devices').selectAll().where('device_id', '=', device.id).executeTakeFirst(),
   ]);
-  return { device, contract: contract ?? null, events, policies, codes, history, deviceLock: deviceLock ?? null };
+  return { device, contract: contract ?? null, events, policies, codes, history, deviceLock: deviceLock ?? null, maxCodeDays: MAX_CODE_DAYS };
 }
 
 /** The active contract on a lender's device; actions on a device go to it. */
@@ -55,15 +57,16 @@ export async function activeContractOf(db: Db, lenderId: string, deviceId: strin
   return c;
 }
 
-export async function contractPage(db: Db, lenderId: string, contractId: string) {
+export async function contractPage(db: Db, lenderId: string, contractId: string, now: Date) {
   const contract = await db.selectFrom('contracts').selectAll().where('id', '=', contractId).where('lender_id', '=', lenderId).executeTakeFirst();
   if (!contract) throw notFound('contract', contractId);
-  const [device, installments, payments] = await Promise.all([
+  const [device, installments, payments, payoff] = await Promise.all([
     db.selectFrom('devices').select(['id', 'serial', 'imei1', 'model']).where('id', '=', contract.device_id).executeTakeFirstOrThrow(),
     db.selectFrom('installments').selectAll().where('contract_id', '=', contract.id).orderBy('n').execute(),
     db.selectFrom('payments').selectAll().where('contract_id', '=', contract.id).orderBy('received_at', 'desc').orderBy('id', 'desc').execute(),
+    contract.status === 'active' ? contractPayoff(db, contract, now) : null,
   ]);
-  return { contract, device, installments, payments };
+  return { contract, device, installments, payments, payoff };
 }
 
 export async function claimDevices(db: Db, lenderId: string, deviceIds: string[]) {

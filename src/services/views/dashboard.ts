@@ -6,6 +6,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { LienError } from '../../domain/errors.ts';
+import { HELD_REASONS } from '../../domain/stage.ts';
 import type { DB } from '../../store/schema.ts';
 import { isStale } from '../settings.ts';
 
@@ -104,7 +105,7 @@ export async function dashboard(db: Kysely<DB>, lenderId: string, now: Date): Pr
     .select(['contracts.id', 'contracts.device_id', 'devices.serial', 'contracts.stage_reason', 'contracts.amount_overdue', 'contracts.stage_changed_at'])
     .where('contracts.lender_id', '=', lenderId)
     .where('contracts.status', '=', 'active')
-    .where('contracts.stage_reason', 'like', 'held\\_%')
+    .where('contracts.stage_reason', 'in', HELD_REASONS)
     .orderBy('contracts.amount_overdue', 'desc')
     .limit(50)
     .execute();

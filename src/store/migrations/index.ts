@@ -8,6 +8,10 @@ import { dropCredentialHash } from './0005_drop_credential_hash.ts';
 import { enrollmentProvisioning } from './0010_enrollment_provisioning.ts';
 import { signingKeyEndorsements } from './0011_signing_key_endorsements.ts';
 import { androidDeviceLock } from './0012_android_device_lock.ts';
+import { signinThrottle } from './0020_signin_throttle.ts';
+import { auditKeyedChain } from './0021_audit_keyed_chain.ts';
+import { claimLiftsLock } from './0022_claim_lifts_lock.ts';
+import { importJobs } from './0023_import_jobs.ts';
 
 /**
  * Every migration, in order, defined in code (no files read from disk, so the CLI and tests run
@@ -23,6 +27,10 @@ export const migrations: Record<string, Migration> = {
   '0010_enrollment_provisioning': enrollmentProvisioning,
   '0011_signing_key_endorsements': signingKeyEndorsements,
   '0012_android_device_lock': androidDeviceLock,
+  '0020_signin_throttle': signinThrottle,
+  '0021_audit_keyed_chain': auditKeyedChain,
+  '0022_claim_lifts_lock': claimLiftsLock,
+  '0023_import_jobs': importJobs,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -26,7 +26,7 @@ export function renderClaims(viewer: Viewer, opts: { status: string; claims: Cla
             {opts.claims.map((c) => (
               <tr data-claim={c.id}>
                 <td>{when(c.createdAt)}</td>
-                <td>{c.number ?? '—'}</td>
+                <td>{c.number ?? '—'}{c.liftedLock ? <> <strong data-testid="lifted-lock" title="This claim covered the overdue amount and lifted the lock while it is checked">lifted the lock</strong></> : null}</td>
                 <td><a href={`/console/devices/${c.deviceId}`}>{opts.serials.get(c.deviceId) ?? c.deviceId}</a></td>
                 <td>{c.transactionRef} · {c.channel}</td>
                 <td class="num">{money(c.amount, c.currency)}</td>

@@ -18,6 +18,15 @@ export function renderContract(viewer: Viewer, p: Awaited<ReturnType<typeof cont
           <dt>Financed</dt><dd>{m(c.financed)}</dd>
           <dt>Outstanding</dt><dd data-testid="outstanding">{m(c.outstanding)}</dd>
           <dt>Overdue</dt><dd>{m(c.amount_overdue)}{c.oldest_unpaid_due_date ? ` since ${c.oldest_unpaid_due_date}` : ''}</dd>
+          {p.payoff && (
+            <>
+              <dt>Pay off today</dt>
+              <dd data-testid="payoff">
+                {m(p.payoff.amount)} settles it on {p.payoff.asOf}
+                {p.payoff.saving > 0 ? ` (${m(p.payoff.saving)} less than the rest of the schedule: ${p.payoff.rule === 'accrued_to_date' ? 'interest accrued to the date' : `rebate rule ${p.payoff.rule.replaceAll('_', ' ')}`})` : ''}
+              </dd>
+            </>
+          )}
           <dt>Consent</dt><dd>{c.consent_at ? `${when(c.consent_at)} via ${c.consent_channel} (terms ${c.consent_terms_version})` : 'none recorded: this contract can never lock'}</dd>
         </dl>
       </section>

@@ -100,7 +100,7 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
                   <option value="COUNTER_SYNC">Resynchronise (COUNTER_SYNC)</option>
                 </select>
               </label>
-              <label>Days (ADD_TIME)<input name="days" type="number" min={1} max={999} value="7" data-testid="code-days" /></label>
+              <label>Days (ADD_TIME)<input name="days" type="number" min={1} max={p.maxCodeDays} value="7" data-testid="code-days" /></label>
               <label>Reason (audited)<input name="reason" required minLength={3} maxLength={500} data-testid="code-reason" /></label>
               <button type="submit" data-testid="code-submit">Issue code</button>
             </form>

@@ -105,6 +105,15 @@ export function ResultPage({ frame, r }: { frame: Frame; r: LookupFound }) {
             <dd>{formatDateTime(lang, r.lockAt, r.timeZone)}</dd>
           </>
         )}
+        {r.payoff && r.payoff.amount > 0 && (
+          <>
+            <dt>{t(lang, 'portal.result.payoff')}</dt>
+            <dd data-testid="payoff" data-amount={String(r.payoff.amount)}>
+              <strong>{money(r.payoff.amount)}</strong>. {t(lang, 'portal.result.payoffNote', { amount: money(r.payoff.amount) })}
+              {r.payoff.saving > 0 ? ` ${t(lang, 'portal.result.payoffSaving', { saving: money(r.payoff.saving) })}` : ''}
+            </dd>
+          </>
+        )}
       </dl>
       {r.stage !== 'released' && (
         <>

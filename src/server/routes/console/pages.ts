@@ -67,6 +67,7 @@ export async function workPages(app: FastifyInstance, { s }: { s: Services }): P
       return reply.redirect(next || homeOf(session), 303);
     } catch (e) {
       if (e instanceof LienError && (e.code === 'unauthorized' || e.code === 'rate_limited')) {
+        if (typeof e.details.retryAfterSec === 'number') reply.header('retry-after', String(e.details.retryAfterSec));
         return html(reply, renderLogin({ csrf, next, email, error: e.code === 'unauthorized' ? BAD_CREDENTIALS : e.message }), httpStatus(e));
       }
       throw e;
@@ -143,13 +144,13 @@ export async function workPages(app: FastifyInstance, { s }: { s: Services }): P
   });
 
   app.get<IdParams>('/contracts/:id', { config: { console: 'find' } }, async (req, reply) =>
-    html(reply, renderContract(viewerOf(req), await contractPage(s.db, lenderOf(req), req.params.id), takeFlash(req, reply, s))),
+    html(reply, renderContract(viewerOf(req), await contractPage(s.db, lenderOf(req), req.params.id, s.clock.now()), takeFlash(req, reply, s))),
   );
 
   app.post<{ Params: { id: string; pid: string } }>('/contracts/:id/payments/:pid/reverse', { config: { console: 'reverse' } }, async (req, reply) => {
     const back = `/console/contracts/${encodeURIComponent(req.params.id)}`;
     return formAction(reply, s, back, async () => {
-      const page = await contractPage(s.db, lenderOf(req), req.params.id);
+      const page = await contractPage(s.db, lenderOf(req), req.params.id, s.clock.now());
       if (!page.payments.some((p) => p.id === req.params.pid)) throw new LienError('not_found', `No payment ${req.params.pid} on this contract`);
       const reason = field(req.body, 'reason').trim();
       if (reason.length < 3) throw new LienError('invalid_input', 'A reversal needs a reason of at least 3 characters.', { field: 'reason' });

@@ -9,7 +9,7 @@ import type { Actor, Services } from '../../../services/context.ts';
 import { csrfMatches, findSession, type SessionUser } from '../../../services/sessions.ts';
 import { can, type Permission } from '../../../domain/roles.ts';
 import { renderProblem, type Viewer } from '../../../web/console/layout.tsx';
-import { httpStatus } from '../../errors.ts';
+import { httpStatus, RETRY_AFTER_LOST_CONNECTION_SEC, unavailableFrom } from '../../errors.ts';
 
 export const SESSION_COOKIE = 'lien_session';
 export const LOGIN_CSRF_COOKIE = 'lien_login_csrf';
@@ -133,9 +133,13 @@ export function homeOf(u: SessionUser): string {
   return '/console/devices';
 }
 
-/** Session, CSRF and role checks, in that order, before any console handler runs. */
+/**
+ * Session, CSRF and role checks, in that order, before any console handler runs. The session is
+ * checked as soon as the request arrives, before its body is read or checked: a stranger is sent
+ * to the sign-in page whatever they posted.
+ */
 export function installGuards(app: FastifyInstance, s: Services): void {
-  app.addHook('preHandler', async (req, reply) => {
+  app.addHook('onRequest', async (req, reply) => {
     const need = req.routeOptions.config.console ?? 'signed_in';
     if (need === 'public') return;
     const token = req.cookies[SESSION_COOKIE];
@@ -147,6 +151,12 @@ export function installGuards(app: FastifyInstance, s: Services): void {
       return reply.redirect(`/console/login${next}`, 303);
     }
     req.consoleUser = user;
+  });
+
+  app.addHook('preHandler', async (req, reply) => {
+    const need = req.routeOptions.config.console ?? 'signed_in';
+    const user = req.consoleUser;
+    if (need === 'public' || !user) return;
     if (req.method === 'POST') {
       const submitted = field(req.body, '_csrf') || String(req.headers['x-csrf-token'] ?? '');
       if (!csrfMatches(user.csrfToken, submitted)) {
@@ -158,11 +168,14 @@ export function installGuards(app: FastifyInstance, s: Services): void {
     }
   });
 
-  app.setErrorHandler((err, req, reply) => {
+  app.setErrorHandler((raw, req, reply) => {
     const viewer = req.consoleUser ? viewerOf(req) : null;
+    const lost = unavailableFrom(raw);
+    if (lost) reply.header('retry-after', String(RETRY_AFTER_LOST_CONNECTION_SEC));
+    const err = lost ?? raw;
     if (isLienError(err)) {
       const status = httpStatus(err);
-      const title = status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : status === 429 ? 'Slow down' : 'That did not work';
+      const title = status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : status === 429 ? 'Slow down' : status === 503 ? 'Try again' : 'That did not work';
       return html(reply, renderProblem(viewer, status, title, err.message), status);
     }
     const status = (err as { statusCode?: number }).statusCode;

@@ -31,20 +31,20 @@ function view(u: { id: string; email: string; name: string; role: string; create
 }
 
 export async function userApiRoutes(app: FastifyInstance, { s }: { s: Services }): Promise<void> {
-  app.addHook('preHandler', requireApiKey(s, 'lender'));
+  app.addHook('onRequest', requireApiKey(s, 'lender'));
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const admin = requireScope('admin');
 
-  r.get('/v1/users', { preHandler: admin, schema: doc('users', 'List console users', 'admin', { 200: Type.Object({ items: Type.Array(User) }, { additionalProperties: false }) }) }, async (req) => ({
+  r.get('/v1/users', { onRequest: admin, schema: doc('users', 'List console users', 'admin', { 200: Type.Object({ items: Type.Array(User) }, { additionalProperties: false }) }) }, async (req) => ({
     items: (await listUsers(s.db, lenderIdOf(req))).map(view),
   }));
 
-  r.post('/v1/users', { preHandler: admin, schema: { ...doc('users', 'Add a console user (sign-in with email and password)', 'admin', { 201: User }), body: NewUserBody } }, async (req, reply) => {
+  r.post('/v1/users', { onRequest: admin, schema: { ...doc('users', 'Add a console user (sign-in with email and password)', 'admin', { 201: User }), body: NewUserBody } }, async (req, reply) => {
     const u = await addLenderUser(s, actorOf(req), req.body);
     return reply.status(201).send(view(u));
   });
 
-  r.post('/v1/users/:id/disable', { preHandler: admin, schema: { ...doc('users', 'Disable a console user and end their sessions', 'admin', { 200: User }), params: IdParam } }, async (req) =>
+  r.post('/v1/users/:id/disable', { onRequest: admin, schema: { ...doc('users', 'Disable a console user and end their sessions', 'admin', { 200: User }), params: IdParam } }, async (req) =>
     view(await disableUser(s, actorOf(req), req.params.id)),
   );
 }

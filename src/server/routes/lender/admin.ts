@@ -69,12 +69,12 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const admin = requireScope('admin');
 
-  r.get('/v1/settings', { preHandler: admin, schema: doc('settings', "The lender's settings", 'admin', { 200: Settings }) }, async (req) =>
+  r.get('/v1/settings', { onRequest: admin, schema: doc('settings', "The lender's settings", 'admin', { 200: Settings }) }, async (req) =>
     plain(await getSettings(s.db, lenderIdOf(req), s.clock.now())),
   );
 
   r.put('/v1/settings', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { ...doc('settings', 'Change settings (the fields given); a profile that switches a guardrail off is refused', 'admin', { 200: Settings }), body: SettingsBody },
   }, async (req) => {
     const b = req.body;
@@ -95,10 +95,11 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   // --- webhooks
 
   r.post('/v1/webhooks', {
-    preHandler: admin,
+    onRequest: admin,
+    config: { secretFields: ['secret'] },
     schema: {
-      ...doc('webhooks', 'Register a webhook endpoint; the signing secret is shown only in this response', 'admin', {
-        201: Type.Object({ id: Type.String(), secret: Type.String(), url: Type.String(), events: Type.Array(Type.String()) }),
+      ...doc('webhooks', 'Register a webhook endpoint; the signing secret is shown only in this response (a replay with the same Idempotency-Key omits it)', 'admin', {
+        201: Type.Object({ id: Type.String(), secret: Type.String(), url: Type.String(), events: Type.Array(Type.String()), secretShownOnce: Type.Optional(Type.String()) }),
       }),
       body: Type.Object(
         { url: Type.String({ minLength: 8, maxLength: 2000 }), events: Type.Array(Type.Union(WEBHOOK_EVENT_TYPES.map((e) => Type.Literal(e))), { minItems: 1, maxItems: 20 }) },
@@ -112,7 +113,7 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   });
 
   r.get('/v1/webhooks', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { ...doc('webhooks', 'List webhook endpoints', 'admin', { 200: PageOf(Webhook) }), querystring: Type.Object(PageQuery, { additionalProperties: false }) },
   }, async (req) => {
     const page = await webhookPage(s.db, lenderIdOf(req), { cursor: req.query.cursor, limit: limitOf(req.query) });
@@ -120,7 +121,7 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   });
 
   r.delete('/v1/webhooks/:id', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { ...doc('webhooks', 'Deactivate an endpoint (queued deliveries are cancelled)', 'admin', { 200: Webhook }), params: IdParam },
   }, async (req) => {
     lenderIdOf(req);
@@ -128,7 +129,7 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   });
 
   r.get('/v1/webhooks/deliveries', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       ...doc('webhooks', 'The delivery log, newest first', 'admin', { 200: PageOf(Delivery) }),
       querystring: Type.Object(
@@ -141,7 +142,7 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   );
 
   r.post('/v1/webhooks/deliveries/:id/replay', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { ...doc('webhooks', 'Queue a logged delivery again', 'admin', { 201: Delivery }), params: IdParam },
   }, async (req, reply) => {
     lenderIdOf(req);
@@ -151,10 +152,11 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   // --- API keys
 
   r.post('/v1/api-keys', {
-    preHandler: admin,
+    onRequest: admin,
+    config: { secretFields: ['key'] },
     schema: {
-      ...doc('api keys', 'Create an API key; the key is shown only in this response', 'admin', {
-        201: Type.Object({ id: Type.String(), key: Type.String(), name: Type.String(), scopes: Type.Array(Type.String()) }),
+      ...doc('api keys', 'Create an API key; the key is shown only in this response (a replay with the same Idempotency-Key omits it)', 'admin', {
+        201: Type.Object({ id: Type.String(), key: Type.String(), name: Type.String(), scopes: Type.Array(Type.String()), secretShownOnce: Type.Optional(Type.String()) }),
       }),
       body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 120 }), scopes: Type.Array(ScopeName, { minItems: 1, maxItems: 3, uniqueItems: true }) }, { additionalProperties: false }),
     },
@@ -165,12 +167,12 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   });
 
   r.get('/v1/api-keys', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { ...doc('api keys', 'List API keys (never the keys themselves)', 'admin', { 200: PageOf(ApiKey) }), querystring: Type.Object(PageQuery, { additionalProperties: false }) },
   }, async (req) => plain(await listApiKeys(s.db, lenderIdOf(req), { cursor: req.query.cursor, limit: limitOf(req.query) })));
 
   r.delete('/v1/api-keys/:id', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { ...doc('api keys', 'Revoke an API key', 'admin', { 200: Type.Object({ id: Type.String(), revoked: Type.Boolean() }) }), params: IdParam },
   }, async (req) => {
     lenderIdOf(req);

@@ -23,6 +23,7 @@ const Claim = Row({
   createdAt: Instant,
   decidedAt: Nullable(Instant),
   decidedBy: Nullable(Type.String()),
+  liftedLock: Type.Boolean({ description: 'The claim covered the overdue amount and lifted the lock on the phone while it was open (at most once per contract in the profile’s claimLiftWindowDays); other claims only hold escalation' }),
 });
 
 /** Payment claims borrowers file on the portal: review, approve (posts the payment), reject. */
@@ -32,7 +33,7 @@ export async function claimRoutes(app: FastifyInstance, { s }: { s: Services }):
   const write = requireScope('write');
 
   r.get('/v1/claims', {
-    preHandler: read,
+    onRequest: read,
     schema: {
       ...doc('claims', 'List payment claims, newest first', 'read', { 200: PageOf(Claim) }),
       querystring: Type.Object(
@@ -47,12 +48,12 @@ export async function claimRoutes(app: FastifyInstance, { s }: { s: Services }):
   });
 
   r.get('/v1/claims/:id', {
-    preHandler: read,
+    onRequest: read,
     schema: { ...doc('claims', 'One payment claim', 'read', { 200: Claim }), params: IdParam },
   }, async (req) => plain(await getClaim(s.db, lenderIdOf(req), req.params.id)));
 
   r.post('/v1/claims/:id/approve', {
-    preHandler: write,
+    onRequest: write,
     schema: {
       ...doc('claims', 'Approve an open claim: its payment is posted and the hold lifted', 'write', {
         200: Type.Object({ claimId: Type.String(), paymentId: Type.String(), stage: Type.String() }),
@@ -62,7 +63,7 @@ export async function claimRoutes(app: FastifyInstance, { s }: { s: Services }):
   }, async (req) => approveClaim(s, actorOf(req), req.params.id));
 
   r.post('/v1/claims/:id/reject', {
-    preHandler: write,
+    onRequest: write,
     schema: {
       ...doc('claims', 'Reject an open claim with a message the borrower reads', 'write', { 200: Type.Object({ claimId: Type.String() }) }),
       params: IdParam,

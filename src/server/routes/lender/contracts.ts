@@ -2,13 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { LienError } from '../../../domain/errors.ts';
+import { REBATE_RULES } from '../../../domain/compliance.ts';
 import { STAGES } from '../../../domain/stage.ts';
 import type { Services } from '../../../services/context.ts';
+import { contractPayoff } from '../../../services/payoff.ts';
 import { openDispute, resolveDispute } from '../../../services/disputes.ts';
 import { applyManualAction, manualOutcome, MANUAL_ACTIONS } from '../../../services/manual-actions.ts';
 import { contractDetail, listContracts } from '../../../services/views/api.ts';
 import { actorOf } from '../../auth.ts';
-import { Id, IdParam, Instant, Nullable, PageOf, PageQuery, Reason, Row, doc, lenderIdOf, limitOf, plain, requireScope } from './common.ts';
+import { DateString, Id, IdParam, Instant, Nullable, PageOf, PageQuery, Reason, Row, doc, lenderIdOf, limitOf, plain, requireScope } from './common.ts';
 import { PaymentRow } from './payments.ts';
 
 const ContractRow = Row({
@@ -42,7 +44,7 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
   const write = requireScope('write');
 
   r.get('/v1/contracts', {
-    preHandler: read,
+    onRequest: read,
     schema: {
       ...doc('contracts', 'List contracts, newest first', 'read', { 200: PageOf(ContractRow) }),
       querystring: Type.Object(
@@ -61,7 +63,7 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
   });
 
   r.get('/v1/contracts/:id', {
-    preHandler: read,
+    onRequest: read,
     schema: {
       ...doc('contracts', 'A contract with its schedule, allocations per installment, payments, disputes and claims', 'read', {
         200: Type.Object(
@@ -79,8 +81,35 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
     },
   }, async (req) => plain(await contractDetail(s.db, lenderIdOf(req), req.params.id)));
 
+  r.get('/v1/contracts/:id/payoff', {
+    onRequest: read,
+    schema: {
+      ...doc('contracts', 'Early payoff quote: what settles the contract on a date (declining balance: principal outstanding + interest accrued to the date + what is due; flat: the lender’s rebate rule). A payment of at least the amount, received that day, pays the contract off and releases the phone.', 'read', {
+        200: Type.Object(
+          {
+            contractId: Type.String(),
+            currency: Type.String(),
+            asOf: DateString,
+            rule: Type.Union(['accrued_to_date', ...REBATE_RULES].map((r) => Type.Literal(r)), { description: 'accrued_to_date (declining balance), or the flat-rate rebate rule of the lender’s profile' }),
+            amount: Type.Integer({ description: 'Minor units that settle the contract on asOf' }),
+            outstanding: Type.Integer({ description: 'What paying installment by installment would still cost' }),
+            saving: Type.Integer({ description: 'outstanding − amount' }),
+            breakdown: Type.Object({ due: Type.Integer(), principal: Type.Integer(), interest: Type.Integer(), paidAhead: Type.Integer() }),
+          },
+          { additionalProperties: false },
+        ),
+      }),
+      params: IdParam,
+      querystring: Type.Object({ date: Type.Optional(DateString) }, { additionalProperties: false }),
+    },
+  }, async (req) => {
+    const c = await s.db.selectFrom('contracts').selectAll().where('id', '=', req.params.id).where('lender_id', '=', lenderIdOf(req)).executeTakeFirst();
+    if (!c) throw new LienError('not_found', `No contract ${req.params.id}`);
+    return contractPayoff(s.db, c, req.query.date ?? s.clock.now());
+  });
+
   r.post('/v1/contracts/:id/actions', {
-    preHandler: write,
+    onRequest: write,
     schema: {
       ...doc('contracts', 'Lock, unlock, pause, release or clear by hand (guardrails still apply)', 'write', {
         200: Type.Object({
@@ -116,7 +145,7 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
   });
 
   r.post('/v1/contracts/:id/disputes', {
-    preHandler: write,
+    onRequest: write,
     schema: {
       ...doc('contracts', 'Open a dispute (pauses escalation, lifts a lock)', 'write', { 201: Type.Object({ disputeId: Type.String(), stage: Type.String() }) }),
       params: IdParam,
@@ -125,7 +154,7 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
   }, async (req, reply) => reply.status(201).send(await openDispute(s, actorOf(req), req.params.id, req.body.reason)));
 
   r.post('/v1/disputes/:id/resolve', {
-    preHandler: write,
+    onRequest: write,
     schema: {
       ...doc('contracts', 'Resolve a dispute', 'write', { 200: Type.Object({ disputeId: Type.String(), stage: Type.String() }) }),
       params: IdParam,

@@ -29,7 +29,7 @@ export async function deviceRoutes(app: FastifyInstance, { s }: { s: Services })
   const read = requireScope('read');
 
   r.get('/v1/devices', {
-    preHandler: read,
+    onRequest: read,
     schema: {
       ...doc('devices', "List or search the lender's devices (by IMEI or serial), newest first", 'read', { 200: PageOf(DeviceRow) }),
       querystring: Type.Object(
@@ -43,7 +43,7 @@ export async function deviceRoutes(app: FastifyInstance, { s }: { s: Services })
   });
 
   r.get('/v1/devices/:id', {
-    preHandler: read,
+    onRequest: read,
     schema: {
       ...doc('devices', 'A device with its contract and a timeline of check-ins, policies, events and codes issued', 'read', {
         200: Type.Object(

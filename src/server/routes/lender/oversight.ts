@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { HELD_REASONS } from '../../../domain/stage.ts';
+import { signedAuditHead } from '../../../services/audit-head.ts';
 import type { Services } from '../../../services/context.ts';
 import { auditPage, heldLocks, verifyAuditChain } from '../../../services/views/api.ts';
 import { Id, Instant, Nullable, PageQuery, Row, doc, lenderIdOf, limitOf, plain, requireScope } from './common.ts';
@@ -21,7 +23,7 @@ const HeldLock = Row({
   contractId: Type.String(),
   deviceId: Type.String(),
   stage: Type.String(),
-  reason: Type.String({ description: 'held_stale_feed, held_open_dispute or held_open_claim' }),
+  reason: Type.String({ description: `Why the lock is held: ${HELD_REASONS.join(', ')}` }),
   amountOverdue: Type.Integer(),
   currency: Type.String(),
   since: Nullable(Instant),
@@ -33,7 +35,7 @@ export async function oversightRoutes(app: FastifyInstance, { s }: { s: Services
   const read = requireScope('read');
 
   r.get('/v1/audit', {
-    preHandler: read,
+    onRequest: read,
     schema: {
       ...doc('audit', "The lender's audit log, newest first", 'read', { 200: Type.Object({ items: Type.Array(AuditRow), nextCursor: Nullable(Type.String()) }) }),
       querystring: Type.Object(
@@ -47,14 +49,26 @@ export async function oversightRoutes(app: FastifyInstance, { s }: { s: Services
   });
 
   r.get('/v1/audit/verify', {
-    preHandler: read,
+    onRequest: read,
     schema: doc('audit', "Check the hash chain of the lender's audit log", 'read', {
       200: Type.Object({ ok: Type.Boolean(), checked: Type.Integer(), firstBadSeq: Type.Optional(Type.Integer()) }),
     }),
   }, async (req) => verifyAuditChain(s.db, lenderIdOf(req)));
 
+  r.get('/v1/audit/head', {
+    onRequest: read,
+    schema: doc('audit', "Where the lender's audit chain ends now, signed with the platform key: keep it outside Lien and check it later with `lien audit verify --head`", 'read', {
+      200: Type.Object({
+        head: Type.Object({ format: Type.String(), at: Instant, lenderId: Nullable(Type.String()), chains: Type.Array(Type.Object({ chain: Type.String(), pos: Type.Integer(), seq: Type.Integer(), hash: Type.String() })) }),
+        kid: Type.String(),
+        publicKey: Type.String(),
+        sig: Type.String(),
+      }),
+    }),
+  }, async (req) => signedAuditHead(s.db, s.keyring, s.clock.now(), lenderIdOf(req)));
+
   r.get('/v1/held-locks', {
-    preHandler: read,
+    onRequest: read,
     schema: {
       ...doc('contracts', 'Contracts whose lock a guardrail holds back, with the reason, and the stale payment channels', 'read', {
         200: Type.Object({

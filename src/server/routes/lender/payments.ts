@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { issueCode } from '../../../services/codes.ts';
+import { issueCode, MAX_CODE_DAYS } from '../../../services/codes.ts';
 import type { Services } from '../../../services/context.ts';
 import { postPayment, reversePayment } from '../../../services/payments.ts';
 import { sellOnCredit } from '../../../services/sales.ts';
@@ -51,7 +51,7 @@ const PaymentBody = Type.Object(
 const CodeBody = Type.Object(
   {
     type: Type.Union([Type.Literal('ADD_TIME'), Type.Literal('DISABLE_PAYG'), Type.Literal('COUNTER_SYNC')]),
-    days: Type.Optional(Type.Integer({ minimum: 1, maximum: 999 })),
+    days: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_CODE_DAYS })),
     reason: Reason,
   },
   { additionalProperties: false },
@@ -80,7 +80,7 @@ export async function paymentRoutes(app: FastifyInstance, { s }: { s: Services }
   const write = requireScope('write');
 
   r.post('/v1/sales', {
-    preHandler: write,
+    onRequest: write,
     schema: {
       ...doc('contracts', 'Sell a registered device on credit', 'write', {
         201: Type.Object({ contractId: Type.String(), deviceId: Type.String(), lockReference: Type.String(), stage: Type.String() }),
@@ -101,7 +101,7 @@ export async function paymentRoutes(app: FastifyInstance, { s }: { s: Services }
   });
 
   r.post('/v1/payments', {
-    preHandler: write,
+    onRequest: write,
     schema: { ...doc('payments', 'Post a payment', 'write', { 201: PaymentResult }), body: PaymentBody },
   }, async (req, reply) => {
     const b = req.body;
@@ -117,7 +117,7 @@ export async function paymentRoutes(app: FastifyInstance, { s }: { s: Services }
   });
 
   r.get('/v1/payments', {
-    preHandler: read,
+    onRequest: read,
     schema: {
       ...doc('payments', 'List payments, newest first', 'read', { 200: PageOf(PaymentRow) }),
       querystring: Type.Object({ contractId: Type.Optional(Id), ...PageQuery }, { additionalProperties: false }),
@@ -125,7 +125,7 @@ export async function paymentRoutes(app: FastifyInstance, { s }: { s: Services }
   }, async (req) => plain(await listPayments(s.db, lenderIdOf(req), { contractId: req.query.contractId, cursor: req.query.cursor, limit: limitOf(req.query) })));
 
   r.post('/v1/payments/:id/reverse', {
-    preHandler: write,
+    onRequest: write,
     schema: { ...doc('payments', 'Reverse a payment', 'write', { 200: PaymentResult }), params: IdParam, body: Type.Object({ reason: Reason }, { additionalProperties: false }) },
   }, async (req) => {
     const res = await reversePayment(s, actorOf(req), req.params.id, req.body.reason);
@@ -133,7 +133,7 @@ export async function paymentRoutes(app: FastifyInstance, { s }: { s: Services }
   });
 
   r.post('/v1/devices/:id/codes', {
-    preHandler: requireScope('codes'),
+    onRequest: requireScope('codes'),
     schema: {
       ...doc('devices', 'Issue an OpenPAYGO unlock code', 'codes', {
         201: Type.Object({ id: Type.String(), token: Type.String(), type: Type.String(), days: Nullable(Type.Integer()), count: Type.Integer() }),
