@@ -27,7 +27,7 @@ export function addressLines(base: string, opts: { emulator: boolean }): string[
     `  help portal     ${base}/portal`,
     ...(opts.emulator ? [`  device emulator ${base}/emulator`] : []),
     `  API docs        ${base}/docs/api`,
-    `  health          ${base}/healthz`,
+    `  health          ${base}/healthz (alive), ${base}/readyz (ready)`,
   ];
 }
 

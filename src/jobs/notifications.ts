@@ -18,6 +18,7 @@ import {
   truncate,
   type RetryPolicy,
 } from './delivery.ts';
+import { maskLongNumbers } from '../store/loggable.ts';
 
 export interface OutgoingMessage {
   /** The notification id: a gateway that dedupes on it sends a retried message once. */
@@ -41,7 +42,8 @@ export class ConsoleAdapter implements NotificationAdapter {
     this.log = opts.log ?? ((line) => console.log(line));
   }
   async send(m: OutgoingMessage): Promise<void> {
-    this.log(`[sms ${m.id}] to ${m.to}: ${m.text}`);
+    // A log is no place for a borrower's phone number: the last digits tell messages apart.
+    this.log(`[sms ${m.id}] to ${maskLongNumbers(m.to)}: ${m.text}`);
   }
 }
 

@@ -44,6 +44,7 @@ type LenderRow = Selectable<DB['lenders']>;
 export async function sweep(s: Services, opts: SweepOptions = {}): Promise<SweepStats> {
   const batchSize = opts.batchSize ?? 1000;
   const worker = opts.worker ?? `${hostname()}:${process.pid}`;
+  const started = performance.now();
   const stats: SweepStats = { lenders: 0, evaluated: 0, changed: 0, batches: 0, quiet: 0 };
   const lenders = await s.db.selectFrom('lenders').selectAll().execute();
   for (const lender of lenders) {
@@ -80,6 +81,7 @@ export async function sweep(s: Services, opts: SweepOptions = {}): Promise<Sweep
     }
     await timeDrivenPass(ctx, now);
   }
+  s.telemetry?.sweepFinished(stats, (performance.now() - started) / 1000);
   return stats;
 }
 

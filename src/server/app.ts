@@ -1,4 +1,6 @@
+import type { Server } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import websocket from '@fastify/websocket';
 import type { Clock } from '../domain/clock.ts';
 import { ManualClock, systemClock } from '../domain/clock.ts';
@@ -30,6 +32,12 @@ import { startJobLoop, type JobLoop } from '../jobs/delivery.ts';
 import { sweep } from '../jobs/sweep.ts';
 import { runWebhookDeliveries } from '../jobs/webhooks.ts';
 import { ConsoleAdapter, HttpSmsGatewayAdapter, runNotificationDeliveries } from '../jobs/notifications.ts';
+import { createLogger, installRequestContext, requestId } from './logging.ts';
+import { healthRoutes, JobTracker } from './health.ts';
+import { assetRoutes, installHttp } from './http.ts';
+import { HTMX } from '../web/assets.ts';
+import { API_REFERENCE_CSS } from '../web/api-reference.tsx';
+import { countingKeyring, installHttpMetrics, Metrics, metricsRoute, startMetricsListener } from './metrics.ts';
 
 export interface Lien {
   app: FastifyInstance;
@@ -46,16 +54,17 @@ export interface Lien {
  * Background work every process runs; each loop is safe alongside the same loop in other
  * processes (claims with SKIP LOCKED). A sweep interval of 0 turns the loops off.
  */
-function startJobs(s: Services, config: Config, app: FastifyInstance): JobLoop[] {
-  if (config.sweepIntervalMin === 0) return [];
-  const onError = (e: unknown) => app.log.error({ err: e }, 'background job failed');
+function startJobs(s: Services, config: Config, app: FastifyInstance, jobs: JobTracker, metrics: Metrics): JobLoop[] {
+  const onError = (job: string) => (e: unknown) => app.log.error({ err: e, job }, 'background job failed');
+  const smsLog = app.log.child({ job: 'sms' });
   const adapter = process.env.LIEN_SMS_GATEWAY_URL
     ? new HttpSmsGatewayAdapter({ url: process.env.LIEN_SMS_GATEWAY_URL, token: process.env.LIEN_SMS_GATEWAY_TOKEN ?? '' })
-    : new ConsoleAdapter({ log: (line) => app.log.info(line) });
+    : new ConsoleAdapter({ log: (line) => smsLog.info(line) });
+  const minutes = (n: number) => n * 60_000;
   return [
-    startJobLoop(() => sweep(s, { batchSize: config.sweepBatchSize }), config.sweepIntervalMin * 60_000, { onError }),
-    startJobLoop(() => runWebhookDeliveries(s.db, { masterKey: s.masterKey, clock: s.clock, outbound: s.outbound }), 10_000, { onError }),
-    startJobLoop(() => runNotificationDeliveries(s.db, { adapter, clock: s.clock }), 10_000, { onError }),
+    startJobLoop(jobs.track('sweep', minutes(120), async () => void (await sweep(s, { batchSize: config.sweepBatchSize }))), minutes(config.sweepIntervalMin), { onError: onError('sweep') }),
+    startJobLoop(jobs.track('webhooks', minutes(15), async () => metrics.webhookRun(await runWebhookDeliveries(s.db, { masterKey: s.masterKey, clock: s.clock, outbound: s.outbound }))), 10_000, { onError: onError('webhooks') }),
+    startJobLoop(jobs.track('sms', minutes(15), async () => metrics.smsRun(await runNotificationDeliveries(s.db, { adapter, clock: s.clock }))), 10_000, { onError: onError('sms') }),
   ];
 }
 
@@ -77,6 +86,8 @@ export interface BuildOptions {
   /** An already open database (tests); otherwise opened from the config. */
   database?: Database;
   logger?: boolean;
+  /** Where log lines go instead of stdout (tests read them). */
+  logDestination?: DestinationStream;
   /** Run the sweep and delivery loops (default true; tests drive them by hand). */
   jobs?: boolean;
 }
@@ -91,7 +102,9 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
     opts.database ?? (await openDatabase(connectionOptions(config)));
   try {
     await migrate(database.db, database.schema);
-    const services = await startServices(database, {
+    const nudges = new NudgeHub(database);
+    const metrics = new Metrics({ database, clock, devicesConnected: () => nudges.connected });
+    const started = await startServices(database, {
       clock,
       dataDir: config.dataDir,
       masterKey: process.env.LIEN_MASTER_KEY,
@@ -100,30 +113,38 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
       provisioningWindowDays: config.provisioningWindowDays,
       webhookAllowHosts: config.webhookAllowHosts ?? [],
     });
+    const services: Services = { ...started, keyring: countingKeyring(started.keyring, metrics), telemetry: metrics };
     const newOperatorKey = await ensureOperatorKey(database.db, process.env.LIEN_OPERATOR_KEY, clock.now());
     const gateway = new DeviceGateway(services, config.checkinFlushMs);
     services.committed = (deviceIds) => deviceIds.forEach((id) => gateway.forget(id));
-    const nudges = new NudgeHub(database);
     nudges.onNudge((deviceId) => gateway.forget(deviceId));
     await nudges.start();
 
+    const logger = opts.logger === false ? null : createLogger({ level: config.logLevel, format: config.logFormat ?? 'json', ...(opts.logDestination ? { destination: opts.logDestination } : {}) });
     const app = Fastify({
-      logger: opts.logger === false ? false : { level: config.logLevel },
+      ...(logger ? { loggerInstance: logger } : { logger: false }),
+      genReqId: requestId,
       bodyLimit: 1024 * 1024,
-      // Per-request logs would cost the check-in hot path; errors are still logged.
-      logController: new LogController({ disableRequestLogging: true }),
+      // Per-request logs would cost the check-in hot path (metrics count every request); errors are logged.
+      logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
       ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
       frameworkErrors,
     });
+    installRequestContext(app);
+    installHttpMetrics(app, metrics);
     installErrorHandling(app);
     installTextGuard(app);
     endConnectionsWhileClosing(app);
+    await installHttp(app, { publicUrl: config.publicUrl });
+    assetRoutes(app, [HTMX, API_REFERENCE_CSS]);
     await app.register(websocket, { options: { maxPayload: 4096 } });
     // Both collect routes as they are added (onRoute), so they come before every route.
     await registerOpenApi(app, { publicUrl: config.publicUrl, version: '0.1.0' });
     installIdempotency(app, services);
     await releaseInterruptedKeys(services);
-    app.get('/healthz', async () => ({ ok: true, database: database.kind, devicesConnected: nudges.connected }));
+    const jobs = opts.jobs === false || config.sweepIntervalMin === 0 ? null : new JobTracker((job, _seconds, ok) => metrics.jobRun(job, ok));
+    healthRoutes(app, { database, jobs, devicesConnected: () => nudges.connected });
+    metricsRoute(app, { metrics, database, token: config.metricsToken });
     await app.register(deviceRoutes, { gateway, nudges });
     await app.register(operatorRoutes, { s: services, sweepBatchSize: config.sweepBatchSize });
     await app.register(lenderRoutes, { s: services });
@@ -133,7 +154,8 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
     await app.register(consoleRoutes, { s: services });
     await app.register(portalRoutes, { s: services, trustProxy: config.trustProxy ?? 0 });
 
-    const loops = opts.jobs === false ? [] : startJobs(services, config, app);
+    const metricsServer: Server | null = config.metricsAddr ? await startMetricsListener(config.metricsAddr, metrics, (e) => app.log.error({ err: e }, 'metrics scrape failed')) : null;
+    const loops = jobs ? startJobs(services, config, app, jobs, metrics) : [];
     const dlc = config.dlcPort === null ? null : await startDeviceLock(services, config, app);
 
     return {
@@ -143,6 +165,8 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
       newOperatorKey,
       dlc,
       async close() {
+        if (jobs) jobs.stopped = true;
+        await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined)));
         await Promise.all(loops.map((l) => l.stop()));
         await dlc?.close();
         await app.close();

@@ -25,6 +25,7 @@ export function requireApiKey(s: Services, need: Scope | 'lender' = 'read') {
       }
     }
     req.actor = actor;
+    req.log = req.log.child({ lenderId: actor.lenderId ?? 'operator' });
   };
 }
 

@@ -1,5 +1,6 @@
 import { DEFAULT_PROVISIONING_WINDOW_DAYS } from '../domain/provisioning.ts';
 import { parseAllowHosts } from '../services/outbound.ts';
+import { logFormat } from './logging.ts';
 
 /** Runtime configuration from the environment, with defaults that run with no setup at all. */
 export interface Config {
@@ -32,6 +33,12 @@ export interface Config {
   trustProxy?: number;
   /** On-premises webhook receivers allowed to be private addresses (LIEN_WEBHOOK_ALLOW_HOSTS). */
   webhookAllowHosts?: string[];
+  /** JSON lines for a collector, or readable lines (pino-pretty); default: readable on a terminal. */
+  logFormat?: 'json' | 'pretty';
+  /** A token that may read GET /metrics on the main port (and nothing else). */
+  metricsToken?: string;
+  /** `host:port` of a separate listener serving GET /metrics without a token. */
+  metricsAddr?: string;
 }
 
 function int(name: string, raw: string | undefined, fallback: number): number {
@@ -69,6 +76,20 @@ function dlcPort(raw: string): number {
   return n;
 }
 
+/** `host:port`, `[v6]:port` or `:port` (all interfaces). */
+export function parseListenAddress(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !(port >= 0 && port <= 65535)) throw new Error(`LIEN_METRICS_ADDR must look like 127.0.0.1:9464 or :9464, got "${addr}"`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+function metricsToken(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  if (raw.length < 16 || /\s/.test(raw)) throw new Error('LIEN_METRICS_TOKEN must be at least 16 characters without spaces (e.g. openssl rand -hex 24)');
+  return raw;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const port = overrides.port ?? int('PORT', env.PORT, 8080);
   const host = overrides.host ?? env.HOST ?? '127.0.0.1';
@@ -84,12 +105,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sweepIntervalMin: overrides.sweepIntervalMin ?? int('LIEN_SWEEP_INTERVAL', env.LIEN_SWEEP_INTERVAL, 15),
     sweepBatchSize: overrides.sweepBatchSize ?? positive('LIEN_SWEEP_BATCH_SIZE', env.LIEN_SWEEP_BATCH_SIZE, 500),
     logLevel: overrides.logLevel ?? env.LOG_LEVEL ?? 'info',
+    logFormat: overrides.logFormat ?? logFormat(env, Boolean(process.stdout.isTTY)),
     trustProxy: overrides.trustProxy ?? int('LIEN_TRUST_PROXY', env.LIEN_TRUST_PROXY, 0),
     provisioningWindowDays: overrides.provisioningWindowDays ?? provisioningWindow(env.LIEN_PROVISIONING_WINDOW_DAYS),
     dlcPort: overrides.dlcPort !== undefined ? overrides.dlcPort : env.LIEN_DLC_PORT ? dlcPort(env.LIEN_DLC_PORT) : null,
     dlcTlsCert: overrides.dlcTlsCert ?? (env.LIEN_DLC_TLS_CERT || undefined),
     dlcTlsKey: overrides.dlcTlsKey ?? (env.LIEN_DLC_TLS_KEY || undefined),
     webhookAllowHosts: overrides.webhookAllowHosts ?? parseAllowHosts(env.LIEN_WEBHOOK_ALLOW_HOSTS),
+    metricsToken: overrides.metricsToken ?? metricsToken(env.LIEN_METRICS_TOKEN),
+    metricsAddr: overrides.metricsAddr ?? (env.LIEN_METRICS_ADDR ? (parseListenAddress(env.LIEN_METRICS_ADDR), env.LIEN_METRICS_ADDR) : undefined),
   };
 }
 
@@ -123,4 +147,7 @@ export const CONFIG_TABLE: [variable: string, default_: string, meaning: string]
   ['LIEN_DLC_TLS_KEY', '(self-signed)', 'private key of that certificate, a PEM file path or PEM text'],
   ['LIEN_WEBHOOK_ALLOW_HOSTS', '(none)', 'host names of on-premises webhook receivers allowed to resolve to private addresses (comma-separated); every other webhook must reach a public address'],
   ['LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace'],
+  ['LIEN_LOG_FORMAT', '(pretty on a terminal, else json)', 'json: one JSON line per event (pino); pretty: readable lines'],
+  ['LIEN_METRICS_TOKEN', '(unset)', 'bearer token that may read GET /metrics (the operator key also can); at least 16 characters'],
+  ['LIEN_METRICS_ADDR', '(unset)', 'host:port (or :port) of a second listener serving GET /metrics without a token; keep it private'],
 ];

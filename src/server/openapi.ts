@@ -1,17 +1,44 @@
 /**
  * The OpenAPI document of the REST API, built by @fastify/swagger from the routes' typebox
- * schemas (`GET /openapi.json`), and a reference page rendered on the server from that same
- * document (`GET /docs/api`): no CDN, no script, works offline.
+ * schemas (`GET /openapi.json`), and the reference page rendered on the server from that same
+ * document (`GET /docs/api`, src/web/api-reference.tsx): no CDN, no script, works offline.
+ *
+ * Routes name their schemas with `title` and show them with `examples` (see
+ * routes/lender/common.ts `doc`); this module turns those into what a developer expects of the
+ * document: every named schema once under components (responses and bodies refer to it), each
+ * error status an operation can answer spelled out with an example, tags in the order a new
+ * integration uses them, and the webhook events in OpenAPI 3.1's `webhooks`.
+ * test/api/openapi-lint.test.ts holds every operation to it.
  */
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import { h, type VNode } from 'preact';
-import { renderToString } from 'preact-render-to-string';
+import { renderReference } from '../web/api-reference.tsx';
 import { ErrorBody } from './routes/lender/common.ts';
+import { WEBHOOK_EVENT_SCHEMAS, WEBHOOK_EVENTS } from './routes/lender/webhook-events.ts';
 
 type Json = Record<string, any>;
 
 const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+
+/** In the order an integration meets them: sell, get paid, unlock, then oversight and setup. */
+export const TAGS = [
+  { name: 'contracts', description: 'Sales on credit: the contract, its schedule and stage, disputes, manual actions, held locks' },
+  { name: 'payments', description: 'Payments against a contract; a payment that clears the arrears unlocks the phone within seconds' },
+  { name: 'devices', description: "The lender's phones, their timelines, and OpenPAYGO unlock codes for phones without a network" },
+  { name: 'claims', description: 'Payments borrowers say they made (help portal): approve to post the payment, or reject with a message' },
+  { name: 'imports', description: 'Sales and payments from CSV files, all or nothing, with every bad row listed' },
+  { name: 'webhooks', description: 'Endpoints that receive signed events, and the delivery log' },
+  { name: 'settings', description: 'What the lock screen shows, the compliance profile and the payment channels' },
+  { name: 'api keys', description: 'Keys for this API and their scopes' },
+  { name: 'users', description: 'People who sign in to the console' },
+  { name: 'audit', description: 'The hash-chained audit log of everything done in the lender’s name' },
+  { name: 'operator', description: 'The platform operator: lenders, factory manifests, the registry, the sweep' },
+  { name: 'device protocol', description: 'What the agent on the phone calls (docs/protocol.md is the normative description)' },
+] as const;
+
+const INTRO =
+  'The lender and operator API of Lien: sell phones on credit, post payments, unlock, and watch what the guardrails do. ' +
+  'JSON over HTTPS, authenticated with `Authorization: Bearer <API key>`. Amounts are integers in minor units of the currency (KES 10,000.00 is 1000000).';
 
 /** Routes other modules add without documentation still get a tag, summary and security. */
 function defaults(url: string, method: string): { tags: string[]; summary: string; security: Json[] } {
@@ -26,15 +53,9 @@ export async function registerOpenApi(app: FastifyInstance, opts: { publicUrl: s
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: {
-        title: 'Lien REST API',
-        version: opts.version,
-        description:
-          'Lender and operator API of Lien. Authenticate with `Authorization: Bearer <API key>`. Every error is `{code, message, details}`. ' +
-          'Lists are cursor-paginated: `{items, nextCursor}`; pass `cursor=<nextCursor>` for the next page. ' +
-          'POST requests accept an `Idempotency-Key` header: a retry with the same key and body returns the first response with `Idempotent-Replayed: true`.',
-      },
+      info: { title: 'Lien REST API', version: opts.version, description: INTRO },
       servers: [{ url: opts.publicUrl }],
+      tags: TAGS.map((t) => ({ ...t })),
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'A lender API key (scopes read, write, codes) or the operator key.' },
@@ -55,99 +76,165 @@ export async function registerOpenApi(app: FastifyInstance, opts: { publicUrl: s
         schema: { ...s, tags: s.tags ?? d.tags, summary: s.summary ?? d.summary, security: s.security ?? d.security } as never,
       };
     },
+    transformObject: (built) => finish((built as { openapiObject: Json }).openapiObject) as never,
   });
 
-  app.get('/openapi.json', { schema: { hide: true } as never }, async (_req, reply) => reply.type('application/json').send(app.swagger()));
+  // The document and the page are the same for the life of the process: built once.
+  let json: string | null = null;
+  let page: string | null = null;
+  app.get('/openapi.json', { schema: { hide: true } as never }, async (_req, reply) => reply.type('application/json; charset=utf-8').send((json ??= JSON.stringify(app.swagger()))));
   app.get('/docs/api', { schema: { hide: true } as never }, async (_req, reply) =>
-    reply.type('text/html; charset=utf-8').send(renderReference(app.swagger() as Json)),
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send((page ??= renderReference(app.swagger() as Json))),
   );
 }
 
 // ---------------------------------------------------------------------------------------------
-// The reference page
+// Error responses
 
-const CSS = `
-body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1b1b1b}
-header{background:#123;color:#fff;padding:1rem 2rem}
-main{display:flex}nav{width:16rem;padding:1rem;border-right:1px solid #ddd;position:sticky;top:0;height:100vh;overflow:auto}
-section.ops{flex:1;padding:1rem 2rem;max-width:60rem}
-.op{border:1px solid #ddd;border-radius:6px;margin:1rem 0;padding:.5rem 1rem}
-.m{display:inline-block;min-width:4rem;font-weight:700;text-transform:uppercase}
-.get{color:#0a6}.post{color:#06c}.put{color:#a60}.delete{color:#c00}.patch{color:#a0a}
-code,pre{font-family:ui-monospace,monospace;font-size:13px}pre{background:#f6f6f6;padding:.5rem;overflow:auto;max-height:24rem}
-table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}`;
+const ERRORS: Record<string, { name: string; description: string; example: Json }> = {
+  '400': {
+    name: 'InvalidInput',
+    description: 'Invalid input: the message names the field',
+    example: { code: 'invalid_input', message: 'body field "amount": must be >= 1', details: { where: 'body', field: 'amount' } },
+  },
+  '401': {
+    name: 'Unauthorized',
+    description: 'No API key, or not a valid one',
+    example: { code: 'unauthorized', message: 'Send an API key as "Authorization: Bearer <key>".', details: {} },
+  },
+  '403': {
+    name: 'Forbidden',
+    description: 'The key lacks a scope this needs (or is not a lender key)',
+    example: { code: 'forbidden', message: 'This API key lacks the "write" scope needed here.', details: { missing: ['write'] } },
+  },
+  '404': {
+    name: 'NotFound',
+    description: "Not found; another lender's ids are not found either",
+    example: { code: 'not_found', message: 'No contract ctr_01jhq3v8r6x2m4k9t0b5n7c2d1', details: {} },
+  },
+  '409': {
+    name: 'Conflict',
+    description: 'Conflicts with the current state: a request with this Idempotency-Key is still running, an external reference already used, a state that no longer allows it',
+    example: { code: 'conflict', message: 'A request with this Idempotency-Key is still being processed; retry in a moment.', details: { idempotencyKey: '6f1c2b1e-2c4e-4f0e-9d62-5b3a1f0c7d21' } },
+  },
+  '413': {
+    name: 'PayloadTooLarge',
+    description: 'The body is larger than this endpoint takes',
+    example: { code: 'payload_too_large', message: 'The request body is too large.', details: {} },
+  },
+  '422': {
+    name: 'Unprocessable',
+    description: 'This Idempotency-Key was used for a different request, or a guardrail refuses the change',
+    example: { code: 'idempotency_key_reused', message: 'This Idempotency-Key was already used for a different request (another path or body); use a new key for a new request.', details: { idempotencyKey: '6f1c2b1e-2c4e-4f0e-9d62-5b3a1f0c7d21' } },
+  },
+  '5XX': {
+    name: 'ServerError',
+    description: 'Our side failed (internal, logged) or the database is unavailable (unavailable: retry with the same Idempotency-Key)',
+    example: { code: 'internal', message: 'Something went wrong on our side; it has been logged.', details: {} },
+  },
+};
 
-function resolve(doc: Json, schema: Json | undefined): Json | undefined {
-  if (schema && typeof schema.$ref === 'string') {
-    const name = schema.$ref.split('/').pop()!;
-    return doc.components?.schemas?.[name] ?? schema;
-  }
-  return schema;
+/** Operations that can answer "not found" about something named in their body or query. */
+const NOT_FOUND_BY_BODY = new Set(['createSale', 'postPayment', 'lookupRegistry']);
+
+function errorStatuses(method: string, path: string, op: Json): string[] {
+  const out = ['400', '401', '403'];
+  if (path.includes('{') || NOT_FOUND_BY_BODY.has(op.operationId)) out.push('404');
+  if (method === 'post') out.push('409', '422');
+  if (op.requestBody?.content?.['text/csv']) out.push('413');
+  out.push('5XX');
+  return out;
 }
 
-function schemaBlock(doc: Json, schema: Json | undefined): VNode<any> | null {
-  const s = resolve(doc, schema);
-  return s ? h('pre', null, JSON.stringify(s, null, 2)) : null;
-}
-
-function operation(doc: Json, path: string, method: string, op: Json): VNode<any> {
-  const params: Json[] = op.parameters ?? [];
-  const body = op.requestBody?.content?.['application/json']?.schema;
-  const responses: [string, Json][] = Object.entries(op.responses ?? {});
-  const id = `${method}-${path}`.replace(/[^A-Za-z0-9]+/g, '-');
-  return h(
-    'div',
-    { class: 'op', id },
-    h('h3', null, h('span', { class: `m ${method}` }, method), ' ', h('code', null, path)),
-    op.summary ? h('p', null, h('strong', null, op.summary)) : null,
-    op.description ? h('p', null, op.description) : null,
-    h('p', null, 'Security: ', op.security?.length ? op.security.map((s: Json) => Object.keys(s).join(', ')).join('; ') : 'none'),
-    params.length
-      ? h(
-          'table',
-          null,
-          h('tr', null, h('th', null, 'parameter'), h('th', null, 'in'), h('th', null, 'required'), h('th', null, 'schema')),
-          params.map((p) => h('tr', null, h('td', null, h('code', null, p.name)), h('td', null, p.in), h('td', null, p.required ? 'yes' : 'no'), h('td', null, h('code', null, JSON.stringify(p.schema ?? {}))))),
-        )
-      : null,
-    body ? h('div', null, h('h4', null, 'Request body (application/json)'), schemaBlock(doc, body)) : null,
-    responses.map(([status, r]) =>
-      h('details', null, h('summary', null, `Response ${status}`, r.description ? ` — ${r.description}` : ''), schemaBlock(doc, r.content?.['application/json']?.schema)),
-    ),
+/** The error responses, once each under components.responses, by name. */
+function errorResponses(): Json {
+  return Object.fromEntries(
+    Object.values(ERRORS).map((e) => [e.name, { description: e.description, content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' }, example: e.example } } }]),
   );
 }
 
-/** The whole reference as one HTML page (preact escapes every value). */
-export function renderReference(doc: Json): string {
-  const byTag = new Map<string, VNode<any>[]>();
-  const nav = new Map<string, VNode<any>[]>();
+// ---------------------------------------------------------------------------------------------
+// Named schemas
+
+/**
+ * Moves every schema with a `title` into components.schemas under that name and refers to it
+ * there: the reader sees "Contract" once, not the same object inlined in six places. Two
+ * different schemas may not share a name.
+ */
+class SchemaNames {
+  readonly named: Record<string, Json> = {};
+
+  constructor(private readonly existing: Record<string, Json>) {}
+
+  hoist(schema: Json | undefined): Json | undefined {
+    if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return schema;
+    const out: Json = {};
+    for (const [k, v] of Object.entries(schema)) {
+      if (k === 'examples' || k === 'example' || k === 'enum' || k === 'const') out[k] = v;
+      else if (k === 'properties' || k === 'patternProperties') out[k] = Object.fromEntries(Object.entries(v as Json).map(([p, s]) => [p, this.hoist(s as Json)]));
+      else if (Array.isArray(v)) out[k] = v.map((x) => (typeof x === 'object' && x !== null ? this.hoist(x) : x));
+      else if (typeof v === 'object' && v !== null) out[k] = this.hoist(v);
+      else out[k] = v;
+    }
+    if (typeof out.title !== 'string') return out;
+    const name = out.title;
+    const seen = this.named[name] ?? this.existing[name];
+    // The generator moves a response's own examples to its media type; nested copies keep theirs.
+    if (seen && JSON.stringify({ ...seen, examples: undefined }) !== JSON.stringify({ ...out, examples: undefined })) {
+      throw new Error(`OpenAPI: two different schemas are both named "${name}"`);
+    }
+    this.named[name] = out.examples || !seen ? out : seen;
+    return { $ref: `#/components/schemas/${name}` };
+  }
+
+  content(content: Json | undefined): void {
+    for (const media of Object.values<Json>(content ?? {})) media.schema = this.hoist(media.schema);
+  }
+}
+
+function webhooks(names: SchemaNames): Json {
+  const out: Json = {};
+  for (const { type, schema } of WEBHOOK_EVENT_SCHEMAS) {
+    const { examples, title, ...rest } = schema as Json;
+    const body = { title, ...rest };
+    out[type] = {
+      post: {
+        operationId: `on${title}`,
+        summary: WEBHOOK_EVENTS[type].summary,
+        description: 'Signed with the endpoint secret: see "Webhooks" in the guide for the signature check.',
+        tags: ['webhooks'],
+        parameters: [
+          { name: 'Lien-Signature', in: 'header', required: true, description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" keyed with the endpoint secret>', schema: { type: 'string' }, example: 't=1771400464,v1=5f2a…' },
+          { name: 'Lien-Event-Id', in: 'header', required: true, description: 'The event id; the same on every retry and replay', schema: { type: 'string' }, example: (examples as Json[])[0]!.id },
+        ],
+        requestBody: { required: true, content: { 'application/json': { schema: names.hoist(JSON.parse(JSON.stringify(body))), example: (examples as Json[])[0] } } },
+        responses: { '2XX': { description: 'Any 2xx acknowledges the event; anything else (or no answer within 10 s) is retried, 10 attempts over about three days' } },
+      },
+    };
+  }
+  return out;
+}
+
+/** The whole document as @fastify/swagger built it → as developers read it. */
+function finish(doc: Json): Json {
+  const schemas: Json = doc.components?.schemas ?? {};
+  const names = new SchemaNames(schemas);
   for (const [path, item] of Object.entries<Json>(doc.paths ?? {})) {
     for (const method of HTTP_METHODS) {
       const op = item[method];
       if (!op) continue;
-      const tag = op.tags?.[0] ?? 'other';
-      if (!byTag.has(tag)) (byTag.set(tag, []), nav.set(tag, []));
-      byTag.get(tag)!.push(operation(doc, path, method, op));
-      const id = `${method}-${path}`.replace(/[^A-Za-z0-9]+/g, '-');
-      nav.get(tag)!.push(h('li', null, h('a', { href: `#${id}` }, `${method.toUpperCase()} ${path}`)));
+      names.content(op.requestBody?.content);
+      const responses: Json = {};
+      for (const [status, r] of Object.entries<Json>(op.responses ?? {})) {
+        if (status === '4XX' || status === '5XX') continue;
+        names.content(r.content);
+        responses[status] = r;
+      }
+      // The 4xx/5xx of the route (ErrorBody) become the statuses it can really answer, each explained.
+      if (op.responses?.['4XX'] || op.responses?.['5XX']) for (const status of errorStatuses(method, path, op)) responses[status] = { $ref: `#/components/responses/${ERRORS[status]!.name}` };
+      op.responses = responses;
     }
   }
-  const tags = [...byTag.keys()].sort();
-  const page = h(
-    'html',
-    { lang: 'en' },
-    h('head', null, h('meta', { charset: 'utf-8' }), h('title', null, `${doc.info?.title ?? 'API'} reference`), h('style', null, CSS)),
-    h(
-      'body',
-      null,
-      h('header', null, h('h1', null, `${doc.info?.title ?? 'API'} `, h('small', null, doc.info?.version ?? '')), h('p', null, doc.info?.description ?? ''), h('a', { href: '/openapi.json', style: 'color:#9cf' }, 'openapi.json')),
-      h(
-        'main',
-        null,
-        h('nav', null, tags.map((t) => h('div', null, h('a', { href: `#tag-${t.replace(/\W+/g, '-')}` }, h('strong', null, t)), h('ul', null, nav.get(t))))),
-        h('section', { class: 'ops' }, tags.map((t) => h('div', null, h('h2', { id: `tag-${t.replace(/\W+/g, '-')}` }, t), byTag.get(t)))),
-      ),
-    ),
-  );
-  return `<!doctype html>${renderToString(page)}`;
+  const hooks = webhooks(names);
+  return { ...doc, webhooks: hooks, components: { ...doc.components, schemas: { ...schemas, ...names.named }, responses: errorResponses() } };
 }

@@ -20,6 +20,12 @@ interface PendingEvent {
   received_at?: Date;
 }
 
+interface ReportedUnlock {
+  deviceId: string;
+  version: number;
+  at: Date;
+}
+
 // PGlite runs on the main thread: keep each statement small enough not to stall requests.
 const MAX_ROWS_PER_STATEMENT = 1000;
 
@@ -33,12 +39,15 @@ export class CheckinBookkeeper {
   private events: PendingEvent[] = [];
   /** Enrollment proofs that did not hold, per device: counted, never a row each (#12 L8). */
   private failedProofs = new Map<string, { count: number; last: Date }>();
+  private unlocks: ReportedUnlock[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Kysely<DB>,
     private readonly flushMs: number,
+    /** Hears each payment unlock a phone reported first, with its latency (see unlockReported). */
+    private readonly onUnlockReported: (seconds: number, from: string) => void = () => {},
   ) {}
 
   seen(deviceId: string, s: Seen): void {
@@ -61,6 +70,16 @@ export class CheckinBookkeeper {
     this.schedule();
   }
 
+  /**
+   * A phone reported holding a policy a payment's unlock produced (policies.unlock_payment_at).
+   * Written with the batch: the first report to land stamps unlock_reported_at, so each unlock
+   * is measured once however many processes or check-ins saw it.
+   */
+  unlockReported(deviceId: string, version: number, at: Date): void {
+    this.unlocks.push({ deviceId, version, at });
+    this.schedule();
+  }
+
   /** The highest counter not yet written for this enrollment of a device (0 when none). */
   pendingCounter(deviceId: string, credentialVersion: number): number {
     const s = this.seenByDevice.get(deviceId);
@@ -68,7 +87,7 @@ export class CheckinBookkeeper {
   }
 
   get pending(): number {
-    return this.seenByDevice.size + this.events.length + this.failedProofs.size;
+    return this.seenByDevice.size + this.events.length + this.failedProofs.size + this.unlocks.length;
   }
 
   private schedule(): void {
@@ -85,11 +104,13 @@ export class CheckinBookkeeper {
     const seen = this.seenByDevice;
     const events = this.events;
     const failed = this.failedProofs;
+    const unlocks = this.unlocks;
     this.seenByDevice = new Map();
     this.events = [];
     this.failedProofs = new Map();
+    this.unlocks = [];
     // Flushes run one after another so rows land in the order they were reported.
-    this.flushing = this.flushing.then(() => this.write(seen, events, failed));
+    this.flushing = this.flushing.then(() => this.write(seen, events, failed, unlocks));
     return this.flushing;
   }
 
@@ -99,7 +120,7 @@ export class CheckinBookkeeper {
     await this.flush();
   }
 
-  private async write(seen: Map<string, Seen>, events: PendingEvent[], failed: Map<string, { count: number; last: Date }>): Promise<void> {
+  private async write(seen: Map<string, Seen>, events: PendingEvent[], failed: Map<string, { count: number; last: Date }>, unlocks: ReportedUnlock[]): Promise<void> {
     const now = new Date();
     const rows = [...seen.entries()];
     for (let i = 0; i < rows.length; i += MAX_ROWS_PER_STATEMENT) {
@@ -132,5 +153,17 @@ export class CheckinBookkeeper {
         .values(events.slice(i, i + MAX_ROWS_PER_STATEMENT).map((e) => ({ ...e, received_at: e.received_at ?? now })))
         .execute();
     }
+    if (unlocks.length) await this.writeUnlocks(unlocks);
+  }
+
+  private async writeUnlocks(unlocks: ReportedUnlock[]): Promise<void> {
+    const { rows } = await sql<{ seconds: number; from_stage: string | null }>`
+      UPDATE policies p SET unlock_reported_at = v.at
+      FROM unnest(${unlocks.map((u) => u.deviceId)}::text[], ${unlocks.map((u) => u.version)}::int[], ${unlocks.map((u) => u.at)}::timestamptz[]) AS v(device_id, version, at)
+      WHERE p.device_id = v.device_id AND p.version = v.version
+        AND p.unlock_payment_at IS NOT NULL AND p.unlock_reported_at IS NULL
+      RETURNING extract(epoch FROM v.at - p.unlock_payment_at)::float8 AS seconds,
+        (SELECT q.stage FROM policies q WHERE q.device_id = p.device_id AND q.version = p.version - 1) AS from_stage`.execute(this.db);
+    for (const r of rows) this.onUnlockReported(Math.max(0, Number(r.seconds)), r.from_stage ?? 'unknown');
   }
 }

@@ -24,6 +24,8 @@ import { checkDevices, checkSaleRow, SALES_SPEC, writeSales, type SaleRow } from
 import { chunks, yieldToLoop } from './bulk/sql.ts';
 import { commit, type Executor } from './unit-of-work.ts';
 import { tidyAfterBulkWrite } from '../store/maintenance.ts';
+import { loggableError } from '../store/loggable.ts';
+import { markPaymentUnlocks } from './unlock-latency.ts';
 
 export type { RowProblem } from './bulk/csv.ts';
 
@@ -155,6 +157,7 @@ async function importPayments(s: Services, actor: Actor, lender: LenderRow, pars
     await writePayments(tx, fx, lender, rows, locked.contracts, (done) => progress('writing', done));
     await recordWritten(tx, report.id, rows.length, 'evaluating');
   });
+  const committedAt = s.clock.now();
   progress('writing', rows.length);
   report.written = rows.length;
   // As after postPayment: the contracts move (or unlock) on the new balances, their devices are told.
@@ -176,7 +179,9 @@ async function importPayments(s: Services, actor: Actor, lender: LenderRow, pars
   for (const part of chunks(contractIds, EVALUATE_BATCH)) {
     const evaluations = await commit(s, actor, async (tx, fx) => {
       const contracts = await tx.selectFrom('contracts').selectAll().where('id', '=', sql<string>`ANY(${part}::text[])`).orderBy('id').forUpdate().execute();
-      return evaluateMany(s, tx, fx, contracts, why, lenders);
+      const evaluated = await evaluateMany(s, tx, fx, contracts, why, lenders);
+      await markPaymentUnlocks(tx, evaluated, committedAt);
+      return evaluated;
     });
     report.policiesIssued += evaluations.filter((e) => e.policyChanged).length;
     // Progress counts rows (payments) whose contracts are evaluated, so it ends at the row total.
@@ -320,7 +325,7 @@ export async function startImport(s: Services, actor: Actor, parsed: ParsedImpor
       const written = report.written > 0 ? ` The ${report.written} ${report.kind === 'sales' ? 'contracts' : 'payments'} were written; their contracts are re-evaluated by the sweep.` : ' Nothing was imported.';
       report.message = e instanceof LienError ? e.message : `The import failed on our side; it has been logged.${written}`;
       report.finishedAt = s.clock.now().toISOString();
-      if (!(e instanceof LienError)) console.error('import failed', e);
+      if (!(e instanceof LienError)) console.error('import failed', loggableError(e));
       return report;
     })
     .then(async (r) => {

@@ -4,6 +4,7 @@ import type { Database } from '../store/connection.ts';
 import type { DB } from '../store/schema.ts';
 import type { Keyring } from './keyring.ts';
 import type { OutboundPolicy } from './outbound.ts';
+import type { Telemetry } from './telemetry.ts';
 
 /** Who did something, for the audit log: a user, an API key, a device, or the system itself. */
 export interface Actor {
@@ -37,4 +38,6 @@ export interface Services {
    * there, so a phone that checks in right after a payment is answered with the new policy.
    */
   committed?: (nudgedDeviceIds: readonly string[]) => void;
+  /** The operator's metrics (the server's Prometheus registry); absent in tests and tools. */
+  telemetry?: Telemetry;
 }

@@ -48,7 +48,7 @@ export class DeviceGateway {
 
   constructor(private readonly s: Services, flushMs: number) {
     this.nonces = new NonceIssuer(s.masterKey);
-    this.bookkeeping = new CheckinBookkeeper(s.db, flushMs);
+    this.bookkeeping = new CheckinBookkeeper(s.db, flushMs, (seconds, from) => s.telemetry?.paymentUnlockReported(seconds, from));
   }
 
   /** Drops what this process cached of a device: its credential or policy has changed. */
@@ -189,14 +189,17 @@ export class DeviceGateway {
       this.policies.delete(deviceId);
       latest = await this.latest(deviceId);
     }
-    const head = `{"nextCheckinAt":"${this.nextCheckin(now)}","serverTime":"${now.toISOString()}"`;
-    if (latest && latest.signed.policy.version > req.policyVersion) {
-      return `${head},"policy":${latest.json},${this.keysJson()}}`;
+    if (latest?.unlockPaymentAt && req.policyVersion >= latest.signed.policy.version) {
+      // The phone holds a policy a payment's unlock produced: measured once (see unlock-latency.ts).
+      latest.unlockPaymentAt = null;
+      this.bookkeeping.unlockReported(deviceId, latest.signed.policy.version, now);
     }
+    const head = `{"nextCheckinAt":"${this.nextCheckin(now)}","serverTime":"${now.toISOString()}"`;
+    const newer = latest && latest.signed.policy.version > req.policyVersion ? latest : null;
+    this.s.telemetry?.checkin(newer !== null);
+    if (newer) return `${head},"policy":${newer.json},${this.keysJson()}}`;
     return `${head}}`;
   }
-
-
 
   /** `"signingKeys":…,"keyRotations":…` as sent with every policy, rebuilt when the keyring changes. */
   private keysJson(): string {
@@ -259,11 +262,20 @@ interface LatestPolicy {
   signed: SignedPolicy;
   json: string;
   offlineRenewAt: number | null;
+  /** Set while a payment unlock this policy carries waits for the phone to report holding it. */
+  unlockPaymentAt: number | null;
 }
 
 async function latestPolicy(db: Services['db'], deviceId: string): Promise<LatestPolicy | null> {
-  const row = await db.selectFrom('policies').select(['body', 'offline_renew_at']).where('device_id', '=', deviceId).orderBy('version', 'desc').limit(1).executeTakeFirst();
+  const row = await db
+    .selectFrom('policies')
+    .select(['body', 'offline_renew_at', 'unlock_payment_at', 'unlock_reported_at'])
+    .where('device_id', '=', deviceId)
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   if (!row) return null;
   const signed = row.body as SignedPolicy;
-  return { signed, json: JSON.stringify(signed), offlineRenewAt: row.offline_renew_at?.getTime() ?? null };
+  const unlockPaymentAt = row.unlock_reported_at === null ? (row.unlock_payment_at?.getTime() ?? null) : null;
+  return { signed, json: JSON.stringify(signed), offlineRenewAt: row.offline_renew_at?.getTime() ?? null, unlockPaymentAt };
 }

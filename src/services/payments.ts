@@ -8,6 +8,7 @@ import { actorName, type Actor, type Services } from './context.ts';
 import { evaluateContractTx, type Evaluation } from './evaluate.ts';
 import { settleIfPaidOff } from './payoff.ts';
 import { commit, type Effects, type Executor } from './unit-of-work.ts';
+import { markPaymentUnlocks } from './unlock-latency.ts';
 
 export interface PostPaymentInput {
   contractId: string;
@@ -108,6 +109,7 @@ export async function recordPayment(s: Services, tx: Executor, fx: Effects, inpu
   });
   await fx.webhook({ lenderId: c.lender_id, type: 'payment.posted', data: { paymentId, contractId: c.id, amount: input.amount, currency: input.currency, externalRef: input.externalRef, channel: input.channel } });
   const evaluation = await evaluateContractTx(s, tx, fx, c.id, `payment ${input.externalRef} posted`);
+  await markPaymentUnlocks(tx, [evaluation], fx.now);
   return { paymentId, evaluation };
 }
 

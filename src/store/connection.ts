@@ -11,6 +11,13 @@ import { OID, parseByteaHex, parseDate, parseInt8, parseNumeric } from './types.
 
 export type Unlisten = () => Promise<void>;
 
+/** Connections open (`size`), handed out (`inUse`), and queries queued for one (`waiting`). */
+export interface PoolStats {
+  size: number;
+  inUse: number;
+  waiting: number;
+}
+
 export interface Database {
   db: Kysely<DB>;
   kind: 'pglite' | 'postgres';
@@ -26,6 +33,8 @@ export interface Database {
   notify(channel: string, payload: string): Promise<void>;
   /** The channel name on the wire, for a NOTIFY sent inside a transaction (`SELECT pg_notify(name, …)`), delivered only if it commits. */
   channelName(channel: string): string;
+  /** The connection pool's occupancy (PGlite: its one session). */
+  poolStats(): PoolStats;
   /** PGlite only: a tarball of the whole data directory, taken with the session to itself (backups, test templates). */
   dump?(): Promise<Blob>;
   /**
@@ -181,6 +190,7 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
     schema: current,
     listen: async (channel, fn) => listener.listen(qualify(channel), fn),
     channelName: qualify,
+    poolStats: () => ({ size: pool.totalCount, inUse: pool.totalCount - pool.idleCount, waiting: pool.waitingCount }),
     async notify(channel, payload) {
       await sql`SELECT pg_notify(${qualify(channel)}, ${payload})`.execute(db);
     },
@@ -343,6 +353,7 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
       checkChannel(channel);
       return channel;
     },
+    poolStats: () => driver.poolStats(),
     dump: () => driver.exclusive(() => pglite.dumpDataDir('none')),
     async setSessionSetting(name, value) {
       checkSetting(name);

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from './connection.ts';
+import { loggableError } from './loggable.ts';
 
 /**
  * PGlite runs no autovacuum. After a bulk write the versions it replaced stay behind — every
@@ -21,7 +22,7 @@ export async function tidyAfterBulkWrite(database: Database, tables: { updated: 
     try {
       await statement.execute(database.db);
     } catch (e) {
-      console.error('housekeeping after a bulk write failed', e);
+      console.error('housekeeping after a bulk write failed', loggableError(e));
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { PGlite } from '@electric-sql/pglite';
+import type { PGlite, Results } from '@electric-sql/pglite';
 import {
   AbortedTransactionError,
   CompiledQuery,
@@ -15,17 +15,31 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
+import { dropStatementValues } from './loggable.ts';
+import type { PoolStats } from './connection.ts';
 
 /** FIFO mutex: waiters get the lock in the order they asked for it. */
 export class Mutex {
   private tail: Promise<void> = Promise.resolve();
+  /** Callers that asked for the lock, the holder included, and have not released it. */
+  private users = 0;
 
   lock(): Promise<() => void> {
     let release!: () => void;
     const next = new Promise<void>((r) => (release = r));
-    const acquired = this.tail.then(() => release);
+    this.users++;
+    const done = () => {
+      this.users--;
+      release();
+    };
+    const acquired = this.tail.then(() => done);
     this.tail = this.tail.then(() => next);
     return acquired;
+  }
+
+  /** How many callers wait for the lock and whether someone holds it (metrics). */
+  get state(): { held: boolean; waiting: number } {
+    return { held: this.users > 0, waiting: Math.max(0, this.users - 1) };
   }
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
@@ -44,7 +58,13 @@ class PgliteConnection implements DatabaseConnection {
   async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
     // COPY … FROM '/dev/blob' takes its rows as a Blob beside the statement (see copyRows).
     const blob = q.sql.startsWith('COPY ') && q.parameters.length === 1 && q.parameters[0] instanceof Blob ? q.parameters[0] : null;
-    const r = blob ? await this.pg.query<R>(q.sql, [], { blob }) : await this.pg.query<R>(q.sql, q.parameters as unknown[]);
+    // PGlite attaches the statement's parameters to its errors: tokens, hashes, phone numbers.
+    let r: Results<R>;
+    try {
+      r = blob ? await this.pg.query<R>(q.sql, [], { blob }) : await this.pg.query<R>(q.sql, q.parameters as unknown[]);
+    } catch (e) {
+      throw dropStatementValues(e);
+    }
     const command = r.command ?? '';
     if (command === 'COMMIT' || command === 'ROLLBACK') return { rows: [{ command } as R] };
     const writes = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE';
@@ -127,6 +147,12 @@ export class PgliteDriver implements Driver {
     const release = this.held;
     this.held = null;
     release?.();
+  }
+
+  /** The one session as a pool of one: in use or not, and how many wait for it. */
+  poolStats(): PoolStats {
+    const { held, waiting } = this.mutex.state;
+    return { size: 1, inUse: held ? 1 : 0, waiting };
   }
 
   /** Runs work that talks to PGlite directly (LISTEN, close) with the session to itself. */

@@ -208,6 +208,10 @@ export interface PoliciesTable {
   issued_at: Ts;
   /** When a check-in renews the offline deadline (policy.offlineLockAt minus half the profile's offline days). */
   offline_renew_at: Ts | null;
+  /** On a policy that lifts a lock because of a payment: when that payment committed. */
+  unlock_payment_at: TsNull;
+  /** When the phone first reported holding that policy (set only where unlock_payment_at is). */
+  unlock_reported_at: TsNull;
 }
 
 export interface SigningKeysTable {

@@ -10,8 +10,8 @@ import { renderToString } from 'preact-render-to-string';
 import type { ScreenModel } from '../agent/sim/screen-model.ts';
 import { LANGUAGES, type Lang } from '../i18n/index.ts';
 import { LockScreen } from './lock-screen.tsx';
+import { HTMX } from './assets.ts';
 
-export const HTMX_PATH = '/emulator/assets/htmx.min.js';
 
 const CSS = `
 *{box-sizing:border-box}
@@ -55,7 +55,7 @@ function Page({ title, lang = 'en', pollUrl, children }: { title: string; lang?:
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{title}</title>
         <style dangerouslySetInnerHTML={{ __html: CSS }} />
-        {pollUrl && <script src={HTMX_PATH} defer />}
+        {pollUrl && <script src={HTMX.path} defer />}
         {pollUrl && (
           <noscript>
             <meta http-equiv="refresh" content="10" />

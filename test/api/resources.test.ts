@@ -159,7 +159,8 @@ describe('lender resources over HTTP', () => {
     const doc = await (await fetch(`${w.p.url}/openapi.json`)).json();
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.components.schemas.ErrorBody.required).toEqual(['code', 'message', 'details']);
-    expect(doc.paths['/v1/claims/{id}/approve'].post.responses['4XX'].content['application/json'].schema.$ref).toBe('#/components/schemas/ErrorBody');
+    expect(doc.paths['/v1/claims/{id}/approve'].post.responses['404'].$ref).toBe('#/components/responses/NotFound');
+    expect(doc.components.responses.NotFound.content['application/json'].schema.$ref).toBe('#/components/schemas/ErrorBody');
     const html = await (await fetch(`${w.p.url}/docs/api`)).text();
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain('/v1/contracts/{id}/actions');

@@ -11,7 +11,8 @@ import { provisionDevice } from '../../src/agent/provision.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import { imeiCheckDigit } from '../../src/domain/imei.ts';
 import { buildLien, type Lien } from '../../src/server/app.ts';
-import { loadConfig } from '../../src/server/config.ts';
+import { loadConfig, type Config } from '../../src/server/config.ts';
+import type { DestinationStream } from 'pino';
 import { openTestDb } from '../store/helpers.ts';
 
 export function testImei(n: number): string {
@@ -40,9 +41,10 @@ export class TestPlatform {
   readonly operatorKey = `op_${randomBytes(12).toString('hex')}`;
   private n = 0;
 
+  /** `logTo` captures the server's log lines (silent without it); `dlc` starts the Android Device Lock port. */
   constructor(
     start = '2026-01-01T06:00:00Z',
-    private readonly opts: { dlc?: boolean } = {},
+    private readonly opts: { dlc?: boolean; logTo?: DestinationStream; config?: Partial<Config> } = {},
   ) {
     this.clock = new ManualClock(start);
   }
@@ -55,9 +57,10 @@ export class TestPlatform {
   async start(): Promise<this> {
     process.env.LIEN_OPERATOR_KEY = this.operatorKey;
     const database = await openTestDb();
-    const config = loadConfig({ LIEN_DATA_DIR: this.dataDir, LIEN_CHECKIN_FLUSH_MS: '10', ...(this.opts.dlc ? { LIEN_DLC_PORT: '0' } : {}) } as NodeJS.ProcessEnv, { port: 0 });
+    const config = loadConfig({ LIEN_DATA_DIR: this.dataDir, LIEN_CHECKIN_FLUSH_MS: '10', ...(this.opts.dlc ? { LIEN_DLC_PORT: '0' } : {}) } as NodeJS.ProcessEnv, { port: 0, ...this.opts.config });
     process.env.LIEN_MASTER_KEY ??= randomBytes(32).toString('hex');
-    this.lien = await buildLien(config, { clock: this.clock, database, logger: false, jobs: false });
+    const logging = this.opts.logTo ? { logDestination: this.opts.logTo } : { logger: false };
+    this.lien = await buildLien(config, { clock: this.clock, database, jobs: false, ...logging });
     const close = this.lien.close;
     this.lien.close = async () => {
       await close();

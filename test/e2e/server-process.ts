@@ -7,6 +7,12 @@ import { join } from 'node:path';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
+/**
+ * `lien` from the sources, through tsx: what tests start is the code under test, never a dist/
+ * build that may be older (test/build/start.test.ts checks the build itself).
+ */
+export const LIEN_FROM_SOURCES: readonly string[] = [join(ROOT, 'bin/run-ts.js'), join(ROOT, 'src/cli/bin.ts')];
+
 export interface ServerProcess {
   url: string;
   operatorKey: string;
@@ -55,7 +61,7 @@ export async function startServer(opts: { clockStart: string; schema?: string; m
     ...opts.env,
   };
   if (!pg) delete env.DATABASE_URL;
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/lien.js'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...LIEN_FROM_SOURCES, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));

@@ -99,7 +99,7 @@ describe('notification outbox', () => {
     clock.advance(5_000);
     const stats = await runNotificationDeliveries(d.db, { adapter: new ConsoleAdapter({ log: (l) => lines.push(l) }), clock, batchSize: 10 });
     expect(stats).toEqual({ claimed: 1, sent: 1, retrying: 0, failed: 0, stale: 0 });
-    expect(lines).toEqual([`[sms ${n.id}] to +254722000222: Jamii Credit: your phone is fully paid. The lock is removed for good. Thank you!`]);
+    expect(lines).toEqual([`[sms ${n.id}] to +•••••••••222: Jamii Credit: your phone is fully paid. The lock is removed for good. Thank you!`]);
     const [row] = await listNotifications(d.db, contractId);
     expect(row).toMatchObject({ status: 'sent', attempts: 1, sentAt: clock.now(), nextAttemptAt: null, lastError: null });
     // Sent is final: another run finds nothing.

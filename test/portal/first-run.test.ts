@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { until } from '../sim/helpers.ts';
+import { LIEN_FROM_SOURCES } from '../e2e/server-process.ts';
 
-const BIN = new URL('../../bin/lien.js', import.meta.url).pathname;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -38,7 +38,7 @@ describe('first run: `lien serve` on an empty data directory', () => {
     // Without DATABASE_URL: a fresh clone runs on embedded PGlite.
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), LIEN_DATA_DIR: dataDir, LOG_LEVEL: 'warn', LIEN_DEMO_LOCK_DELAY_SEC: '20', LIEN_DEMO_PAY_AFTER_SEC: '3' };
     for (const k of ['DATABASE_URL', 'LIEN_MASTER_KEY', 'LIEN_OPERATOR_KEY', 'LIEN_EMULATOR', 'LIEN_TEST_CLOCK', 'LIEN_DEMO', 'LIEN_PUBLIC_URL']) delete env[k];
-    child = spawn(process.execPath, [BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [...LIEN_FROM_SOURCES, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestPlatform, type TestDevice } from '../e2e/in-process.ts';
+import { LIEN_FROM_SOURCES } from '../e2e/server-process.ts';
 import { driveToLock, issueCode, until } from './helpers.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -16,7 +17,7 @@ class CliPhone {
   readonly exited: Promise<number | null>;
 
   constructor(args: string[]) {
-    this.proc = spawn(process.execPath, [join(ROOT, 'bin/lien.js'), 'device', ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    this.proc = spawn(process.execPath, [...LIEN_FROM_SOURCES, 'device', ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
     this.proc.stdout.on('data', (d) => (this.out += d));
     this.proc.stderr.on('data', (d) => (this.out += d));
     this.exited = new Promise((resolve) => this.proc.on('exit', (code) => resolve(code)));

@@ -142,7 +142,9 @@ describe('browser device emulator (server-rendered pages)', () => {
     const changed = await fetch(`${p.url}${poll}`);
     expect(changed.status).toBe(200);
     expect(changed.headers.get('hx-refresh')).toBe('true');
-    const js = await fetch(`${p.url}/emulator/assets/htmx.min.js`);
+    const script = /<script src="([^"]+)"/.exec(html)![1]!;
+    expect(script).toMatch(/^\/assets\/htmx\.min\.[\w-]{16}\.js$/);
+    const js = await fetch(`${p.url}${script}`);
     expect(js.headers.get('content-type')).toMatch(/javascript/);
     expect((await js.text()).length).toBeGreaterThan(10_000);
   });

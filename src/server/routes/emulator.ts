@@ -16,8 +16,6 @@
  *   POST /emulator/:serial/{code,sync,reset,offline,online,call}
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ManualClock, type Clock } from '../../domain/clock.ts';
@@ -29,7 +27,7 @@ import { SimPhone, type Outcome } from '../../agent/sim/sim-phone.ts';
 import { isLang, type Lang } from '../../i18n/index.ts';
 import type { Services } from '../../services/context.ts';
 import { factoryIdentity, recentDevices } from '../../services/views/emulator.ts';
-import { HTMX_PATH, renderIndexPage, renderNotFoundPage, renderPhonePage } from '../../web/emulator.tsx';
+import { renderIndexPage, renderNotFoundPage, renderPhonePage } from '../../web/emulator.tsx';
 
 const FORM = 'application/x-www-form-urlencoded';
 /** How often emulated phones re-read their enforcement and make routine check-ins. */
@@ -122,13 +120,6 @@ export async function emulatorRoutes(app: FastifyInstance, { s }: { s: Services 
     app.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))));
   }
 
-  const htmx = createRequire(import.meta.url).resolve('htmx.org/dist/htmx.min.js');
-  let htmxText: Promise<string> | null = null;
-  app.get(HTMX_PATH, async (_req, reply) => {
-    htmxText ??= readFile(htmx, 'utf8');
-    return reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(await htmxText);
-  });
-
   app.get('/emulator', async (_req, reply) => html(reply, await indexPage(s, hub)));
 
   app.post('/emulator', async (req, reply) => {
@@ -213,8 +204,11 @@ async function indexPage(s: Services, hub: EmulatorHub, error?: string): Promise
   return renderIndexPage({ running, registered, ...(error ? { error } : {}) });
 }
 
+// The emulator's pages carry their styles inline; scripts only from here (htmx).
+const EMULATOR_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
 function html(reply: FastifyReply, body: string, status = 200): FastifyReply {
-  return reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+  return reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').header('content-security-policy', EMULATOR_CSP).send(body);
 }
 
 function field(body: unknown, name: string): string {

@@ -7,6 +7,7 @@ import { getImport, KEEP_FINISHED_MS, MAX_IMPORT_BYTES, parseImport, startImport
 import type { Services } from '../../services/context.ts';
 import { actorOf, requireApiKey } from '../auth.ts';
 import { IdParam, Instant, Nullable, doc, lenderIdOf, requireScope } from './lender/common.ts';
+import { EX } from './lender/examples.ts';
 
 const ImportReport = Type.Object(
   {
@@ -26,7 +27,28 @@ const ImportReport = Type.Object(
     createdAt: Instant,
     finishedAt: Nullable(Instant),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'ImportJob',
+    description: 'An import job: its state, progress and every bad row',
+    examples: [
+      {
+        id: EX.importId,
+        kind: 'payments',
+        dryRun: false,
+        state: 'rejected',
+        phase: 'done',
+        total: 1200,
+        processed: 1200,
+        written: 0,
+        policiesIssued: 0,
+        errors: [{ line: 14, reason: 'amount "12.345": KES has 2 decimal places' }, { line: 87, reason: 'external_ref SGH7K2M9QX is already used by payment pay_01jj2m7q9r1s3t5v7w9x1y3z5a' }],
+        message: '2 bad rows; nothing was written',
+        createdAt: '2026-02-18T09:00:00.000Z',
+        finishedAt: '2026-02-18T09:00:03.000Z',
+      },
+    ],
+  },
 );
 
 const ImportQuery = Type.Object(
@@ -39,6 +61,14 @@ const COLUMNS: Record<ImportKind, string> = {
     'Body: text/csv with a header. Columns imei, borrower_ref, borrower_phone, borrower_language (optional, default en), principal, annual_rate_pct, term_count, frequency (weekly|biweekly|monthly), method (flat|declining), first_due_date (YYYY-MM-DD), down_payment (optional), fee (optional, per installment), consent_at (ISO instant with zone), consent_channel, terms_version. Amounts are decimals in the lender\'s currency (e.g. 30000.00).',
   payments:
     'Body: text/csv with a header. Columns contract_id or lock_reference (one is needed), external_ref (unique per lender), channel, amount (decimal in the currency, e.g. 2500.00), currency (ISO 4217), received_at (ISO instant with zone).',
+};
+
+const CSV_EXAMPLE: Record<ImportKind, string> = {
+  sales: [
+    'imei,borrower_ref,borrower_phone,borrower_language,principal,annual_rate_pct,term_count,frequency,method,first_due_date,consent_at,consent_channel,terms_version',
+    `${EX.imei},CUST-10442,+254712345678,sw,30000.00,0,3,monthly,flat,2026-02-05,${EX.soldAt},in_store_signature,v3`,
+  ].join('\n'),
+  payments: ['contract_id,external_ref,channel,amount,currency,received_at', `${EX.contractId},SGH7K2M9QX,mpesa,10000.00,KES,${EX.paidAt}`].join('\n'),
 };
 
 /**
@@ -64,9 +94,10 @@ export async function importRoutes(app: FastifyInstance, { s }: { s: Services })
     r.post(`/v1/imports/${kind}`, {
       onRequest: [authenticate, requireScope('write')],
       schema: {
-        ...doc('imports', kind === 'sales' ? 'Import sales on credit (contracts) from CSV' : 'Import payments from CSV', 'write', { 202: ImportReport }),
+        ...doc(kind === 'sales' ? 'importSales' : 'importPayments', 'imports', kind === 'sales' ? 'Import sales on credit (contracts) from CSV' : 'Import payments from CSV', 'write', { 202: ImportReport }),
         description: `${COLUMNS[kind]} All or nothing: any bad row and nothing is written. Poll GET /v1/imports/{id} for progress and the list of bad rows. Needs an API key with the "write" scope.`,
         querystring: ImportQuery,
+        body: { content: { 'text/csv': { schema: Type.String({ title: kind === 'sales' ? 'SalesCsv' : 'PaymentsCsv', description: 'The file, with a header line', examples: [CSV_EXAMPLE[kind]] }) } } },
       },
     }, async (req, reply) => {
       if (typeof req.body !== 'string') throw new LienError('invalid_input', 'Send the file with Content-Type: text/csv.');
@@ -88,7 +119,7 @@ export async function importRoutes(app: FastifyInstance, { s }: { s: Services })
       },
       requireScope('read'),
     ],
-    schema: { ...doc('imports', 'Progress and result of an import', 'read', { 200: ImportReport }), params: IdParam },
+    schema: { ...doc('getImport', 'imports', 'Progress and result of an import', 'read', { 200: ImportReport }), params: IdParam },
   }, async (req) => getImport(s, lenderIdOf(req), req.params.id));
 }
 

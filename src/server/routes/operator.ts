@@ -30,6 +30,8 @@ const SigningKeyInfo = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   endorsement: Type.Union([KeyRotationSchema, Type.Null()], { description: 'the key-rotation statement vouching for this key (docs/protocol.md §6); null for the first key' }),
 });
+import { Instant, Nullable, doc } from './lender/common.ts';
+import { EX, LENDER_EXAMPLE } from './lender/examples.ts';
 
 const LenderBody = Type.Object(
   {
@@ -43,15 +45,93 @@ const LenderBody = Type.Object(
     profile: Type.Optional(Type.Union([Type.String(), Type.Object({}, { additionalProperties: true })])),
     paymentChannels: Type.Optional(Type.Array(Type.Object({ channel: Type.String({ minLength: 1 }), freshnessMinutes: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }))),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'LenderRequest',
+    examples: [
+      {
+        ...LENDER_EXAMPLE,
+        profile: 'retail-short-cycle',
+        paymentChannels: [{ channel: 'mpesa', freshnessMinutes: 360 }],
+      },
+    ],
+  },
 );
+
+const NewLender = Type.Object(
+  { id: Type.String(), apiKey: Type.String({ description: "The lender's first API key (all scopes), shown once" }) },
+  { additionalProperties: false, title: 'NewLender', description: 'The lender and its first API key', examples: [{ id: EX.lenderId, apiKey: 'lien_live_Pq4wE8rT2yU6iO0pA3sD7fG1' }] },
+);
+
+const RegistryEntry = Type.Object(
+  {
+    deviceId: Type.String(),
+    imei1: Type.String(),
+    imei2: Nullable(Type.String()),
+    serial: Type.String(),
+    model: Type.String(),
+    saleStatus: Type.String({ description: 'unsold, retail or financed' }),
+    enrolledAt: Nullable(Instant),
+    lastSeenAt: Nullable(Instant),
+    releasedAt: Nullable(Instant),
+    lender: Nullable(Type.Object({ id: Type.String(), name: Type.String(), supportPhone: Type.String() }, { additionalProperties: false })),
+    lien: Nullable(Type.Object({ active: Type.Boolean(), stage: Type.String(), status: Type.String() }, { additionalProperties: false })),
+  },
+  {
+    additionalProperties: false,
+    title: 'RegistryEntry',
+    description: 'What the registry knows of a phone: whether it carries a lien and whose, never who the borrower is',
+    examples: [
+      {
+        deviceId: EX.deviceId,
+        imei1: EX.imei,
+        imei2: null,
+        serial: EX.serial,
+        model: 'Model A',
+        saleStatus: 'financed',
+        enrolledAt: '2026-01-05T09:20:02.000Z',
+        lastSeenAt: '2026-02-18T07:41:06.000Z',
+        releasedAt: null,
+        lender: { id: EX.lenderId, name: 'Jamii Finance', supportPhone: '+254700000111' },
+        lien: { active: true, stage: 'current', status: 'active' },
+      },
+    ],
+  },
+);
+
+const SweepResult = Type.Object(
+  {
+    lenders: Type.Integer({ description: 'Lenders whose daily pass ran' }),
+    evaluated: Type.Integer({ description: 'Contracts evaluated' }),
+    changed: Type.Integer({ description: 'Contracts whose state changed' }),
+    batches: Type.Integer(),
+    quiet: Type.Integer({ description: 'Of evaluated, settled without loading their facts' }),
+  },
+  { additionalProperties: false, title: 'SweepResult', description: 'What the sweep did', examples: [{ lenders: 3, evaluated: 48210, changed: 311, batches: 97, quiet: 47102 }] },
+);
+
+const Problem = Type.Object({ line: Type.Integer({ description: 'Line of the CSV file; the header is line 1' }), reason: Type.String() }, { additionalProperties: false });
+const ManifestResult = Type.Object(
+  {
+    inserted: Type.Integer(),
+    skipped: Type.Integer({ description: 'Already registered (listed in duplicates)' }),
+    errors: Type.Array(Problem, { description: 'Bad rows; when there are any, nothing was imported' }),
+    duplicates: Type.Array(Problem),
+  },
+  { additionalProperties: false, title: 'ManifestResult', description: 'What the upload registered', examples: [{ inserted: 5000, skipped: 1, errors: [], duplicates: [{ line: 4211, reason: `IMEI ${EX.imei} is already registered` }] }] },
+);
+
+const MANIFEST_CSV = [
+  'imei1,imei2,serial,model,factory_secret,sale_status',
+  `${EX.imei},,${EX.serial},Model A,9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08,unsold`,
+].join('\n');
 
 /** The platform operator: onboards lenders and uploads factory manifests. Sees no borrower data. */
 export async function operatorRoutes(app: FastifyInstance, { s, sweepBatchSize }: { s: Services; sweepBatchSize?: number }): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   r.addHook('onRequest', requireApiKey(s, 'operator'));
 
-  r.post('/v1/operator/lenders', { config: { secretFields: ['apiKey'] }, schema: { body: LenderBody } }, async (req, reply) => {
+  r.post('/v1/operator/lenders', { config: { secretFields: ['apiKey'] }, schema: { ...doc('createLender', 'operator', 'Onboard a lender; its first API key is in the answer, once', 'operator', { 201: NewLender }), body: LenderBody } }, async (req, reply) => {
     const b = req.body;
     const profile = typeof b.profile === 'string' || b.profile === undefined ? shippedProfile(b.profile ?? 'retail-short-cycle') : validateProfile(b.profile);
     const created = await createLender(s, actorOf(req), {
@@ -72,9 +152,7 @@ export async function operatorRoutes(app: FastifyInstance, { s, sweepBatchSize }
   // carries a lien and whose, never who the borrower is.
   r.get('/v1/operator/devices', {
     schema: {
-      summary: 'Look a device up in the registry by IMEI (no borrower data)',
-      tags: ['operator'],
-      security: [{ apiKey: [] }],
+      ...doc('lookupRegistry', 'operator', 'Look a device up in the registry by IMEI (no borrower data)', 'operator', { 200: RegistryEntry }),
       querystring: Type.Object({ imei: Type.String({ minLength: 14, maxLength: 20 }) }, { additionalProperties: false }),
     },
   }, async (req) => lookupRegistry(s.db, validateImei(req.query.imei)));
@@ -106,10 +184,17 @@ export async function operatorRoutes(app: FastifyInstance, { s, sweepBatchSize }
   });
 
   // Runs the daily sweep now (it also runs on a timer); returns what it did.
-  r.post('/v1/operator/sweep', async () => sweep(s, sweepBatchSize ? { batchSize: sweepBatchSize } : {}));
+  r.post('/v1/operator/sweep', { schema: doc('runSweep', 'operator', 'Run the daily sweep now (it also runs on a timer in every server)', 'operator', { 200: SweepResult }) }, async () =>
+    sweep(s, sweepBatchSize ? { batchSize: sweepBatchSize } : {}),
+  );
 
   r.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: 64 * 1024 * 1024 }, (_req, body, done) => done(null, body));
-  r.post('/v1/operator/manifests', async (req, reply) => {
+  r.post('/v1/operator/manifests', {
+    schema: {
+      ...doc('uploadManifest', 'operator', 'Register phones from a factory manifest (CSV: imei1, imei2, serial, model, factory_secret as 64 hex digits, sale_status)', 'operator', { 200: ManifestResult }),
+      body: { content: { 'text/csv': { schema: Type.String({ title: 'ManifestCsv', description: 'The manifest, with a header line', examples: [MANIFEST_CSV] }) } } },
+    },
+  }, async (req, reply) => {
     if (typeof req.body !== 'string') throw new LienError('invalid_input', 'Send the manifest as text/csv.');
     const result = await importManifest(s, actorOf(req), req.body);
     if (result.errors.length && !result.inserted) {

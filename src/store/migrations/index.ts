@@ -12,6 +12,7 @@ import { signinThrottle } from './0020_signin_throttle.ts';
 import { auditKeyedChain } from './0021_audit_keyed_chain.ts';
 import { claimLiftsLock } from './0022_claim_lifts_lock.ts';
 import { importJobs } from './0023_import_jobs.ts';
+import { operations } from './0030_operations.ts';
 
 /**
  * Every migration, in order, defined in code (no files read from disk, so the CLI and tests run
@@ -31,6 +32,7 @@ export const migrations: Record<string, Migration> = {
   '0021_audit_keyed_chain': auditKeyedChain,
   '0022_claim_lifts_lock': claimLiftsLock,
   '0023_import_jobs': importJobs,
+  '0030_operations': operations,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

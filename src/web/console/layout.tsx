@@ -8,8 +8,8 @@ import type { ComponentChildren, VNode } from 'preact';
 import { renderToString } from 'preact-render-to-string';
 import { formatMoney } from '../../domain/money.ts';
 import { can, type Permission, type UserRole } from '../../domain/roles.ts';
+import { HTMX } from '../assets.ts';
 
-export const CONSOLE_HTMX_PATH = '/console/assets/htmx.min.js';
 
 /** Who is looking at the page, as the pages need it. */
 export interface Viewer {
@@ -91,7 +91,7 @@ export function Shell({ title, viewer, active, flash, children }: { title: strin
         <meta name="htmx-config" content='{"responseHandling":[{"code":"204","swap":false},{"code":"...","swap":true}],"historyCacheSize":0}' />
         <title>{`${title} · Lien console`}</title>
         <style dangerouslySetInnerHTML={{ __html: CSS }} />
-        <script src={CONSOLE_HTMX_PATH} defer />
+        <script src={HTMX.path} defer />
       </head>
       <body hx-boost="true">
         {viewer && (

@@ -151,6 +151,7 @@ export function installGuards(app: FastifyInstance, s: Services): void {
       return reply.redirect(`/console/login${next}`, 303);
     }
     req.consoleUser = user;
+    req.log = req.log.child({ lenderId: user.lenderId ?? 'operator', userId: user.userId });
   });
 
   app.addHook('preHandler', async (req, reply) => {

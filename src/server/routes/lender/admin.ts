@@ -8,6 +8,9 @@ import { getSettings, updateSettings } from '../../../services/settings.ts';
 import { createWebhook, deactivateWebhook, listDeliveries, replayDelivery, webhookPage, WEBHOOK_EVENT_TYPES } from '../../../services/webhooks.ts';
 import { actorOf } from '../../auth.ts';
 import { Id, IdParam, Instant, Nullable, PageOf, PageQuery, Row, doc, lenderIdOf, limitOf, plain, requireScope, LENDER_SCOPES } from './common.ts';
+import { RETAIL_SHORT_CYCLE } from '../../../domain/profiles/index.ts';
+import { API_KEY_EXAMPLE, DELIVERY_EXAMPLE, EX, LENDER_EXAMPLE, WEBHOOK_EXAMPLE } from './examples.ts';
+import { webhookEventExample } from './webhook-events.ts';
 
 const Channel = Type.Object(
   { channel: Type.String({ minLength: 1, maxLength: 60 }), freshnessMinutes: Type.Integer({ minimum: 1, maximum: 44_640 }) },
@@ -27,7 +30,18 @@ const Settings = Type.Object(
     paymentChannels: Type.Array(Row({ channel: Type.String(), freshnessMinutes: Type.Integer(), lastReportedAt: Nullable(Instant), stale: Type.Boolean() })),
     androidDeviceLock: Nullable(AndroidDeviceLockSettingsSchema),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'Settings',
+    description: "The lender's settings: what the lock screen shows, the compliance profile, the payment channels watched for freshness",
+    examples: [
+      {
+        ...LENDER_EXAMPLE,
+        complianceProfile: RETAIL_SHORT_CYCLE,
+        paymentChannels: [{ channel: 'mpesa', freshnessMinutes: 360, lastReportedAt: EX.paidAt, stale: false }],
+      },
+    ],
+  },
 );
 
 const SettingsBody = Type.Object(
@@ -45,23 +59,61 @@ const SettingsBody = Type.Object(
       Nullable(Type.Object({}, { additionalProperties: true, description: 'Android Device Lock configuration handed to phones (docs/android.md); null removes it' })),
     ),
   },
-  { additionalProperties: false, minProperties: 1 },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    title: 'SettingsChange',
+    examples: [{ supportHours: 'Mon–Sun 7:00–20:00', paymentChannels: [{ channel: 'mpesa', freshnessMinutes: 360 }, { channel: 'bank', freshnessMinutes: 2880 }] }],
+  },
 );
 
-const Webhook = Row({ id: Type.String(), url: Type.String(), events: Type.Array(Type.String()), active: Type.Boolean(), createdAt: Instant });
+const Webhook = Row(
+  { id: Type.String(), url: Type.String(), events: Type.Array(Type.String()), active: Type.Boolean(), createdAt: Instant },
+  { title: 'Webhook', description: 'An endpoint that receives signed event deliveries', examples: [WEBHOOK_EXAMPLE] },
+);
+const NewWebhook = Type.Object(
+  {
+    id: Type.String(),
+    secret: Type.String({ description: 'Signing secret (whsec_…): keep it; it is never shown again' }),
+    url: Type.String(),
+    events: Type.Array(Type.String()),
+    secretShownOnce: Type.Optional(Type.String({ description: 'On a replay of the same Idempotency-Key: the secret was shown once and is left out' })),
+  },
+  {
+    title: 'NewWebhook',
+    description: 'The endpoint and its signing secret',
+    examples: [{ id: EX.webhookId, secret: 'whsec_5mXq3nV8dK2pL7rT9wZ4bC6fH1jN0sY3', url: WEBHOOK_EXAMPLE.url, events: WEBHOOK_EXAMPLE.events }],
+  },
+);
 const Delivery = Row({
   id: Type.String(),
   webhookId: Type.String(),
   eventId: Type.String(),
   eventType: Type.String(),
-  status: Type.String(),
+  payload: Type.Record(Type.String(), Type.Unknown(), { description: 'The body sent: the event (see Webhooks)' }),
+  status: Type.Union(['pending', 'sending', 'delivered', 'failed', 'cancelled'].map((v) => Type.Literal(v))),
   attempts: Type.Integer(),
+  nextAttemptAt: Nullable(Instant),
   lastStatusCode: Nullable(Type.Integer()),
   lastError: Nullable(Type.String()),
   createdAt: Instant,
   deliveredAt: Nullable(Instant),
-});
-const ApiKey = Row({ id: Type.String(), name: Type.String(), scopes: Type.Array(Type.String()), createdAt: Instant, revokedAt: Nullable(Instant), lastUsedAt: Nullable(Instant) });
+}, { title: 'WebhookDelivery', description: 'One event sent (or to be sent) to one endpoint, with its attempts', examples: [{ ...DELIVERY_EXAMPLE, payload: webhookEventExample('payment.posted') }] });
+const ApiKey = Row(
+  { id: Type.String(), name: Type.String(), scopes: Type.Array(Type.String()), createdAt: Instant, revokedAt: Nullable(Instant), lastUsedAt: Nullable(Instant) },
+  { title: 'ApiKey', description: 'An API key, without the key itself', examples: [API_KEY_EXAMPLE] },
+);
+const NewApiKey = Type.Object(
+  {
+    id: Type.String(),
+    key: Type.String({ description: 'The key: keep it; it is never shown again' }),
+    name: Type.String(),
+    scopes: Type.Array(Type.String()),
+    secretShownOnce: Type.Optional(Type.String({ description: 'On a replay of the same Idempotency-Key: the key was shown once and is left out' })),
+  },
+  { title: 'NewApiKey', description: 'The key, shown once', examples: [{ id: EX.apiKeyId, key: 'lien_live_Kx7mQ2vN9pR4tW8yB3cF6hJ1', name: 'ERP integration', scopes: ['read', 'write'] }] },
+);
+const RevokedApiKey = Type.Object({ id: Type.String(), revoked: Type.Boolean() }, { title: 'RevokedApiKey', description: 'The key, revoked: it stops working at once', examples: [{ id: EX.apiKeyId, revoked: true }] });
 const ScopeName = Type.Union(LENDER_SCOPES.map((s) => Type.Literal(s)));
 
 /** Settings, webhooks and API keys: they change who may act and where events go, so they need a full key. */
@@ -69,13 +121,13 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const admin = requireScope('admin');
 
-  r.get('/v1/settings', { onRequest: admin, schema: doc('settings', "The lender's settings", 'admin', { 200: Settings }) }, async (req) =>
+  r.get('/v1/settings', { onRequest: admin, schema: doc('getSettings', 'settings', "The lender's settings", 'admin', { 200: Settings }) }, async (req) =>
     plain(await getSettings(s.db, lenderIdOf(req), s.clock.now())),
   );
 
   r.put('/v1/settings', {
     onRequest: admin,
-    schema: { ...doc('settings', 'Change settings (the fields given); a profile that switches a guardrail off is refused', 'admin', { 200: Settings }), body: SettingsBody },
+    schema: { ...doc('updateSettings', 'settings', 'Change settings (the fields given); a profile that switches a guardrail off is refused', 'admin', { 200: Settings }), body: SettingsBody },
   }, async (req) => {
     const b = req.body;
     return plain(
@@ -98,12 +150,10 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
     onRequest: admin,
     config: { secretFields: ['secret'] },
     schema: {
-      ...doc('webhooks', 'Register a webhook endpoint; the signing secret is shown only in this response (a replay with the same Idempotency-Key omits it)', 'admin', {
-        201: Type.Object({ id: Type.String(), secret: Type.String(), url: Type.String(), events: Type.Array(Type.String()), secretShownOnce: Type.Optional(Type.String()) }),
-      }),
+      ...doc('createWebhook', 'webhooks', 'Register a webhook endpoint; the signing secret is shown only in this response (a replay with the same Idempotency-Key omits it)', 'admin', { 201: NewWebhook }),
       body: Type.Object(
         { url: Type.String({ minLength: 8, maxLength: 2000 }), events: Type.Array(Type.Union(WEBHOOK_EVENT_TYPES.map((e) => Type.Literal(e))), { minItems: 1, maxItems: 20 }) },
-        { additionalProperties: false },
+        { additionalProperties: false, title: 'WebhookRequest', examples: [{ url: WEBHOOK_EXAMPLE.url, events: WEBHOOK_EXAMPLE.events }] },
       ),
     },
   }, async (req, reply) => {
@@ -114,7 +164,7 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
 
   r.get('/v1/webhooks', {
     onRequest: admin,
-    schema: { ...doc('webhooks', 'List webhook endpoints', 'admin', { 200: PageOf(Webhook) }), querystring: Type.Object(PageQuery, { additionalProperties: false }) },
+    schema: { ...doc('listWebhooks', 'webhooks', 'List webhook endpoints', 'admin', { 200: PageOf(Webhook) }), querystring: Type.Object(PageQuery, { additionalProperties: false }) },
   }, async (req) => {
     const page = await webhookPage(s.db, lenderIdOf(req), { cursor: req.query.cursor, limit: limitOf(req.query) });
     return plain({ items: page.items.map((w) => ({ id: w.id, url: w.url, events: w.events, active: w.active, createdAt: w.createdAt })), nextCursor: page.nextCursor });
@@ -122,7 +172,7 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
 
   r.delete('/v1/webhooks/:id', {
     onRequest: admin,
-    schema: { ...doc('webhooks', 'Deactivate an endpoint (queued deliveries are cancelled)', 'admin', { 200: Webhook }), params: IdParam },
+    schema: { ...doc('deactivateWebhook', 'webhooks', 'Deactivate an endpoint (queued deliveries are cancelled)', 'admin', { 200: Webhook }), params: IdParam },
   }, async (req) => {
     lenderIdOf(req);
     return plain(await deactivateWebhook(s, actorOf(req), req.params.id));
@@ -131,7 +181,7 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
   r.get('/v1/webhooks/deliveries', {
     onRequest: admin,
     schema: {
-      ...doc('webhooks', 'The delivery log, newest first', 'admin', { 200: PageOf(Delivery) }),
+      ...doc('listWebhookDeliveries', 'webhooks', 'The delivery log, newest first', 'admin', { 200: PageOf(Delivery) }),
       querystring: Type.Object(
         { webhookId: Type.Optional(Id), status: Type.Optional(Type.Union(['pending', 'sending', 'delivered', 'failed', 'cancelled'].map((v) => Type.Literal(v)))), ...PageQuery },
         { additionalProperties: false },
@@ -143,7 +193,7 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
 
   r.post('/v1/webhooks/deliveries/:id/replay', {
     onRequest: admin,
-    schema: { ...doc('webhooks', 'Queue a logged delivery again', 'admin', { 201: Delivery }), params: IdParam },
+    schema: { ...doc('replayWebhookDelivery', 'webhooks', 'Queue a logged delivery again', 'admin', { 201: Delivery }), params: IdParam },
   }, async (req, reply) => {
     lenderIdOf(req);
     return reply.status(201).send(plain(await replayDelivery(s, actorOf(req), req.params.id)));
@@ -155,10 +205,11 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
     onRequest: admin,
     config: { secretFields: ['key'] },
     schema: {
-      ...doc('api keys', 'Create an API key; the key is shown only in this response (a replay with the same Idempotency-Key omits it)', 'admin', {
-        201: Type.Object({ id: Type.String(), key: Type.String(), name: Type.String(), scopes: Type.Array(Type.String()), secretShownOnce: Type.Optional(Type.String()) }),
-      }),
-      body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 120 }), scopes: Type.Array(ScopeName, { minItems: 1, maxItems: 3, uniqueItems: true }) }, { additionalProperties: false }),
+      ...doc('createApiKey', 'api keys', 'Create an API key; the key is shown only in this response (a replay with the same Idempotency-Key omits it)', 'admin', { 201: NewApiKey }),
+      body: Type.Object(
+        { name: Type.String({ minLength: 1, maxLength: 120 }), scopes: Type.Array(ScopeName, { minItems: 1, maxItems: 3, uniqueItems: true }) },
+        { additionalProperties: false, title: 'ApiKeyRequest', examples: [{ name: 'ERP integration', scopes: ['read', 'write'] }] },
+      ),
     },
   }, async (req, reply) => {
     lenderIdOf(req);
@@ -168,12 +219,12 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
 
   r.get('/v1/api-keys', {
     onRequest: admin,
-    schema: { ...doc('api keys', 'List API keys (never the keys themselves)', 'admin', { 200: PageOf(ApiKey) }), querystring: Type.Object(PageQuery, { additionalProperties: false }) },
+    schema: { ...doc('listApiKeys', 'api keys', 'List API keys (never the keys themselves)', 'admin', { 200: PageOf(ApiKey) }), querystring: Type.Object(PageQuery, { additionalProperties: false }) },
   }, async (req) => plain(await listApiKeys(s.db, lenderIdOf(req), { cursor: req.query.cursor, limit: limitOf(req.query) })));
 
   r.delete('/v1/api-keys/:id', {
     onRequest: admin,
-    schema: { ...doc('api keys', 'Revoke an API key', 'admin', { 200: Type.Object({ id: Type.String(), revoked: Type.Boolean() }) }), params: IdParam },
+    schema: { ...doc('revokeApiKey', 'api keys', 'Revoke an API key', 'admin', { 200: RevokedApiKey }), params: IdParam },
   }, async (req) => {
     lenderIdOf(req);
     return revokeApiKey(s, actorOf(req), req.params.id);

@@ -9,9 +9,14 @@ export const ErrorBody = Type.Object(
   {
     code: Type.String({ description: 'Stable machine code, e.g. not_found, invalid_input' }),
     message: Type.String({ description: 'A sentence a person understands' }),
-    details: Type.Record(Type.String(), Type.Unknown()),
+    details: Type.Record(Type.String(), Type.Unknown(), { description: 'What the code refers to: the field, the id, the limit' }),
   },
-  { additionalProperties: false, $id: 'ErrorBody' },
+  {
+    additionalProperties: false,
+    $id: 'ErrorBody',
+    description: 'Every error, whatever the status',
+    examples: [{ code: 'invalid_input', message: 'body field "amount": must be >= 1', details: { where: 'body', field: 'amount' } }],
+  },
 );
 
 export const DateString = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'Calendar date YYYY-MM-DD' });
@@ -19,6 +24,11 @@ export const Instant = Type.String({ format: 'date-time' });
 export const Reason = Type.String({ minLength: 3, maxLength: 500, description: 'Why; written to the audit log' });
 export const Id = Type.String({ minLength: 1, maxLength: 80, pattern: '^[A-Za-z0-9_-]+$' });
 export const IdParam = Type.Object({ id: Id }, { additionalProperties: false });
+
+/** A body that is only a reason, named for the action it explains. */
+export function ReasonBody(title: string, example: string) {
+  return Type.Object({ reason: Reason }, { additionalProperties: false, title, examples: [{ reason: example }] });
+}
 
 /** Query values arrive as text (type coercion is off), so numbers are checked by pattern. */
 export const PageQuery = {
@@ -30,26 +40,40 @@ export function limitOf(q: { limit?: string }): number | undefined {
   return q.limit === undefined ? undefined : Number(q.limit);
 }
 
-/** A row shape: the listed fields are documented; any others pass through as they are. */
-export function Row(props: Record<string, TSchema>, description?: string) {
-  return Type.Object(props, { additionalProperties: true, ...(description ? { description } : {}) });
+/**
+ * A row shape: the listed fields are documented; any others pass through as they are. `title`
+ * names it in the API reference, `examples` show it.
+ */
+export function Row(props: Record<string, TSchema>, meta: string | { title?: string; description?: string; examples?: unknown[] } = {}) {
+  return Type.Object(props, { additionalProperties: true, ...(typeof meta === 'string' ? { description: meta } : meta) });
 }
 
-export function PageOf(item: TSchema) {
-  return Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: false });
+/** One page of a listing, named after its items (`Contract` → `ContractPage`), with an example built from theirs. */
+export function PageOf(item: TSchema & { title?: string; examples?: unknown }) {
+  const first = Array.isArray(item.examples) ? item.examples[0] : undefined;
+  return Type.Object(
+    { items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last page' }) },
+    {
+      additionalProperties: false,
+      ...(item.title ? { title: `${item.title}Page`, description: `A page of ${item.title} items, newest first` } : {}),
+      ...(first !== undefined ? { examples: [{ items: [first], nextCursor: null }] } : {}),
+    },
+  );
 }
 
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 /**
- * Route documentation: summary, tag, the scope it needs, and the error body for every 4xx/5xx.
- * `scope` is also enforced (see `requireScope`).
+ * Route documentation: its operationId, summary, tag, the scope it needs, its responses (named
+ * with a `title` and shown with `examples`: see src/server/openapi.ts) and the error body for
+ * every 4xx/5xx. `scope` is also enforced (see `requireScope`).
  */
-export function doc(tag: string, summary: string, scope: LenderScope, responses: Record<number, TSchema> = {}) {
+export function doc(operationId: string, tag: string, summary: string, scope: LenderScope | 'operator', responses: Record<number, TSchema> = {}) {
   return {
+    operationId,
     summary,
     tags: [tag],
-    description: `Needs an API key with the ${SCOPE_TEXT[scope]}.`,
+    description: scope === 'operator' ? 'Needs the operator API key; lender keys are refused.' : `Needs an API key with the ${SCOPE_TEXT[scope]}.`,
     security: [{ apiKey: [] }],
     response: { ...responses, '4xx': Type.Ref('ErrorBody'), '5xx': Type.Ref('ErrorBody') },
   };

@@ -10,7 +10,8 @@ import { openDispute, resolveDispute } from '../../../services/disputes.ts';
 import { applyManualAction, manualOutcome, MANUAL_ACTIONS } from '../../../services/manual-actions.ts';
 import { contractDetail, listContracts } from '../../../services/views/api.ts';
 import { actorOf } from '../../auth.ts';
-import { DateString, Id, IdParam, Instant, Nullable, PageOf, PageQuery, Reason, Row, doc, lenderIdOf, limitOf, plain, requireScope } from './common.ts';
+import { DateString, Id, IdParam, Instant, Nullable, PageOf, PageQuery, Reason, ReasonBody, Row, doc, lenderIdOf, limitOf, plain, requireScope } from './common.ts';
+import { CONTRACT_EXAMPLE, EX, PAYMENT_EXAMPLE } from './examples.ts';
 import { PaymentRow } from './payments.ts';
 
 const ContractRow = Row({
@@ -25,15 +26,71 @@ const ContractRow = Row({
   currency: Type.String(),
   lock_reference: Type.String(),
   manual_action: Type.Unknown(),
-});
+}, { title: 'Contract', description: 'A contract: the lien on one device, its stage and balances in minor units', examples: [CONTRACT_EXAMPLE] });
 
+const Amounts = () => Type.Object({ principal: Type.Integer(), interest: Type.Integer(), fee: Type.Integer(), penalty: Type.Integer(), total: Type.Integer() });
 const InstallmentRow = Row({
   n: Type.Integer(),
   dueDate: Type.String(),
-  due: Type.Object({ principal: Type.Integer(), interest: Type.Integer(), fee: Type.Integer(), penalty: Type.Integer(), total: Type.Integer() }),
-  paid: Type.Object({ principal: Type.Integer(), interest: Type.Integer(), fee: Type.Integer(), penalty: Type.Integer(), total: Type.Integer() }),
+  due: Amounts(),
+  paid: Amounts(),
   remaining: Type.Integer(),
+}, { title: 'Installment', description: 'An installment: what is due and what payments have been allocated to it' });
+
+const INSTALLMENT = (n: number, dueDate: string, paid: number) => ({
+  n,
+  dueDate,
+  due: { principal: 1000000, interest: 0, fee: 0, penalty: 0, total: 1000000 },
+  paid: { principal: paid, interest: 0, fee: 0, penalty: 0, total: paid },
+  remaining: 1000000 - paid,
 });
+
+const ContractDetail = Type.Object(
+  {
+    contract: ContractRow,
+    installments: Type.Array(InstallmentRow),
+    payments: Type.Array(PaymentRow),
+    disputes: Type.Array(Row({ id: Type.String(), opened_at: Instant, resolved_at: Nullable(Instant) })),
+    claims: Type.Array(Row({ id: Type.String(), status: Type.String() })),
+  },
+  {
+    additionalProperties: false,
+    title: 'ContractDetail',
+    description: 'The contract with its schedule, payments, disputes and claims',
+    examples: [
+      {
+        contract: CONTRACT_EXAMPLE,
+        installments: [INSTALLMENT(1, '2026-02-05', 1000000), INSTALLMENT(2, '2026-03-05', 0), INSTALLMENT(3, '2026-04-05', 0)],
+        payments: [PAYMENT_EXAMPLE],
+        disputes: [],
+        claims: [{ id: EX.claimId, status: 'approved' }],
+      },
+    ],
+  },
+);
+
+const ManualActionResult = Type.Object(
+  {
+    contractId: Type.String(),
+    action: Type.String(),
+    applied: Type.Boolean({ description: 'false when a guardrail holds the action back; it stays recorded' }),
+    heldBy: Nullable(Type.String()),
+    message: Type.String(),
+    stage: Type.String(),
+    reason: Type.String(),
+    policyVersion: Type.Integer(),
+  },
+  {
+    title: 'ManualActionResult',
+    description: 'What the action did, or which guardrail holds it back',
+    examples: [{ contractId: EX.contractId, action: 'lock', applied: false, heldBy: 'dispute', message: 'The lock is recorded but held back: a dispute is open. The device stays notice.', stage: 'notice', reason: 'held_open_dispute', policyVersion: 5 }],
+  },
+);
+
+const DisputeResult = Type.Object(
+  { disputeId: Type.String(), stage: Type.String({ description: "The contract's stage now" }) },
+  { title: 'DisputeResult', description: 'The dispute and where it left the contract', examples: [{ disputeId: EX.disputeId, stage: 'notice' }] },
+);
 
 const str = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
@@ -46,7 +103,7 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
   r.get('/v1/contracts', {
     onRequest: read,
     schema: {
-      ...doc('contracts', 'List contracts, newest first', 'read', { 200: PageOf(ContractRow) }),
+      ...doc('listContracts', 'contracts', 'List contracts, newest first', 'read', { 200: PageOf(ContractRow) }),
       querystring: Type.Object(
         {
           stage: Type.Optional(str(STAGES)),
@@ -65,18 +122,7 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
   r.get('/v1/contracts/:id', {
     onRequest: read,
     schema: {
-      ...doc('contracts', 'A contract with its schedule, allocations per installment, payments, disputes and claims', 'read', {
-        200: Type.Object(
-          {
-            contract: ContractRow,
-            installments: Type.Array(InstallmentRow),
-            payments: Type.Array(PaymentRow),
-            disputes: Type.Array(Row({ id: Type.String(), opened_at: Instant, resolved_at: Nullable(Instant) })),
-            claims: Type.Array(Row({ id: Type.String(), status: Type.String() })),
-          },
-          { additionalProperties: false },
-        ),
-      }),
+      ...doc('getContract', 'contracts', 'A contract with its schedule, allocations per installment, payments, disputes and claims', 'read', { 200: ContractDetail }),
       params: IdParam,
     },
   }, async (req) => plain(await contractDetail(s.db, lenderIdOf(req), req.params.id)));
@@ -84,7 +130,7 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
   r.get('/v1/contracts/:id/payoff', {
     onRequest: read,
     schema: {
-      ...doc('contracts', 'Early payoff quote: what settles the contract on a date (declining balance: principal outstanding + interest accrued to the date + what is due; flat: the lender’s rebate rule). A payment of at least the amount, received that day, pays the contract off and releases the phone.', 'read', {
+      ...doc('getPayoffQuote', 'contracts', 'Early payoff quote: what settles the contract on a date (declining balance: principal outstanding + interest accrued to the date + what is due; flat: the lender’s rebate rule). A payment of at least the amount, received that day, pays the contract off and releases the phone.', 'read', {
         200: Type.Object(
           {
             contractId: Type.String(),
@@ -96,7 +142,12 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
             saving: Type.Integer({ description: 'outstanding − amount' }),
             breakdown: Type.Object({ due: Type.Integer(), principal: Type.Integer(), interest: Type.Integer(), paidAhead: Type.Integer() }),
           },
-          { additionalProperties: false },
+          {
+            additionalProperties: false,
+            title: 'PayoffQuote',
+            description: 'What settles the contract on a date',
+            examples: [{ contractId: EX.contractId, currency: 'KES', asOf: '2026-02-15', rule: 'accrued_to_date', amount: 2046500, outstanding: 2098500, saving: 52000, breakdown: { due: 0, principal: 2000000, interest: 46500, paidAhead: 0 } }],
+          },
         ),
       }),
       params: IdParam,
@@ -111,18 +162,7 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
   r.post('/v1/contracts/:id/actions', {
     onRequest: write,
     schema: {
-      ...doc('contracts', 'Lock, unlock, pause, release or clear by hand (guardrails still apply)', 'write', {
-        200: Type.Object({
-          contractId: Type.String(),
-          action: Type.String(),
-          applied: Type.Boolean({ description: 'false when a guardrail holds the action back; it stays recorded' }),
-          heldBy: Nullable(Type.String()),
-          message: Type.String(),
-          stage: Type.String(),
-          reason: Type.String(),
-          policyVersion: Type.Integer(),
-        }),
-      }),
+      ...doc('applyManualAction', 'contracts', 'Lock, unlock, pause, release or clear by hand (guardrails still apply)', 'write', { 200: ManualActionResult }),
       params: IdParam,
       body: Type.Object(
         {
@@ -130,7 +170,7 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
           reason: Reason,
           until: Type.Optional(Instant),
         },
-        { additionalProperties: false },
+        { additionalProperties: false, title: 'ManualActionRequest', examples: [{ action: 'lock', reason: 'Borrower unreachable for 30 days; branch manager approved', until: '2026-03-31T21:00:00.000Z' }] },
       ),
     },
   }, async (req) => {
@@ -147,18 +187,18 @@ export async function contractRoutes(app: FastifyInstance, { s }: { s: Services 
   r.post('/v1/contracts/:id/disputes', {
     onRequest: write,
     schema: {
-      ...doc('contracts', 'Open a dispute (pauses escalation, lifts a lock)', 'write', { 201: Type.Object({ disputeId: Type.String(), stage: Type.String() }) }),
+      ...doc('openDispute', 'contracts', 'Open a dispute (pauses escalation, lifts a lock)', 'write', { 201: DisputeResult }),
       params: IdParam,
-      body: Type.Object({ reason: Reason }, { additionalProperties: false }),
+      body: ReasonBody('DisputeRequest', 'Borrower says the February installment was paid at the branch'),
     },
   }, async (req, reply) => reply.status(201).send(await openDispute(s, actorOf(req), req.params.id, req.body.reason)));
 
   r.post('/v1/disputes/:id/resolve', {
     onRequest: write,
     schema: {
-      ...doc('contracts', 'Resolve a dispute', 'write', { 200: Type.Object({ disputeId: Type.String(), stage: Type.String() }) }),
+      ...doc('resolveDispute', 'contracts', 'Resolve a dispute', 'write', { 200: DisputeResult }),
       params: IdParam,
-      body: Type.Object({ reason: Reason }, { additionalProperties: false }),
+      body: ReasonBody('DisputeResolution', 'Branch receipt found; payment posted as SGF2X8P4LM'),
     },
   }, async (req) => resolveDispute(s, actorOf(req), req.params.id, req.body.reason));
 }
