@@ -6,6 +6,7 @@ import type { Clock } from '../domain/clock.ts';
 import { ManualClock, systemClock } from '../domain/clock.ts';
 import { openDatabase, type Database } from '../store/connection.ts';
 import { migrate } from '../store/migrations/index.ts';
+import { loggableError } from '../store/loggable.ts';
 import type { Services } from '../services/context.ts';
 import { DeviceGateway } from '../services/devices.ts';
 import { startServices } from '../services/bootstrap.ts';
@@ -120,7 +121,7 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
     nudges.onNudge((deviceId) => gateway.forget(deviceId));
     await nudges.start();
 
-    const logger = opts.logger === false ? null : createLogger({ level: config.logLevel, format: config.logFormat ?? 'json', ...(opts.logDestination ? { destination: opts.logDestination } : {}) });
+    const logger = opts.logger === false ? null : createLogger({ level: config.logLevel, format: config.logFormat ?? 'json', serializeError: loggableError, ...(opts.logDestination ? { destination: opts.logDestination } : {}) });
     const app = Fastify({
       ...(logger ? { loggerInstance: logger } : { logger: false }),
       genReqId: requestId,

@@ -11,7 +11,6 @@ import { createRequire } from 'node:module';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { pino, stdTimeFunctions, type DestinationStream } from 'pino';
-import { loggableError } from '../store/loggable.ts';
 
 export type LogFormat = 'json' | 'pretty';
 
@@ -34,12 +33,13 @@ export function logFormat(env: NodeJS.ProcessEnv, stdoutIsTty: boolean): LogForm
   return stdoutIsTty ? 'pretty' : 'json';
 }
 
-export function createLogger(opts: { level: string; format: LogFormat; destination?: DestinationStream }): FastifyBaseLogger {
+/** `serializeError` keeps the values of a failed statement out of the log (store/loggable.ts, given by the composition root). */
+export function createLogger(opts: { level: string; format: LogFormat; serializeError: (e: unknown) => Record<string, unknown>; destination?: DestinationStream }): FastifyBaseLogger {
   const options = {
     level: opts.level,
     timestamp: stdTimeFunctions.isoTime,
     redact: { paths: REDACT, censor: '[redacted]' },
-    serializers: { err: loggableError, error: loggableError },
+    serializers: { err: opts.serializeError, error: opts.serializeError },
   };
   if (opts.destination) return pino(options, opts.destination);
   if (opts.format === 'pretty') {

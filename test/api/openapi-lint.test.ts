@@ -14,7 +14,7 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
  * (docs/protocol.md and their schemas). Until it lands they are held to a lighter rule here; the
  * last test fails once they pass the full lint, so this list is emptied then, not forgotten.
  */
-const DOCUMENTED_ELSEWHERE = new Set(['GET /v1/device/nonce', 'POST /v1/device/enroll', 'POST /v1/device/checkin']);
+const DOCUMENTED_ELSEWHERE = new Set(['GET /v1/device/nonce', 'POST /v1/device/enroll', 'POST /v1/device/checkin', 'GET /v1/device/stream']);
 
 function operations(doc: Json): { key: string; method: string; path: string; op: Json }[] {
   const out = [];

@@ -4,11 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../../src/services/webhooks.ts';
 import { webhookEventSchema } from '../../src/server/routes/lender/webhook-events.ts';
 import { submitClaim } from '../../src/services/claims.ts';
+import { deviceLockProgramComplete, deviceLockReportState } from '../../src/services/android-device-lock.ts';
 import { TestPlatform } from '../e2e/in-process.ts';
 
 /**
  * The payloads the reference documents are the payloads the server sends: a phone goes through
- * every event (enrolled, locked, paid, unlocked, claim, reversal, released) and each queued
+ * every event (enrolled, locked, paid, unlocked, claim, reversal, released, and its Android Device
+ * Lock module's provisioning and program completion) and each queued
  * delivery is checked against its documented schema, extra fields refused.
  */
 describe('webhook events as documented', () => {
@@ -33,6 +35,9 @@ describe('webhook events as documented', () => {
     const first = await pay('PAY-1', 15_000_00);
     expect((await p.api('POST', `/v1/payments/${first}/reverse`, { reason: 'bounced' })).status).toBe(200);
     await pay('PAY-2', 30_000_00);
+    // The Android Device Lock module of the same phone: provisioned, then its program completed after payoff.
+    await deviceLockReportState(p.lien.services, sale.deviceId, { previous: 'UNSPECIFIED', success: true, failureReason: 'UNSPECIFIED' });
+    await deviceLockProgramComplete(p.lien.services, sale.deviceId);
 
     const rows = await p.lien.services.db.selectFrom('webhook_deliveries').select(['event_type', 'payload']).execute();
     const ajv = new Ajv2020({ strict: false, allErrors: true });

@@ -15,21 +15,45 @@ import { listSigningKeys, rotateSigningKey } from '../../services/signing-keys.t
 import { KeyRotationSchema } from '../../protocol/index.ts';
 import { createDlcKey, listDlcKeys, revokeDlcKey } from '../../services/android-device-lock.ts';
 
+const DLC_KEY_EXAMPLE = { id: 'dlck_01jhq5a2b4c6d8e0f2g4h6j8k0', metadataName: 'x-lien-dlc-key', createdAt: '2026-01-05T08:00:00.000Z', revokedAt: null, lastUsedAt: '2026-02-18T07:41:05.000Z' };
 const DlcKeyInfo = Type.Object({
   id: Type.String(),
   metadataName: Type.String({ description: 'the gRPC metadata entry name the OEM overlay sends the key under' }),
   createdAt: Type.String({ format: 'date-time' }),
   revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-});
+}, { title: 'DlcKey', description: 'An Android Device Lock API key, without the key itself', examples: [DLC_KEY_EXAMPLE] });
+const DlcKeyList = Type.Array(DlcKeyInfo, { title: 'DlcKeyList', description: 'Android Device Lock API keys, oldest first', examples: [[DLC_KEY_EXAMPLE]] });
+const NewDlcKey = Type.Object(
+  { ...DlcKeyInfo.properties, value: Type.String({ description: 'the key; put it in the overlay, it is not shown again' }) },
+  { title: 'NewDlcKey', description: 'The key, shown once', examples: [{ ...DLC_KEY_EXAMPLE, lastUsedAt: null, value: 'lien_dlc_3vQ9xR2mT7kP4wN8bY6cF1hJ5sD0gL2a' }] },
+);
+const NewDlcKeyBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 63, description: 'gRPC metadata name, e.g. x-lien-dlc-key' }) },
+  { additionalProperties: false, title: 'NewDlcKeyRequest', description: 'The metadata entry name the OEM overlay will send the key under', examples: [{ name: 'x-lien-dlc-key' }] },
+);
+const RevokedDlcKey = Type.Object({ id: Type.String(), revoked: Type.Boolean() }, { title: 'RevokedDlcKey', description: 'The key, revoked: gRPC calls carrying it are refused at once', examples: [{ id: DLC_KEY_EXAMPLE.id, revoked: true }] });
 
+const FIRST_KEY = { kid: 'k2026-01', publicKey: 'mN3pQ8rS1tU6vW9xY2zA5bC7dE0fG4hJ8kL1mN3pQ8r', active: false, createdAt: '2026-01-01T00:00:00.000Z', endorsement: null };
+const SECOND_KEY = {
+  kid: 'k2026-07',
+  publicKey: 'Zx8cV5bN2mQ7wE4rT1yU9iO6pA3sD0fG8hJ5kL2zX7c',
+  active: true,
+  createdAt: '2026-07-01T00:00:00.000Z',
+  endorsement: {
+    statement: { type: 'lien-key-rotation/v1', kid: 'k2026-07', publicKey: 'Zx8cV5bN2mQ7wE4rT1yU9iO6pA3sD0fG8hJ5kL2zX7c', issuedAt: '2026-07-01T00:00:00.000Z' },
+    signedBy: 'k2026-01',
+    sig: 'q1W2e3R4t5Y6u7I8o9P0a1S2d3F4g5H6j7K8l9Z0x1C2v3B4n5M6q7W8e9R0t1Y2u3I4o5P6a7S8d9F0g1H2jA',
+  },
+};
 const SigningKeyInfo = Type.Object({
   kid: Type.String(),
   publicKey: Type.String({ description: 'raw Ed25519 public key, base64url' }),
   active: Type.Boolean(),
   createdAt: Type.String({ format: 'date-time' }),
   endorsement: Type.Union([KeyRotationSchema, Type.Null()], { description: 'the key-rotation statement vouching for this key (docs/protocol.md §6); null for the first key' }),
-});
+}, { title: 'SigningKey', description: 'A policy-signing key and the statement that chains it to the one before', examples: [SECOND_KEY] });
+const SigningKeyList = Type.Array(SigningKeyInfo, { title: 'SigningKeyList', description: 'The policy-signing keys, oldest first', examples: [[FIRST_KEY, SECOND_KEY]] });
 import { Instant, Nullable, doc } from './lender/common.ts';
 import { EX, LENDER_EXAMPLE } from './lender/examples.ts';
 
@@ -158,29 +182,25 @@ export async function operatorRoutes(app: FastifyInstance, { s, sweepBatchSize }
   }, async (req) => lookupRegistry(s.db, validateImei(req.query.imei)));
 
   r.get('/v1/operator/signing-keys', {
-    schema: { summary: 'The policy-signing keys, oldest first, with the statements that chain them', tags: ['operator'], response: { 200: Type.Array(SigningKeyInfo) } },
+    schema: doc('listSigningKeys', 'operator', 'The policy-signing keys, oldest first, with the statements that chain them', 'operator', { 200: SigningKeyList }),
   }, async () => listSigningKeys(s));
 
   // Phones pin the new key from the statement that comes with their next policy.
   r.post('/v1/operator/signing-keys', {
-    schema: { summary: 'Rotate the policy-signing key: a new active key, vouched for by the current one', tags: ['operator'], response: { 201: SigningKeyInfo } },
+    schema: doc('rotateSigningKey', 'operator', 'Rotate the policy-signing key: a new active key, vouched for by the current one', 'operator', { 201: SigningKeyInfo }),
   }, async (req, reply) => reply.status(201).send(await rotateSigningKey(s, actorOf(req))));
 
   // Android Device Lock: keys for OEM builds' overlays (docs/android.md). The value is shown once.
   r.post('/v1/operator/dlc-keys', {
-    schema: {
-      summary: 'Create an Android Device Lock API key (its value is shown once)',
-      tags: ['operator'],
-      body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 63, description: 'gRPC metadata name, e.g. x-lien-dlc-key' }) }, { additionalProperties: false }),
-      response: { 201: Type.Object({ ...DlcKeyInfo.properties, value: Type.String({ description: 'the key; put it in the overlay, it is not shown again' }) }) },
-    },
+    config: { secretFields: ['value'] },
+    schema: { ...doc('createDlcKey', 'operator', 'Create an Android Device Lock API key (its value is shown once)', 'operator', { 201: NewDlcKey }), body: NewDlcKeyBody },
   }, async (req, reply) => reply.status(201).send(await createDlcKey(s, actorOf(req), req.body.name)));
-  r.get('/v1/operator/dlc-keys', { schema: { summary: 'List Android Device Lock API keys', tags: ['operator'], response: { 200: Type.Array(DlcKeyInfo) } } }, async () => listDlcKeys(s.db));
+  r.get('/v1/operator/dlc-keys', { schema: doc('listDlcKeys', 'operator', 'List Android Device Lock API keys', 'operator', { 200: DlcKeyList }) }, async () => listDlcKeys(s.db));
   r.delete('/v1/operator/dlc-keys/:id', {
-    schema: { summary: 'Revoke an Android Device Lock API key', tags: ['operator'], params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 204: Type.Null() } },
-  }, async (req, reply) => {
+    schema: { ...doc('revokeDlcKey', 'operator', 'Revoke an Android Device Lock API key', 'operator', { 200: RevokedDlcKey }), params: Type.Object({ id: Type.String({ maxLength: 64 }) }) },
+  }, async (req) => {
     await revokeDlcKey(s, actorOf(req), req.params.id);
-    return reply.status(204).send(null);
+    return { id: req.params.id, revoked: true };
   });
 
   // Runs the daily sweep now (it also runs on a timer); returns what it did.

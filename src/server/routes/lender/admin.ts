@@ -39,6 +39,7 @@ const Settings = Type.Object(
         ...LENDER_EXAMPLE,
         complianceProfile: RETAIL_SHORT_CYCLE,
         paymentChannels: [{ channel: 'mpesa', freshnessMinutes: 360, lastReportedAt: EX.paidAt, stale: false }],
+        androidDeviceLock: null,
       },
     ],
   },

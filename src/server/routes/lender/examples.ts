@@ -91,6 +91,7 @@ export const CLAIM_EXAMPLE = {
   paidOn: '2026-02-16',
   channel: 'mobile_money',
   hasReceipt: true,
+  liftedLock: true,
   status: 'open',
   message: null,
   createdAt: '2026-02-16T18:03:29.000Z',

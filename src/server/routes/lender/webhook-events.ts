@@ -99,10 +99,11 @@ export const WEBHOOK_EVENTS: Record<WebhookEventType, EventDoc> = {
         paidOn: Type.String({ description: 'YYYY-MM-DD' }),
         channel: Type.String(),
         hasReceipt: Type.Boolean(),
+        liftsLock: Type.Boolean({ description: 'The claim covers the overdue amount and lifts the lock while it is open (once per contract per claim window); otherwise it only holds escalation' }),
       },
       { additionalProperties: false },
     ),
-    example: { claimId: EX.claimId, claimNumber: 'C-7K3M9Q2X', contractId: EX.contractId, transactionRef: 'SGF2X8P4LM', amount: 1000000, currency: 'KES', paidOn: '2026-02-16', channel: 'mobile_money', hasReceipt: true },
+    example: { claimId: EX.claimId, claimNumber: 'C-7K3M9Q2X', contractId: EX.contractId, transactionRef: 'SGF2X8P4LM', amount: 1000000, currency: 'KES', paidOn: '2026-02-16', channel: 'mobile_money', hasReceipt: true, liftsLock: true },
   },
 };
 
