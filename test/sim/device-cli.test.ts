@@ -31,7 +31,7 @@ class CliPhone {
   }
 
   /** The last screen drawn after `from`, once it matches. */
-  async screen(match: RegExp, from = 0, ms = 20_000): Promise<string> {
+  async screen(match: RegExp, from = 0, ms = 45_000): Promise<string> {
     return until(`screen matching ${match} in:\n${this.out.slice(from)}`, () => {
       const screens = this.out.slice(from).split(/(?=╭─\[ )/);
       const last = screens[screens.length - 1]!;
@@ -61,7 +61,7 @@ describe('lien device: one phone on a terminal', () => {
     await p.start();
     d = (await p.register(1))[0]!;
     sale = await p.sell(d!);
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     for (const ph of phones) if (ph.proc.exitCode === null) ph.proc.kill('SIGKILL');
     await p.stop();
@@ -119,7 +119,7 @@ describe('lien device: one phone on a terminal', () => {
     expect(expired).toMatch(/phone clock now 2026-02-01T07:0/);
     expect(expired).toContain('stream closed');
     expect(await again.quit()).toBe(0);
-  }, 120_000);
+  }, 180_000);
 
   it('says what went wrong: a bad command, a wrong factory secret, a bad option, no server', async () => {
     const other = mkdtempSync(join(tmpdir(), 'lien-sim-'));
@@ -145,7 +145,7 @@ describe('lien device: one phone on a terminal', () => {
     const noServer = new CliPhone(['--server', 'http://127.0.0.1:9', '--imei', d.imei, '--serial', d.serial, '--secret', d.secret.toString('hex')]);
     expect(await noServer.exited).toBe(1);
     expect(noServer.out).toMatch(/cannot reach a Lien server at http:\/\/127\.0\.0\.1:9/);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('lien device --fleet', () => {
@@ -157,7 +157,7 @@ describe('lien device --fleet', () => {
   });
   beforeAll(async () => {
     await p.start();
-  }, 60_000);
+  }, 180_000);
 
   it('runs headless phones from a manifest, reports a summary, and stops cleanly on SIGINT', async () => {
     const sold = await p.register(2);
@@ -177,5 +177,5 @@ describe('lien device --fleet', () => {
     const tooMany = new CliPhone(['--server', p.url, '--fleet', '4', '--manifest', manifest]);
     expect(await tooMany.exited).toBe(1);
     expect(tooMany.out).toContain('--fleet 4 asks for more phones than');
-  }, 60_000);
+  }, 180_000);
 });

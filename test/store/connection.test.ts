@@ -258,7 +258,7 @@ describe('type normalisation', () => {
     } finally {
       await lite.close();
     }
-  });
+  }, 120_000);
 });
 
 const EXPECTED = {
