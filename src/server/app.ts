@@ -28,6 +28,7 @@ import { testClockRoutes } from './routes/test-clock.ts';
 import { emulatorRoutes } from './routes/emulator.ts';
 import { consoleRoutes } from './routes/console/index.ts';
 import { portalRoutes } from './routes/portal.ts';
+import { railRoutes } from './routes/rails.ts';
 import { startJobLoop, type JobLoop } from '../jobs/delivery.ts';
 import { sweep } from '../jobs/sweep.ts';
 import { runWebhookDeliveries } from '../jobs/webhooks.ts';
@@ -153,6 +154,7 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
     await app.register(emulatorRoutes, { s: services }); // mounts itself only in development; see routes/emulator.ts
     await app.register(consoleRoutes, { s: services });
     await app.register(portalRoutes, { s: services, trustProxy: config.trustProxy ?? 0 });
+    await app.register(railRoutes, { s: services, trustProxy: config.trustProxy ?? 0 });
 
     const metricsServer: Server | null = config.metricsAddr ? await startMetricsListener(config.metricsAddr, metrics, (e) => app.log.error({ err: e }, 'metrics scrape failed')) : null;
     const loops = jobs ? startJobs(services, config, app, jobs, metrics) : [];

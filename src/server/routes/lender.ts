@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../services/context.ts';
 import { requireApiKey } from '../auth.ts';
 import { adminRoutes } from './lender/admin.ts';
+import { channelRoutes } from './lender/channels.ts';
 import { claimRoutes } from './lender/claims.ts';
 import { contractRoutes } from './lender/contracts.ts';
 import { deviceRoutes } from './lender/devices.ts';
@@ -15,7 +16,7 @@ import { paymentRoutes } from './lender/payments.ts';
  */
 export async function lenderRoutes(app: FastifyInstance, { s }: { s: Services }): Promise<void> {
   app.addHook('onRequest', requireApiKey(s, 'lender'));
-  for (const routes of [paymentRoutes, deviceRoutes, contractRoutes, claimRoutes, adminRoutes, oversightRoutes]) {
+  for (const routes of [paymentRoutes, deviceRoutes, contractRoutes, claimRoutes, adminRoutes, oversightRoutes, channelRoutes]) {
     await app.register(routes, { s });
   }
 }
