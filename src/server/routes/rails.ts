@@ -8,6 +8,8 @@
  *   POST /rails/c2b/:id/:token/confirmation   M-Pesa Daraja C2B confirmation
  *   POST /rails/razorpay/:id/:token           Razorpay webhooks
  *   POST /rails/signed/:id/:token             the signed payment webhook (Lien-Signature)
+ *   POST /rails/sms/:lender/:token/africastalking   Africa's Talking delivery reports
+ *   POST /rails/sms/:lender/:token/twilio           Twilio status callbacks (X-Twilio-Signature)
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LienError } from '../../domain/errors.ts';
@@ -17,6 +19,7 @@ import type { RailOutcome } from '../../services/rails/intake.ts';
 import { C2B_CONFIRMED, C2B_OTHER_ERROR, confirmC2B, validateC2B, type DarajaC2B } from '../../services/rails/mpesa.ts';
 import { takeRazorpayWebhook } from '../../services/rails/razorpay.ts';
 import { takeSignedPayment } from '../../services/rails/signed.ts';
+import { africasTalkingReport, applyDeliveryReport, deliveryReportUrl, smsCallbackTokenMatches, smsProviderWithSecret, twilioReport, twilioSignatureValid } from '../../services/sms.ts';
 import type { PaymentChannelType } from '../../store/schema.ts';
 import { findBadText } from '../text-guard.ts';
 import { clientIp } from './portal/client.ts';
@@ -24,6 +27,7 @@ import { clientIp } from './portal/client.ts';
 export const RAIL_BODY_LIMIT = 64 * 1024;
 
 type ChannelParams = { Params: { id: string; token: string } };
+type SmsParams = { Params: { lender: string; token: string } };
 
 const REQUIRED_C2B = ['TransID', 'TransTime', 'TransAmount', 'BusinessShortCode', 'BillRefNumber'] as const;
 const OPTIONAL_C2B = ['TransactionType', 'InvoiceNumber', 'OrgAccountBalance', 'ThirdPartyTransID', 'MSISDN', 'FirstName', 'MiddleName', 'LastName'] as const;
@@ -100,5 +104,32 @@ export async function railRoutes(app: FastifyInstance, { s, trustProxy = 0 }: { 
     const r = await takeSignedPayment(s, channel, rawOf(req), req.headers['lien-signature']);
     if (!r.ok) throw new LienError(r.status === 401 ? 'invalid_signature' : 'invalid_input', r.error);
     return reply.status(200).send(answer(r.outcome));
+  });
+
+  const smsLender = (req: FastifyRequest<SmsParams>) => {
+    if (!/^[a-z]{2,12}_[0-9a-z]{1,40}$/.test(req.params.lender) || !smsCallbackTokenMatches(s.masterKey, req.params.lender, req.params.token)) throw new LienError('not_found', 'No such callback URL.');
+    return req.params.lender;
+  };
+
+  app.post<SmsParams>('/rails/sms/:lender/:token/africastalking', async (req, reply) => {
+    const lenderId = smsLender(req);
+    const report = africasTalkingReport(new URLSearchParams(rawOf(req).toString('utf8')));
+    if (!report) throw new LienError('invalid_input', "Not an Africa's Talking delivery report (id and status are required).");
+    await applyDeliveryReport(s, lenderId, 'africastalking', report);
+    return reply.status(200).send({ ok: true });
+  });
+
+  app.post<SmsParams>('/rails/sms/:lender/:token/twilio', async (req, reply) => {
+    const lenderId = smsLender(req);
+    const provider = await smsProviderWithSecret(s.db, s.masterKey, lenderId);
+    const form = new URLSearchParams(rawOf(req).toString('utf8'));
+    // Twilio signs the URL it was given (the public one), not whatever host the request came in on.
+    if (provider?.type !== 'twilio' || !twilioSignatureValid(provider.secret, deliveryReportUrl(s, lenderId, 'twilio'), form, req.headers['x-twilio-signature'])) {
+      throw new LienError('invalid_signature', 'X-Twilio-Signature does not match.');
+    }
+    const report = twilioReport(form);
+    if (!report) throw new LienError('invalid_input', 'Not a Twilio status callback (MessageSid and MessageStatus are required).');
+    await applyDeliveryReport(s, lenderId, 'twilio', report);
+    return reply.status(204).send();
   });
 }
