@@ -10,7 +10,7 @@ import { normalizeReference } from '../../domain/rails.ts';
 import { newId } from '../../store/ids.ts';
 import type { ContractsTable, SuspenseReason } from '../../store/schema.ts';
 import type { Actor, Services } from '../context.ts';
-import { recordPayment } from '../payments.ts';
+import { markChannelReported, recordPayment } from '../payments.ts';
 import { commit, type Executor } from '../unit-of-work.ts';
 import type { ChannelRow } from './channels.ts';
 
@@ -111,11 +111,14 @@ export async function takeRailPayment(s: Services, channel: ChannelRow, p: RailP
     const settle = (set: { outcome: 'posted' | 'suspense'; payment_id?: string; suspense_id?: string }) =>
       tx.updateTable('rail_receipts').set(set).where('channel_id', '=', channel.id).where('provider_ref', '=', p.providerRef).execute();
     // Money arriving is proof the feed is alive, matched or not (guardrail 3's freshness).
-    await tx.updateTable('payment_channels').set({ last_reported_at: fx.now }).where('id', '=', channel.id).execute();
+    // recordPayment marks it for a posted payment, after locking the contract: this is for the
+    // other outcomes, which lock no contract (so no unit takes these two rows in both orders).
+    const reported = () => markChannelReported(tx, channel.lender_id, { id: channel.id }, fx.now);
 
     // The same receipt already booked (posted by hand through the API before the callback came).
     const booked = await tx.selectFrom('payments').select(['id', 'contract_id']).where('lender_id', '=', channel.lender_id).where('external_ref', '=', p.externalRef).executeTakeFirst();
     if (booked) {
+      await reported();
       await settle({ outcome: 'posted', payment_id: booked.id });
       return { outcome: 'posted', paymentId: booked.id, contractId: booked.contract_id, duplicate: true };
     }
@@ -128,6 +131,7 @@ export async function takeRailPayment(s: Services, channel: ChannelRow, p: RailP
       return { outcome: 'posted', paymentId: res.paymentId, contractId: contract!.id, duplicate: false };
     }
 
+    await reported();
     const suspenseId = newId('sus');
     await tx
       .insertInto('suspense_payments')
