@@ -57,7 +57,7 @@ describe('M-Pesa C2B', () => {
     await lockStreaming(p, [agent, second.agent]);
     expect(agent.view().mode).toBe('locked');
     expect(second.agent.view().mode).toBe('locked');
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     agent?.stop();
     second?.agent.stop();

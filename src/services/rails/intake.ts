@@ -83,30 +83,31 @@ export function mismatch(c: Contract | null, amount: number, currency: string): 
   return null;
 }
 
+/**
+ * Records the provider's id for this channel, as 'recorded' until the caller settles it; false
+ * when it was there already (a repeat). A concurrent copy waits here on the key until the first
+ * commits or rolls back.
+ */
+async function claimReceipt(tx: Executor, channel: ChannelRow, e: { providerRef: string; kind: string; payload: unknown }, now: Date): Promise<boolean> {
+  const claimed = await tx
+    .insertInto('rail_receipts')
+    .values({ channel_id: channel.id, provider_ref: e.providerRef, lender_id: channel.lender_id, kind: e.kind, outcome: 'recorded', payload: JSON.stringify(e.payload), received_at: now })
+    .onConflict((oc) => oc.columns(['channel_id', 'provider_ref']).doNothing())
+    .returning('provider_ref')
+    .executeTakeFirst();
+  return claimed !== undefined;
+}
+
 /** Records a provider event that moves no money (a failed Razorpay payment): kept, not posted. */
 export async function recordRailEvent(s: Services, channel: ChannelRow, e: { providerRef: string; kind: string; payload: unknown }): Promise<RailOutcome> {
-  return commit(s, railActor(channel), async (tx, fx) => {
-    const claimed = await tx
-      .insertInto('rail_receipts')
-      .values({ channel_id: channel.id, provider_ref: e.providerRef, lender_id: channel.lender_id, kind: e.kind, outcome: 'recorded', payload: JSON.stringify(e.payload), received_at: fx.now })
-      .onConflict((oc) => oc.columns(['channel_id', 'provider_ref']).doNothing())
-      .returning('provider_ref')
-      .executeTakeFirst();
-    return { outcome: 'recorded', duplicate: !claimed };
-  });
+  return commit(s, railActor(channel), async (tx, fx) => ({ outcome: 'recorded', duplicate: !(await claimReceipt(tx, channel, e, fx.now)) }));
 }
 
 export async function takeRailPayment(s: Services, channel: ChannelRow, p: RailPayment): Promise<RailOutcome> {
   return commit(s, railActor(channel), async (tx, fx) => {
     // Claimed before anything else: a concurrent copy of this event waits here on the key, then
     // finds it taken and answers with this one's outcome.
-    const claimed = await tx
-      .insertInto('rail_receipts')
-      .values({ channel_id: channel.id, provider_ref: p.providerRef, lender_id: channel.lender_id, kind: p.kind, outcome: 'recorded', payload: JSON.stringify(p.payload), received_at: fx.now })
-      .onConflict((oc) => oc.columns(['channel_id', 'provider_ref']).doNothing())
-      .returning('provider_ref')
-      .executeTakeFirst();
-    if (!claimed) return previousOutcome(tx, channel.id, p.providerRef);
+    if (!(await claimReceipt(tx, channel, p, fx.now))) return previousOutcome(tx, channel.id, p.providerRef);
 
     const settle = (set: { outcome: 'posted' | 'suspense'; payment_id?: string; suspense_id?: string }) =>
       tx.updateTable('rail_receipts').set(set).where('channel_id', '=', channel.id).where('provider_ref', '=', p.providerRef).execute();
