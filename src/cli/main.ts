@@ -8,8 +8,9 @@ import { auditCommand } from './audit.ts';
 import { demoCommand } from './demo.ts';
 import { deviceCommand } from './device.ts';
 import { dlcKeyCommand } from './dlc-key.ts';
+import { mpesaCommand } from './mpesa.ts';
 
-const COMMANDS: Command[] = [serveCommand, migrateCommand, importManifestCommand, importCommand, demoCommand, deviceCommand, dlcKeyCommand, auditCommand];
+const COMMANDS: Command[] = [serveCommand, migrateCommand, importManifestCommand, importCommand, demoCommand, deviceCommand, dlcKeyCommand, mpesaCommand, auditCommand];
 
 function usage(): string {
   return [

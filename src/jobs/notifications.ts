@@ -27,12 +27,18 @@ export interface OutgoingMessage {
   text: string;
 }
 
+/** Which provider took a message and its id there, matched later against delivery reports. */
+export interface SentReceipt {
+  provider: string;
+  messageId: string;
+}
+
 /**
- * Delivers one message. Resolves when the channel accepted it; throws when it did not — a
- * PermanentDeliveryError when retrying cannot help.
+ * Delivers one message. Resolves when the channel accepted it (with the provider's message id
+ * when it gives one); throws when it did not — a PermanentDeliveryError when retrying cannot help.
  */
 export interface NotificationAdapter {
-  send(message: OutgoingMessage): Promise<void>;
+  send(message: OutgoingMessage): Promise<void | SentReceipt>;
 }
 
 /** Development: writes each message to the log instead of sending it. */
@@ -106,7 +112,10 @@ export class HttpSmsGatewayAdapter implements NotificationAdapter {
 // Worker
 
 export interface NotificationRunOptions {
+  /** The server's default: for lenders without a provider of their own. */
   adapter: NotificationAdapter;
+  /** The lender's own provider (src/jobs/sms-providers.ts), when it has one. */
+  adapterFor?: (lenderId: string) => Promise<NotificationAdapter | null>;
   clock: Clock;
   batchSize?: number;
   policy?: RetryPolicy;
@@ -131,26 +140,46 @@ export async function runNotificationDeliveries(db: Kysely<DB>, opts: Notificati
   const stats: NotificationRunStats = { claimed: 0, sent: 0, retrying: 0, failed: 0, stale: 0 };
   const claimed = await claimDue(db, 'notifications', { now: opts.clock.now(), limit: opts.batchSize ?? 50, policy });
   stats.claimed = claimed.length;
+  const adapters = await adaptersFor(db, claimed.map((n) => n.contract_id), opts);
   await Promise.all(
     claimed.map(async (n) => {
       let error: unknown = null;
+      let receipt: void | SentReceipt = undefined;
       try {
-        await opts.adapter.send({ id: n.id, to: n.recipient, text: n.body });
+        receipt = await (adapters.get(n.contract_id) ?? opts.adapter).send({ id: n.id, to: n.recipient, text: n.body });
       } catch (e) {
         error = e;
       }
       const now = opts.clock.now();
       let recorded: boolean;
       if (error === null) {
-        recorded = await recordAttempt(db, 'notifications', n, { status: 'sent', sent_at: now, next_attempt_at: null, last_error: null });
+        const sentBy = receipt ? { provider: receipt.provider, provider_message_id: receipt.messageId } : {};
+        recorded = await recordAttempt(db, 'notifications', n, { status: 'sent', sent_at: now, next_attempt_at: null, last_error: null, ...sentBy });
         if (recorded) stats.sent++;
       } else {
         const next = error instanceof PermanentDeliveryError ? ({ status: 'failed', nextAttemptAt: null } as const) : afterFailure(policy, n.attempts, now, random);
-        recorded = await recordAttempt(db, 'notifications', n, { status: next.status, next_attempt_at: next.nextAttemptAt, last_error: describeError(error) });
+        // Providers quote the number they refused; the log keeps its last digits only.
+        recorded = await recordAttempt(db, 'notifications', n, { status: next.status, next_attempt_at: next.nextAttemptAt, last_error: maskLongNumbers(describeError(error)) });
         if (recorded) stats[next.status === 'failed' ? 'failed' : 'retrying']++;
       }
       if (!recorded) stats.stale++;
     }),
   );
   return stats;
+}
+
+/** Each claimed message's adapter: its lender's provider, once per lender per run. */
+async function adaptersFor(db: Kysely<DB>, contractIds: string[], opts: NotificationRunOptions): Promise<Map<string, NotificationAdapter>> {
+  const out = new Map<string, NotificationAdapter>();
+  if (!opts.adapterFor || contractIds.length === 0) return out;
+  const rows = await db.selectFrom('contracts').select(['id', 'lender_id']).where('id', 'in', [...new Set(contractIds)]).execute();
+  const byLender = new Map<string, Promise<NotificationAdapter | null>>();
+  for (const r of rows) {
+    // A provider that cannot be set up (its secret does not open) fails its messages, to be
+    // retried, rather than sending them through the server's default behind the lender's back.
+    if (!byLender.has(r.lender_id)) byLender.set(r.lender_id, opts.adapterFor(r.lender_id).catch((e: unknown) => ({ send: () => Promise.reject(e) })));
+    const a = await byLender.get(r.lender_id)!;
+    if (a) out.set(r.id, a);
+  }
+  return out;
 }

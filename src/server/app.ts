@@ -29,10 +29,12 @@ import { testClockRoutes } from './routes/test-clock.ts';
 import { emulatorRoutes } from './routes/emulator.ts';
 import { consoleRoutes } from './routes/console/index.ts';
 import { portalRoutes } from './routes/portal.ts';
+import { railRoutes } from './routes/rails.ts';
 import { startJobLoop, type JobLoop } from '../jobs/delivery.ts';
 import { sweep } from '../jobs/sweep.ts';
 import { runWebhookDeliveries } from '../jobs/webhooks.ts';
 import { ConsoleAdapter, HttpSmsGatewayAdapter, runNotificationDeliveries } from '../jobs/notifications.ts';
+import { lenderSmsAdapters } from '../jobs/sms-providers.ts';
 import { createLogger, installRequestContext, requestId } from './logging.ts';
 import { healthRoutes, JobTracker } from './health.ts';
 import { assetRoutes, installHttp } from './http.ts';
@@ -61,11 +63,12 @@ function startJobs(s: Services, config: Config, app: FastifyInstance, jobs: JobT
   const adapter = process.env.LIEN_SMS_GATEWAY_URL
     ? new HttpSmsGatewayAdapter({ url: process.env.LIEN_SMS_GATEWAY_URL, token: process.env.LIEN_SMS_GATEWAY_TOKEN ?? '' })
     : new ConsoleAdapter({ log: (line) => smsLog.info(line) });
+  const adapterFor = lenderSmsAdapters(s.db, s);
   const minutes = (n: number) => n * 60_000;
   return [
     startJobLoop(jobs.track('sweep', minutes(120), async () => void (await sweep(s, { batchSize: config.sweepBatchSize }))), minutes(config.sweepIntervalMin), { onError: onError('sweep') }),
     startJobLoop(jobs.track('webhooks', minutes(15), async () => metrics.webhookRun(await runWebhookDeliveries(s.db, { masterKey: s.masterKey, clock: s.clock, outbound: s.outbound }))), 10_000, { onError: onError('webhooks') }),
-    startJobLoop(jobs.track('sms', minutes(15), async () => metrics.smsRun(await runNotificationDeliveries(s.db, { adapter, clock: s.clock }))), 10_000, { onError: onError('sms') }),
+    startJobLoop(jobs.track('sms', minutes(15), async () => metrics.smsRun(await runNotificationDeliveries(s.db, { adapter, adapterFor, clock: s.clock }))), 10_000, { onError: onError('sms') }),
   ];
 }
 
@@ -154,6 +157,7 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
     await app.register(emulatorRoutes, { s: services }); // mounts itself only in development; see routes/emulator.ts
     await app.register(consoleRoutes, { s: services });
     await app.register(portalRoutes, { s: services, trustProxy: config.trustProxy ?? 0 });
+    await app.register(railRoutes, { s: services, trustProxy: config.trustProxy ?? 0 });
 
     const metricsServer: Server | null = config.metricsAddr ? await startMetricsListener(config.metricsAddr, metrics, (e) => app.log.error({ err: e }, 'metrics scrape failed')) : null;
     const loops = jobs ? startJobs(services, config, app, jobs, metrics) : [];

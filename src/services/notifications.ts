@@ -189,6 +189,24 @@ export interface NotificationLogEntry {
   lastError: string | null;
   createdAt: Date;
   sentAt: Date | null;
+  /** Where it stands as the lender sees it, the provider's delivery reports included. */
+  delivery: DeliveryState;
+  provider: string | null;
+  deliveredAt: Date | null;
+}
+
+export type DeliveryState = { state: 'queued' | 'sent' | 'delivered'; reason: string | null } | { state: 'failed'; reason: string };
+
+/**
+ * queued until a provider took it (retries included), sent once one did, then delivered or
+ * failed as its delivery report says; failed too when no provider would take it.
+ */
+export function deliveryState(n: { status: string; last_error: string | null; delivery_status: 'delivered' | 'failed' | null; delivery_detail: string | null }): DeliveryState {
+  if (n.delivery_status === 'delivered') return { state: 'delivered', reason: null };
+  if (n.delivery_status === 'failed') return { state: 'failed', reason: n.delivery_detail ?? 'the provider reported a failure' };
+  if (n.status === 'failed') return { state: 'failed', reason: n.last_error ?? 'not sent' };
+  if (n.status === 'sent') return { state: 'sent', reason: n.delivery_detail };
+  return { state: 'queued', reason: n.last_error };
 }
 
 /** A contract's notifications, newest first: what the borrower was told, and whether it went out. */
@@ -215,5 +233,8 @@ export async function listNotifications(db: Kysely<DB>, contractId: string, limi
     lastError: r.last_error,
     createdAt: r.created_at,
     sentAt: r.sent_at,
+    delivery: deliveryState(r),
+    provider: r.provider,
+    deliveredAt: r.delivered_at,
   }));
 }

@@ -8,6 +8,8 @@
  * to private addresses in LIEN_WEBHOOK_ALLOW_HOSTS.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP } from 'node:net';
 import { LienError } from '../domain/errors.ts';
 
@@ -160,4 +162,86 @@ export async function checkWebhookTarget(url: URL, policy: OutboundPolicy, looku
   } catch (e) {
     if (e instanceof LienError) throw e;
   }
+}
+
+export interface PinnedResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The start of the body (at most `maxBodyBytes`), as UTF-8. */
+  body: string;
+}
+
+export interface PinnedRequest {
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+  outbound: OutboundPolicy;
+  lookup?: Lookup;
+  maxBodyBytes?: number;
+}
+
+/** A request that got no answer: refused by the address check, unreachable, or timed out. */
+export class OutboundError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'refused' | 'unreachable' | 'timeout',
+  ) {
+    super(message);
+    this.name = 'OutboundError';
+  }
+}
+
+/**
+ * An HTTP(S) request to an address a lender or operator chose (webhooks, SMS providers, Daraja):
+ * the host is resolved and checked (resolveTarget) and the connection goes to exactly the address
+ * that passed, so a name re-pointed at an internal address between check and connect reaches
+ * nothing. Redirects are not followed. The body read is capped so a hostile answer cannot hold
+ * the caller.
+ */
+export async function requestPinned(url: string, req: PinnedRequest): Promise<PinnedResponse> {
+  const target = new URL(url);
+  let addresses: LookupAddress[];
+  try {
+    addresses = await resolveTarget(target, req.outbound, req.lookup ?? systemLookup);
+  } catch (e) {
+    if (e instanceof LienError) throw new OutboundError(`refused: ${e.message}`, 'refused');
+    throw new OutboundError(`cannot resolve ${target.hostname}: ${e instanceof Error ? e.message : String(e)}`, 'unreachable');
+  }
+  const first = addresses[0]!;
+  const maxBody = req.maxBodyBytes ?? 64 * 1024;
+  const signal = AbortSignal.timeout(req.timeoutMs);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const body = req.body ?? '';
+  return new Promise<PinnedResponse>((resolve, reject) => {
+    const r = send(
+      target,
+      {
+        method: req.method,
+        headers: { ...req.headers, ...(req.method === 'POST' ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
+        agent: false,
+        signal,
+        lookup: ((_host: string, opts: { all?: boolean }, cb: (...args: unknown[]) => void) =>
+          opts?.all ? cb(null, addresses) : cb(null, first.address, first.family)) as never,
+      },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (size < maxBody) chunks.push(c);
+          size += c.length;
+          if (size >= maxBody) res.destroy();
+        });
+        const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).subarray(0, maxBody).toString('utf8') });
+        res.on('end', done);
+        res.on('close', done);
+        res.on('error', done);
+      },
+    );
+    r.on('error', (e) => {
+      const timedOut = signal.aborted || e.name === 'AbortError' || e.name === 'TimeoutError';
+      reject(timedOut ? new OutboundError(`no answer within ${req.timeoutMs / 1000} s`, 'timeout') : new OutboundError(e.message, 'unreachable'));
+    });
+    r.end(req.method === 'POST' ? body : undefined);
+  });
 }

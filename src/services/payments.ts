@@ -92,13 +92,6 @@ export async function recordPayment(s: Services, tx: Executor, fx: Effects, inpu
   // A payment that covers the day's payoff quote settles the contract early (services/payoff.ts).
   await settleIfPaidOff(tx, fx, c, input.amount, businessDateIn(lender.time_zone, input.receivedAt));
   await reallocate(tx, c.id, lender.allocation_order);
-  // A payment is proof that its channel is reporting.
-  await tx
-    .updateTable('payment_channels')
-    .set({ last_reported_at: fx.now })
-    .where('lender_id', '=', c.lender_id)
-    .where('channel', '=', input.channel)
-    .execute();
   await fx.audit({
     action: 'payment.posted',
     subjectType: 'payment',
@@ -110,7 +103,26 @@ export async function recordPayment(s: Services, tx: Executor, fx: Effects, inpu
   await fx.webhook({ lenderId: c.lender_id, type: 'payment.posted', data: { paymentId, contractId: c.id, amount: input.amount, currency: input.currency, externalRef: input.externalRef, channel: input.channel } });
   const evaluation = await evaluateContractTx(s, tx, fx, c.id, `payment ${input.externalRef} posted`);
   await markPaymentUnlocks(tx, [evaluation], fx.now);
+  // A payment is proof that its channel is reporting. Last, so the unit holds the channel's row
+  // (which every payment of the lender on that channel wants) only for its commit.
+  await markChannelReported(tx, c.lender_id, { channel: input.channel }, fx.now);
   return { paymentId, evaluation };
+}
+
+/** Freshness windows are whole minutes: a channel that reported within the last one need not be written again. */
+const REPORT_GRANULARITY_MS = 60_000;
+
+/**
+ * Marks a payment channel as reporting at `now`. Skipped when it already reported within the last
+ * minute, so a busy channel's row is not a lock every payment of the lender queues on.
+ */
+export async function markChannelReported(tx: Executor, lenderId: string, which: { channel: string } | { id: string }, now: Date): Promise<void> {
+  let q = tx.updateTable('payment_channels').set({ last_reported_at: now }).where('lender_id', '=', lenderId);
+  q = 'id' in which ? q.where('id', '=', which.id) : q.where('channel', '=', which.channel);
+  // (A report "from the future" is one a clock set back left behind: overwritten.)
+  await q
+    .where((eb) => eb.or([eb('last_reported_at', 'is', null), eb('last_reported_at', '<', new Date(now.getTime() - REPORT_GRANULARITY_MS)), eb('last_reported_at', '>', now)]))
+    .execute();
 }
 
 export function postPayment(s: Services, actor: Actor, input: PostPaymentInput): Promise<PaymentResult> {

@@ -41,7 +41,7 @@ export interface SettingsPatch {
   timeZone?: string;
   /** A shipped profile's id, or a whole profile. */
   complianceProfile?: string | Record<string, unknown>;
-  /** Replaces the channel list: channels left out stop counting for freshness. */
+  /** Replaces the manual channel list: manual channels left out stop counting for freshness; rails are kept. */
   paymentChannels?: PaymentChannelSetting[];
   /** Replaces the Android Device Lock configuration; null removes it. */
   androidDeviceLock?: Record<string, unknown> | null;
@@ -82,7 +82,7 @@ function text(value: string | undefined, field: string, min: number, max: number
   return v;
 }
 
-function checkChannels(channels: PaymentChannelSetting[]): PaymentChannelSetting[] {
+export function checkChannels(channels: PaymentChannelSetting[]): PaymentChannelSetting[] {
   const seen = new Set<string>();
   for (const c of channels) {
     const name = c.channel.trim();
@@ -134,7 +134,9 @@ export async function updateSettings(s: Services, actor: Actor, lenderId: string
     if (Object.keys(set).length) await tx.updateTable('lenders').set(set).where('id', '=', lenderId).execute();
     if (channels !== undefined) {
       const keep = channels.map((c) => c.channel);
-      let del = tx.deleteFrom('payment_channels').where('lender_id', '=', lenderId);
+      // Only manual channels: a rail (M-Pesa, Razorpay, signed webhook) has callback URLs registered
+      // with its provider and is removed on its own (DELETE /v1/payment-channels/{id}).
+      let del = tx.deleteFrom('payment_channels').where('lender_id', '=', lenderId).where('type', '=', 'manual');
       if (keep.length) del = del.where('channel', 'not in', keep);
       await del.execute();
       for (const c of channels) {

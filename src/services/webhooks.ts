@@ -29,6 +29,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'device.program_completed',
   'payment.posted',
   'payment.reversed',
+  'payment.suspended',
   'claim.submitted',
 ] as const;
 

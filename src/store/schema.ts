@@ -46,6 +46,10 @@ export interface LendersTable {
   created_at: Ts;
   /** Android Device Lock configuration (migration 0012); null until set. */
   android_device_lock: JsonNull<AndroidDeviceLockSettings>;
+  /** The SMS provider (migration 0040): { type, senderId, username | accountSid | url, baseUrl }; null sends through the server's default. */
+  sms_provider: JsonNull<Record<string, string>>;
+  /** The provider's API key / auth token / bearer token, sealed (aad `sms-provider:<lender id>`). */
+  sms_secret_enc: Generated<Buffer | null>;
 }
 
 export interface DevicesTable {
@@ -155,6 +159,55 @@ export interface PaymentChannelsTable {
   /** New locks for the lender are held when the channel has not reported within this window. */
   freshness_minutes: number;
   last_reported_at: TsNull;
+  /** Appears in the channel's callback URLs (migration 0040). */
+  id: Generated<string>;
+  type: ColumnType<PaymentChannelType, PaymentChannelType | undefined, PaymentChannelType>;
+  /** Provider account identifiers: { shortCode } for M-Pesa, { accountId } for Razorpay. */
+  account: JsonDefault<Record<string, string>>;
+  /** { baseUrl, allowFrom, environment }: see src/services/rails/channels.ts. */
+  options: JsonDefault<Record<string, unknown>>;
+  /** The channel's secrets as JSON, sealed (aad `payment-channel:<id>`). */
+  secrets_enc: Buffer | null;
+}
+
+export type PaymentChannelType = 'mpesa_c2b' | 'razorpay' | 'signed_webhook' | 'manual';
+
+/** Provider events a channel took, keyed by the provider's id (migration 0040). */
+export interface RailReceiptsTable {
+  channel_id: string;
+  provider_ref: string;
+  lender_id: string;
+  kind: string;
+  outcome: 'posted' | 'suspense' | 'recorded';
+  payment_id: string | null;
+  suspense_id: string | null;
+  payload: Json;
+  received_at: Ts;
+}
+
+export type SuspenseReason = 'unknown_reference' | 'currency_mismatch' | 'contract_closed' | 'amount_not_positive';
+export type SuspenseStatus = 'open' | 'assigned' | 'refunded';
+
+/** Money that arrived on a rail and matched no open contract (migration 0040). */
+export interface SuspensePaymentsTable {
+  id: string;
+  lender_id: string;
+  channel_id: string;
+  channel: string;
+  external_ref: string;
+  reference: string;
+  amount: Int8;
+  currency: string;
+  reason: SuspenseReason;
+  payload: Json;
+  status: ColumnType<SuspenseStatus, SuspenseStatus | undefined, SuspenseStatus>;
+  contract_id: string | null;
+  payment_id: string | null;
+  resolved_at: TsNull;
+  resolved_by: string | null;
+  note: string | null;
+  received_at: Ts;
+  created_at: Ts;
 }
 
 export interface DisputesTable {
@@ -382,6 +435,12 @@ export interface NotificationsTable {
   last_error: string | null;
   created_at: Ts;
   sent_at: TsNull;
+  /** Which provider took it and its message id, for its delivery reports (migration 0040). */
+  provider: Generated<string | null>;
+  provider_message_id: Generated<string | null>;
+  delivery_status: Generated<'delivered' | 'failed' | null>;
+  delivery_detail: Generated<string | null>;
+  delivered_at: Generated<Date | null>;
 }
 
 export interface SweepRunsTable {
@@ -462,6 +521,8 @@ export interface DB {
   signin_throttle: SigninThrottleTable;
   audit_rekey: AuditRekeyTable;
   import_jobs: ImportJobsTable;
+  rail_receipts: RailReceiptsTable;
+  suspense_payments: SuspensePaymentsTable;
 }
 
 export type Lender = Selectable<LendersTable>;

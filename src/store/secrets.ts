@@ -22,6 +22,8 @@ export const aad = {
   credential: (deviceId: string) => `credential:${deviceId}`,
   signingKey: (kid: string) => `signing-key:${kid}`,
   webhookSecret: (webhookId: string) => `webhook-secret:${webhookId}`,
+  paymentChannel: (channelId: string) => `payment-channel:${channelId}`,
+  smsProvider: (lenderId: string) => `sms-provider:${lenderId}`,
 };
 
 /** A sealed value did not open: the master key is not the one it was sealed with, or the bytes changed. */

@@ -2,11 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../services/context.ts';
 import { requireApiKey } from '../auth.ts';
 import { adminRoutes } from './lender/admin.ts';
+import { channelRoutes } from './lender/channels.ts';
 import { claimRoutes } from './lender/claims.ts';
 import { contractRoutes } from './lender/contracts.ts';
 import { deviceRoutes } from './lender/devices.ts';
 import { oversightRoutes } from './lender/oversight.ts';
 import { paymentRoutes } from './lender/payments.ts';
+import { smsRoutes } from './lender/sms.ts';
 
 /**
  * The lender REST API: every query is scoped to the caller's lender, and another lender's ids
@@ -15,7 +17,7 @@ import { paymentRoutes } from './lender/payments.ts';
  */
 export async function lenderRoutes(app: FastifyInstance, { s }: { s: Services }): Promise<void> {
   app.addHook('onRequest', requireApiKey(s, 'lender'));
-  for (const routes of [paymentRoutes, deviceRoutes, contractRoutes, claimRoutes, adminRoutes, oversightRoutes]) {
+  for (const routes of [paymentRoutes, deviceRoutes, contractRoutes, claimRoutes, adminRoutes, oversightRoutes, channelRoutes, smsRoutes]) {
     await app.register(routes, { s });
   }
 }

@@ -2,6 +2,7 @@
  * Read models of the console pages. Every query that shows lender data takes the lender id and
  * filters by it, so another lender's ids read as "not found" (a 404 page), never as "forbidden".
  */
+import { listNotifications } from '../notifications.ts';
 import type { Kysely } from 'kysely';
 import { LienError } from '../../domain/errors.ts';
 import type { DB } from '../../store/schema.ts';
@@ -45,7 +46,8 @@ export async function devicePage(db: Db, lenderId: string, deviceId: string) {
     // Android Device Lock's view of the phone (provisioning), when the module has checked in.
     db.selectFrom('dlc_devices').selectAll().where('device_id', '=', device.id).executeTakeFirst(),
   ]);
-  return { device, contract: contract ?? null, events, policies, codes, history, deviceLock: deviceLock ?? null, maxCodeDays: MAX_CODE_DAYS };
+  const messages = contract ? await listNotifications(db, contract.id, 20) : [];
+  return { device, contract: contract ?? null, events, policies, codes, history, deviceLock: deviceLock ?? null, maxCodeDays: MAX_CODE_DAYS, messages };
 }
 
 /** The active contract on a lender's device; actions on a device go to it. */

@@ -4,6 +4,7 @@
  * the device's own `unlocked` event (which names the policy version it unlocked on) for how long
  * a paying borrower waited.
  */
+import { openSuspenseCount } from '../rails/suspense.ts';
 import { sql, type Kysely } from 'kysely';
 import { LienError } from '../../domain/errors.ts';
 import { HELD_REASONS } from '../../domain/stage.ts';
@@ -34,6 +35,8 @@ export interface Dashboard {
   perDay: DayCount[];
   held: HeldLock[];
   staleChannels: { channel: string; lastReportedAt: Date | null; freshnessMinutes: number }[];
+  /** Rail payments that matched no open contract, waiting to be assigned or refunded. */
+  suspenseOpen: number;
   /** Seconds from a payment being posted to the device reporting the unlock it caused. */
   unlockLatency: { samples: number; p50: number | null; p95: number | null };
 }
@@ -120,6 +123,7 @@ export async function dashboard(db: Kysely<DB>, lenderId: string, now: Date): Pr
     overdue: { amount: Number(overdueRow.amount), contracts: Number(overdueRow.n) },
     perDay: [...perDay.values()],
     held: heldRows.map((r) => ({ contractId: r.id, deviceId: r.device_id, serial: r.serial, reason: r.stage_reason ?? '', amountOverdue: r.amount_overdue, since: r.stage_changed_at })),
+    suspenseOpen: await openSuspenseCount(db, lenderId),
     staleChannels: channels
       .filter((c) => isStale(c.last_reported_at, c.freshness_minutes, now))
       .map((c) => ({ channel: c.channel, lastReportedAt: c.last_reported_at, freshnessMinutes: c.freshness_minutes })),

@@ -65,6 +65,10 @@ export function renderDashboard(viewer: Viewer, d: Dashboard, flash?: { text: st
           </table>
         )}
         <h2>Payment channels</h2>
+        <p data-testid="suspense-count">
+          {d.suspenseOpen === 0 ? 'No payments in suspense.' : <a href="/console/suspense">{d.suspenseOpen} payment{d.suspenseOpen === 1 ? '' : 's'} in suspense</a>}
+          {d.suspenseOpen === 0 ? '' : ': money that matched no open contract, waiting to be assigned or refunded.'}
+        </p>
         {d.staleChannels.length === 0 ? (
           <p class="muted">Every payment channel has reported within its freshness window.</p>
         ) : (

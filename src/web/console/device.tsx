@@ -2,6 +2,7 @@
 import type { devicePage, searchDevices } from '../../services/views/console.ts';
 import { can } from '../../domain/roles.ts';
 import { Csrf, money, render, Shell, Stage, when, type Viewer } from './layout.tsx';
+import { MessagesSection } from './messages.tsx';
 
 type Flash = { text: string; bad?: boolean } | null;
 
@@ -126,6 +127,7 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
           )}
         </div>
       )}
+      <MessagesSection messages={p.messages} />
       <section>
         <h2>Unlock codes issued</h2>
         {p.codes.length === 0 ? <p class="muted">None.</p> : (

@@ -60,6 +60,8 @@ const NAV: [href: string, label: string, need: Permission][] = [
   ['/console/devices', 'Devices', 'find'],
   ['/console/sell', 'Sell', 'sell'],
   ['/console/claims', 'Claims', 'read'],
+  ['/console/suspense', 'Suspense', 'read'],
+  ['/console/payment-channels', 'Channels', 'settings'],
   ['/console/settings', 'Settings', 'settings'],
   ['/console/registry', 'Registry', 'registry'],
 ];

@@ -86,6 +86,23 @@ export const WEBHOOK_EVENTS: Record<WebhookEventType, EventDoc> = {
     ),
     example: { paymentId: EX.paymentId, contractId: EX.contractId, amount: 1000000, externalRef: 'SGH7K2M9QX', reason: 'Duplicate of SGH7K2M9QW' },
   },
+  'payment.suspended': {
+    summary: 'Money arrived on a payment rail but matched no open contract; it waits in the suspense queue until assigned to a contract or refunded',
+    data: Type.Object(
+      {
+        suspenseId: Type.String(),
+        channelId: Type.String(),
+        channel: Type.String(),
+        externalRef: Type.String({ description: "The provider's transaction id (M-Pesa TransID, Razorpay payment id, …)" }),
+        reference: Type.String({ description: 'The account reference the payer gave' }),
+        amount: Type.Integer({ description: 'Minor units' }),
+        currency: Type.String(),
+        reason: Type.Union(['unknown_reference', 'currency_mismatch', 'contract_closed', 'amount_not_positive'].map((r) => Type.Literal(r))),
+      },
+      { additionalProperties: false },
+    ),
+    example: { suspenseId: 'sus_01jf3k8m2n4p6q8r0s2t4v6w8x', channelId: 'pch_8f14e45fceea167a5a36dedd4bea2543', channel: 'mpesa', externalRef: 'RKTQDM7W6S', reference: 'AB12CD3', amount: 150000, currency: 'KES', reason: 'unknown_reference' },
+  },
   'claim.submitted': {
     summary: 'A borrower filed a payment claim on the help portal; escalation is held until you decide it',
     data: Type.Object(

@@ -1,0 +1,120 @@
+/**
+ * A fleet of phones for the latency benchmarks: a lender on a server in a child process, N
+ * registered and sold phones, each an enrolled DeviceAgent holding its nudge stream open, all
+ * walked to a lock (notice shown, period over, sweep). The same setup as bench/unlock.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { DeviceAgent } from '../src/agent/agent.ts';
+import { HttpNetwork } from '../src/agent/http-network.ts';
+import { MemoryScreen, MemoryStore } from '../src/agent/memory.ts';
+import { provisionDevice } from '../src/agent/provision.ts';
+import { ManualClock } from '../src/domain/clock.ts';
+import { imeiCheckDigit } from '../src/domain/imei.ts';
+import type { ServerProcess } from '../test/e2e/server-process.ts';
+
+export interface Phone {
+  imei: string;
+  serial: string;
+  secret: Buffer;
+  contractId?: string;
+  lockReference?: string;
+  agent?: DeviceAgent;
+}
+
+export const FLEET_START = '2026-01-01T06:00:00Z';
+
+function imeiOf(n: number): string {
+  const body = `35${String(500000000000 + n).padStart(12, '0')}`;
+  return body + String(imeiCheckDigit(body));
+}
+
+/** Runs fn over items with at most n at once (setup only). */
+export async function pool<T>(items: T[], n: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    for (let i = next++; i < items.length; i = next++) await fn(items[i]!, i);
+  }));
+}
+
+export async function until(what: string, ok: () => boolean, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Waits for the sweep's nudges to bring every agent to `mode`; stragglers are synced by hand. */
+async function settle(phones: Phone[], mode: string): Promise<number> {
+  const deadline = Date.now() + 90_000;
+  const behind = () => phones.filter((p) => p.agent!.view().mode !== mode);
+  while (Date.now() < deadline && behind().length) await new Promise((r) => setTimeout(r, 200));
+  const stragglers = behind();
+  await pool(stragglers, 16, async (p) => void (await p.agent!.sync()));
+  await until(`every phone ${mode}`, () => behind().length === 0);
+  return stragglers.length;
+}
+
+export interface Fleet {
+  key: string;
+  phones: Phone[];
+  setupStragglers: { notice: number; locked: number };
+  backgroundErrors: string[];
+}
+
+/** Sets up `devices` locked phones on `server`; `beforeLock` runs once the lender exists (channels). */
+export async function lockedFleet(server: ServerProcess, devices: number, beforeLock: (key: string) => Promise<void> = async () => {}): Promise<Fleet> {
+  const clock = new ManualClock(FLEET_START);
+  const backgroundErrors: string[] = [];
+  const setClock = async (iso: string) => {
+    clock.set(iso);
+    await server.api('POST', '/v1/operator/clock', { set: iso });
+  };
+  const lender = await server.api('POST', '/v1/operator/lenders', {
+    name: 'Bench Credit', supportPhone: '+254700000000', supportUrl: 'https://bench.example', howToPay: 'M-Pesa', currency: 'KES', timeZone: 'Africa/Nairobi', profile: 'retail-short-cycle',
+  });
+  const key: string = lender.body.apiKey;
+  await beforeLock(key);
+  const phones: Phone[] = Array.from({ length: devices }, (_, i) => ({ imei: imeiOf(i), serial: `RLS-${i}`, secret: randomBytes(32) }));
+  let t = performance.now();
+  for (let i = 0; i < phones.length; i += 2000) {
+    const csv = ['imei1,imei2,serial,model,factory_secret,sale_status', ...phones.slice(i, i + 2000).map((d) => `${d.imei},,${d.serial},Bench,${d.secret.toString('hex')},unsold`)].join('\n');
+    const r = await server.api('POST', '/v1/operator/manifests', csv, server.operatorKey, 'text/csv');
+    if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+  }
+  await pool(phones, 16, async (p) => {
+    const r = await server.api('POST', '/v1/sales', {
+      imei: p.imei, borrowerRef: p.serial, borrowerPhone: '+254711000222',
+      schedule: { principal: 30_000_00, annualRatePct: 0, termCount: 3, frequency: 'monthly', method: 'flat', firstDueDate: '2026-01-15' },
+      consent: { at: FLEET_START, channel: 'in_store_signature', termsVersion: 'v1' },
+    }, key);
+    if (r.status !== 201) throw new Error(JSON.stringify(r.body));
+    p.contractId = r.body.contractId;
+    p.lockReference = r.body.lockReference;
+  });
+  console.log(`sold ${devices} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  t = performance.now();
+  await pool(phones, 16, async (p) => {
+    const persistent = new MemoryStore();
+    await provisionDevice(persistent, { factorySecret: p.secret, imeis: [p.imei], serial: p.serial });
+    p.agent = new DeviceAgent({
+      persistent, userdata: new MemoryStore(), clock, network: new HttpNetwork({ baseUrl: server.url }), screen: new MemoryScreen(),
+      onBackgroundError: (e) => void backgroundErrors.push(String(e)),
+    });
+    await p.agent.boot();
+    const r = await p.agent.sync();
+    if (r.status !== 'synced') throw new Error(`enroll: ${JSON.stringify(r)}`);
+  });
+  await until('every stream open', () => phones.every((p) => p.agent!.streamOpen()));
+  console.log(`enrolled ${devices} agents with open streams in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  await setClock('2026-01-17T07:00:00Z');
+  await server.api('POST', '/v1/operator/sweep');
+  const setupStragglers = { notice: await settle(phones, 'notice'), locked: 0 };
+  await pool(phones, 16, async (p) => void (await p.agent!.sync()));
+  await new Promise((r) => setTimeout(r, 1000));
+  await setClock('2026-01-22T07:00:00Z');
+  await server.api('POST', '/v1/operator/sweep');
+  setupStragglers.locked = await settle(phones, 'locked');
+  return { key, phones, setupStragglers, backgroundErrors };
+}
