@@ -46,6 +46,8 @@ export interface LendersTable {
   created_at: Ts;
   /** Android Device Lock configuration (migration 0012); null until set. */
   android_device_lock: JsonNull<AndroidDeviceLockSettings>;
+  /** BCP 47 locale for dates and numbers in the console (migration 0050). */
+  locale: Generated<string>;
 }
 
 export interface DevicesTable {
@@ -116,6 +118,8 @@ export interface ContractsTable {
   policy_version: Generated<number>;
   created_at: Ts;
   updated_at: Ts;
+  /** Who sold it (an actor, e.g. `user:usr_…`, the dealer); migration 0050. */
+  sold_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface InstallmentsTable {
@@ -432,6 +436,25 @@ export interface ImportJobsTable {
   heartbeat_at: Ts;
 }
 
+/** A bulk action on a filtered selection of devices and its progress (migration 0050). */
+export interface BulkJobsTable {
+  id: string;
+  lender_id: string;
+  action: string;
+  params: Json<Record<string, unknown>>;
+  filter: Json<Record<string, unknown>>;
+  device_ids: Json<string[]>;
+  state: string;
+  total: number;
+  processed: Generated<number>;
+  succeeded: Generated<number>;
+  failed: Generated<number>;
+  errors: JsonDefault<{ deviceId: string; message: string }[]>;
+  created_by: string;
+  created_at: Ts;
+  finished_at: TsNull;
+}
+
 export interface DB {
   lenders: LendersTable;
   devices: DevicesTable;
@@ -462,6 +485,7 @@ export interface DB {
   signin_throttle: SigninThrottleTable;
   audit_rekey: AuditRekeyTable;
   import_jobs: ImportJobsTable;
+  bulk_jobs: BulkJobsTable;
 }
 
 export type Lender = Selectable<LendersTable>;
