@@ -12,20 +12,6 @@ export type Db = Kysely<DB>;
 
 const notFound = (what: string, id: string) => new LienError('not_found', `No ${what} ${id}`);
 
-export async function searchDevices(db: Db, lenderId: string, q: string) {
-  const term = q.trim();
-  let query = db
-    .selectFrom('devices')
-    .leftJoin('contracts', (j) => j.onRef('contracts.device_id', '=', 'devices.id').on('contracts.status', '=', 'active'))
-    .select(['devices.id', 'devices.serial', 'devices.imei1', 'devices.imei2', 'devices.model', 'devices.last_seen_at', 'contracts.id as contract_id', 'contracts.stage', 'contracts.borrower_ref'])
-    .where('devices.lender_id', '=', lenderId);
-  if (term) {
-    const like = `${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    query = query.where((eb) => eb.or([eb('devices.imei1', 'like', like), eb('devices.imei2', 'like', like), eb('devices.serial', 'ilike', like)]));
-  }
-  return query.orderBy('devices.id', 'desc').limit(50).execute();
-}
-
 export async function devicePage(db: Db, lenderId: string, deviceId: string) {
   const device = await db.selectFrom('devices').selectAll().where('id', '=', deviceId).where('lender_id', '=', lenderId).executeTakeFirst();
   if (!device) throw notFound('device', deviceId);

@@ -7,6 +7,7 @@
 import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import { addDays, businessDateIn, diffDays } from '../../domain/dates.ts';
 import { LienError } from '../../domain/errors.ts';
+import { validateImei } from '../../domain/imei.ts';
 import { HELD_REASONS, STAGES } from '../../domain/stage.ts';
 import { decodeCursor, encodeCursor, pageSize, type Page } from '../../store/pagination.ts';
 import type { DB } from '../../store/schema.ts';
@@ -48,6 +49,9 @@ export interface DeviceFilter {
   channel?: string | undefined;
   /** Who sold the contract: an actor such as `user:usr_…` (the dealer). */
   dealer?: string | undefined;
+  /** Exact IMEI (either slot) or serial: the API's long-standing lookups. */
+  imei?: string | undefined;
+  serial?: string | undefined;
 }
 
 export interface DeviceListQuery extends DeviceFilter {
@@ -63,7 +67,9 @@ export interface DeviceListRow {
   imei1: string;
   imei2: string | null;
   model: string;
+  enrolledAt: Date | null;
   lastSeenAt: Date | null;
+  policyVersionHeld: number;
   releasedAt: Date | null;
   contractId: string | null;
   status: string | null;
@@ -199,6 +205,11 @@ function applyFilter(query: Base, f: DeviceFilter, today: string): Base {
     );
   }
   if (f.dealer) q = q.where('c.sold_by', '=', f.dealer);
+  if (f.imei) {
+    const imei = validateImei(f.imei);
+    q = q.where((eb) => eb.or([eb('devices.imei1', '=', imei), eb('devices.imei2', '=', imei)]));
+  }
+  if (f.serial) q = q.where('devices.serial', '=', f.serial);
   return q;
 }
 
@@ -247,7 +258,7 @@ async function pageOf(db: Db, lenderId: string, today: string, query: DeviceList
   }
   const rows = await q
     .select([
-      'devices.id as deviceId', 'devices.serial', 'devices.imei1', 'devices.imei2', 'devices.model', 'devices.last_seen_at', 'devices.released_at',
+      'devices.id as deviceId', 'devices.serial', 'devices.imei1', 'devices.imei2', 'devices.model', 'devices.enrolled_at', 'devices.last_seen_at', 'devices.policy_version_held', 'devices.released_at',
       'c.id as contractId', 'c.status', 'c.stage', 'c.stage_reason', 'c.borrower_ref', 'c.borrower_phone', 'c.lock_reference', 'c.currency',
       'c.amount_overdue', 'c.outstanding', 'c.oldest_unpaid_due_date', 'c.sold_by',
       key.as('sort_key'),
@@ -269,7 +280,9 @@ async function pageOf(db: Db, lenderId: string, today: string, query: DeviceList
         imei1: r.imei1,
         imei2: r.imei2,
         model: r.model,
+        enrolledAt: r.enrolled_at,
         lastSeenAt: r.last_seen_at,
+        policyVersionHeld: r.policy_version_held,
         releasedAt: r.released_at,
         contractId: r.contractId,
         status: r.status,

@@ -25,7 +25,7 @@ export function renderClaims(viewer: Viewer, opts: { status: string; claims: Cla
           <tbody>
             {opts.claims.map((c) => (
               <tr data-claim={c.id}>
-                <td>{when(c.createdAt)}</td>
+                <td>{when(c.createdAt, viewer)}</td>
                 <td>{c.number ?? '—'}{c.liftedLock ? <> <strong data-testid="lifted-lock" title="This claim covered the overdue amount and lifted the lock while it is checked">lifted the lock</strong></> : null}</td>
                 <td><a href={`/console/devices/${c.deviceId}`}>{opts.serials.get(c.deviceId) ?? c.deviceId}</a></td>
                 <td>{c.transactionRef} · {c.channel}</td>
@@ -34,7 +34,7 @@ export function renderClaims(viewer: Viewer, opts: { status: string; claims: Cla
                 <td>{c.hasReceipt ? <a href={`/console/claims/${c.id}/receipt`} hx-boost="false" target="_blank" rel="noopener">view receipt</a> : <span class="muted">none</span>}</td>
                 <td>
                   {c.status !== 'open' ? (
-                    <span>{c.status} {when(c.decidedAt)}{c.message ? `: ${c.message}` : ''}</span>
+                    <span>{c.status} {when(c.decidedAt, viewer)}{c.message ? `: ${c.message}` : ''}</span>
                   ) : decide ? (
                     <>
                       <form method="post" action={`/console/claims/${c.id}/approve`} class="inline">

@@ -27,7 +27,7 @@ export function renderContract(viewer: Viewer, p: Awaited<ReturnType<typeof cont
               </dd>
             </>
           )}
-          <dt>Consent</dt><dd>{c.consent_at ? `${when(c.consent_at)} via ${c.consent_channel} (terms ${c.consent_terms_version})` : 'none recorded: this contract can never lock'}</dd>
+          <dt>Consent</dt><dd>{c.consent_at ? `${when(c.consent_at, viewer)} via ${c.consent_channel} (terms ${c.consent_terms_version})` : 'none recorded: this contract can never lock'}</dd>
         </dl>
       </section>
       <section>
@@ -62,10 +62,10 @@ export function renderContract(viewer: Viewer, p: Awaited<ReturnType<typeof cont
             <tbody>
               {payments.map((pay) => (
                 <tr data-payment={pay.id}>
-                  <td>{when(pay.received_at)}</td><td>{pay.external_ref}</td><td>{pay.channel}</td><td class="num">{m(pay.amount)}</td><td>{pay.posted_by}</td>
+                  <td>{when(pay.received_at, viewer)}</td><td>{pay.external_ref}</td><td>{pay.channel}</td><td class="num">{m(pay.amount)}</td><td>{pay.posted_by}</td>
                   <td>
                     {pay.reversed_at ? (
-                      <span>reversed {when(pay.reversed_at)}: {pay.reversal_reason}</span>
+                      <span>reversed {when(pay.reversed_at, viewer)}: {pay.reversal_reason}</span>
                     ) : can(viewer.role, 'reverse') ? (
                       <form method="post" action={`/console/contracts/${c.id}/payments/${pay.id}/reverse`} class="inline">
                         <Csrf token={viewer.csrf} />

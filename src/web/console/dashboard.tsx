@@ -58,7 +58,7 @@ export function renderDashboard(viewer: Viewer, d: Dashboard, flash?: { text: st
                   <td><a href={`/console/devices/${h.deviceId}`}>{h.serial}</a></td>
                   <td>{h.reason.replace(/^held_/, '').replaceAll('_', ' ')}</td>
                   <td class="num">{money(h.amountOverdue, d.currency)}</td>
-                  <td>{when(h.since)}</td>
+                  <td>{when(h.since, viewer)}</td>
                 </tr>
               ))}
             </tbody>
@@ -71,7 +71,7 @@ export function renderDashboard(viewer: Viewer, d: Dashboard, flash?: { text: st
           <ul data-testid="stale-channels">
             {d.staleChannels.map((c) => (
               <li>
-                <strong>{c.channel}</strong> is stale: last report {when(c.lastReportedAt)}, window {c.freshnessMinutes} min. New locks are held until it reports.
+                <strong>{c.channel}</strong> is stale: last report {when(c.lastReportedAt, viewer)}, window {c.freshnessMinutes} min. New locks are held until it reports.
               </li>
             ))}
           </ul>

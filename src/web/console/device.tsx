@@ -1,44 +1,9 @@
 /** @jsxImportSource preact */
-import type { devicePage, searchDevices } from '../../services/views/console.ts';
+import type { devicePage } from '../../services/views/console.ts';
 import { can } from '../../domain/roles.ts';
-import { Csrf, money, render, Shell, Stage, when, type Viewer } from './layout.tsx';
+import { Csrf, money, render, Shell, Stage, when, type Viewer, type Zone } from './layout.tsx';
 
 type Flash = { text: string; bad?: boolean } | null;
-
-export function renderSearch(viewer: Viewer, q: string, rows: Awaited<ReturnType<typeof searchDevices>>, flash: Flash): string {
-  return render(
-    <Shell title="Devices" viewer={viewer} active="/console/devices" flash={flash}>
-      <h1>Devices</h1>
-      <form method="get" action="/console/devices" class="search">
-        <label>
-          IMEI or serial number
-          <input name="q" value={q} autofocus data-testid="search" />
-        </label>
-        <button type="submit" data-testid="search-submit">Find</button>
-      </form>
-      {q && rows.length === 0 && <p data-testid="no-results">No device of yours matches “{q}”.</p>}
-      {rows.length > 0 && (
-        <table data-testid="results">
-          <thead>
-            <tr><th>Serial</th><th>IMEI</th><th>Model</th><th>Stage</th><th>Borrower</th><th>Last seen</th></tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr>
-                <td><a href={`/console/devices/${r.id}`}>{r.serial}</a></td>
-                <td>{r.imei1}</td>
-                <td>{r.model}</td>
-                <td>{r.stage ? <Stage stage={r.stage} /> : <span class="muted">no active contract</span>}</td>
-                <td>{r.borrower_ref ?? '—'}</td>
-                <td>{when(r.last_seen_at)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </Shell>,
-  );
-}
 
 export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof devicePage>>, flash: Flash, today: string): string {
   const { device: d, contract: c } = p;
@@ -53,8 +18,8 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
         <dl class="facts">
           <dt>IMEI</dt><dd>{d.imei1}{d.imei2 ? `, ${d.imei2}` : ''}</dd>
           <dt>Model</dt><dd>{d.model}</dd>
-          <dt>Enrolled</dt><dd>{when(d.enrolled_at)}</dd>
-          <dt>Last check-in</dt><dd data-testid="last-seen">{when(d.last_seen_at)}</dd>
+          <dt>Enrolled</dt><dd>{when(d.enrolled_at, viewer)}</dd>
+          <dt>Last check-in</dt><dd data-testid="last-seen">{when(d.last_seen_at, viewer)}</dd>
           <dt>Agent</dt><dd>{d.agent_version ?? '—'}, holds policy v{d.policy_version_held}</dd>
           {c && (
             <>
@@ -65,13 +30,13 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
               <dt>Overdue</dt><dd data-testid="overdue">{money(c.amount_overdue, c.currency)}</dd>
               <dt>Outstanding</dt><dd>{money(c.outstanding, c.currency)}</dd>
               <dt>Lock reference</dt><dd>{c.lock_reference}</dd>
-              <dt>Policy</dt><dd>v{c.policy_version}{c.lock_at ? `, locks on its own at ${when(c.lock_at)}` : ''}</dd>
-              {manual?.action && (<><dt>Manual action</dt><dd>{manual.action}{manual.until ? ` until ${when(manual.until)}` : ''}</dd></>)}
+              <dt>Policy</dt><dd>v{c.policy_version}{c.lock_at ? `, locks on its own at ${when(c.lock_at, viewer)}` : ''}</dd>
+              {manual?.action && (<><dt>Manual action</dt><dd>{manual.action}{manual.until ? ` until ${when(manual.until, viewer)}` : ''}</dd></>)}
             </>
           )}
         </dl>
       </section>
-      {p.deviceLock && <DeviceLockSection dl={p.deviceLock} />}
+      {p.deviceLock && <DeviceLockSection dl={p.deviceLock} viewer={viewer} />}
       {active && c && (
         <div class="forms">
           {can(viewer.role, 'pay_cash') && (
@@ -134,7 +99,7 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
             <tbody>
               {p.codes.map((t) => (
                 <tr>
-                  <td>{when(t.issued_at)}</td>
+                  <td>{when(t.issued_at, viewer)}</td>
                   <td class="code" data-testid="code-token">{can(viewer.role, 'codes') ? t.token : '•••'}</td>
                   <td>{t.type}{t.value ? ` ${t.value} days` : ''}</td>
                   <td>{t.reason}</td>
@@ -153,7 +118,7 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
             <tbody>
               {p.events.map((e) => (
                 <tr data-kind={e.kind}>
-                  <td>{when(e.at)}</td><td>{when(e.received_at)}</td><td>{e.kind.replaceAll('_', ' ')}</td>
+                  <td>{when(e.at, viewer)}</td><td>{when(e.received_at, viewer)}</td><td>{e.kind.replaceAll('_', ' ')}</td>
                   <td class="muted">{e.detail ? JSON.stringify(e.detail) : ''}</td>
                 </tr>
               ))}
@@ -167,7 +132,7 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
           <thead><tr><th>Version</th><th>Stage</th><th>Issued</th><th>On the device</th></tr></thead>
           <tbody>
             {p.policies.map((pol) => (
-              <tr><td>v{pol.version}</td><td><Stage stage={pol.stage} /></td><td>{when(pol.issued_at)}</td><td>{pol.version <= d.policy_version_held ? 'yes' : 'not yet'}</td></tr>
+              <tr><td>v{pol.version}</td><td><Stage stage={pol.stage} /></td><td>{when(pol.issued_at, viewer)}</td><td>{pol.version <= d.policy_version_held ? 'yes' : 'not yet'}</td></tr>
             ))}
           </tbody>
         </table>
@@ -178,7 +143,7 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
           <thead><tr><th>When</th><th>Who</th><th>What</th><th>Why</th></tr></thead>
           <tbody>
             {p.history.map((h) => (
-              <tr><td>{when(h.at)}</td><td>{h.actor}</td><td>{h.action}</td><td>{h.reason}</td></tr>
+              <tr><td>{when(h.at, viewer)}</td><td>{h.actor}</td><td>{h.action}</td><td>{h.reason}</td></tr>
             ))}
           </tbody>
         </table>
@@ -197,7 +162,7 @@ const PROVISION_STATE_TEXT: Record<string, string> = {
 };
 
 /** What AOSP's DeviceLockController last reported for this phone (docs/android.md). */
-function DeviceLockSection({ dl }: { dl: NonNullable<Awaited<ReturnType<typeof devicePage>>['deviceLock']> }) {
+function DeviceLockSection({ dl, viewer }: { dl: NonNullable<Awaited<ReturnType<typeof devicePage>>['deviceLock']>; viewer: Zone }) {
   return (
     <section data-testid="device-lock">
       <h2>Android Device Lock</h2>
@@ -207,13 +172,13 @@ function DeviceLockSection({ dl }: { dl: NonNullable<Awaited<ReturnType<typeof d
           {dl.provision_state} — {PROVISION_STATE_TEXT[dl.provision_state] ?? ''}
           {dl.days_left_until_reset !== null && dl.provision_state !== 'SUCCESS' ? `, ${dl.days_left_until_reset} day(s) left before the reset` : ''}
         </dd>
-        {dl.failure_reason && (<><dt>Last failure</dt><dd data-testid="provision-failure">{dl.failure_reason} ({dl.failures} failure(s) since {when(dl.first_failure_at)})</dd></>)}
-        <dt>Last check-in</dt><dd>{when(dl.last_checkin_at)}{dl.checkin_status ? ` (answered ${dl.checkin_status})` : ''}</dd>
-        {dl.provisioned_at && (<><dt>Provisioned</dt><dd>{when(dl.provisioned_at)}</dd></>)}
-        {dl.pauses > 0 && (<><dt>Paused by the borrower</dt><dd>{dl.pauses} time(s), last {when(dl.paused_at)}</dd></>)}
-        <dt>Push token (FCM)</dt><dd>{dl.fcm_token ? `on file since ${when(dl.fcm_token_at)}` : 'none'}</dd>
+        {dl.failure_reason && (<><dt>Last failure</dt><dd data-testid="provision-failure">{dl.failure_reason} ({dl.failures} failure(s) since {when(dl.first_failure_at, viewer)})</dd></>)}
+        <dt>Last check-in</dt><dd>{when(dl.last_checkin_at, viewer)}{dl.checkin_status ? ` (answered ${dl.checkin_status})` : ''}</dd>
+        {dl.provisioned_at && (<><dt>Provisioned</dt><dd>{when(dl.provisioned_at, viewer)}</dd></>)}
+        {dl.pauses > 0 && (<><dt>Paused by the borrower</dt><dd>{dl.pauses} time(s), last {when(dl.paused_at, viewer)}</dd></>)}
+        <dt>Push token (FCM)</dt><dd>{dl.fcm_token ? `on file since ${when(dl.fcm_token_at, viewer)}` : 'none'}</dd>
         {dl.device_model && (<><dt>Reported model</dt><dd>{[dl.device_manufacturer, dl.device_model].filter(Boolean).join(' ')}{dl.carrier_mccmnc ? `, SIM ${dl.carrier_mccmnc}` : ''}</dd></>)}
-        {dl.program_completed_at && (<><dt>Program complete</dt><dd data-testid="program-complete">{when(dl.program_completed_at)}</dd></>)}
+        {dl.program_completed_at && (<><dt>Program complete</dt><dd data-testid="program-complete">{when(dl.program_completed_at, viewer)}</dd></>)}
       </dl>
     </section>
   );

@@ -59,7 +59,7 @@ export function renderSettings(viewer: Viewer, p: SettingsPageProps): string {
           <p class="muted">One per line: name and freshness window in minutes, e.g. “mpesa 60”. New locks are held while a channel has not reported within its window.</p>
           <textarea name="channels" rows={5}>{s.paymentChannels.map((c) => `${c.channel} ${c.freshnessMinutes}`).join('\n')}</textarea>
           <ul>
-            {s.paymentChannels.map((c) => <li>{c.channel}: last report {when(c.lastReportedAt)}{c.stale ? ' — stale' : ''}</li>)}
+            {s.paymentChannels.map((c) => <li>{c.channel}: last report {when(c.lastReportedAt, viewer)}{c.stale ? ' — stale' : ''}</li>)}
           </ul>
           <button type="submit">Save channels</button>
         </form>
@@ -71,9 +71,9 @@ export function renderSettings(viewer: Viewer, p: SettingsPageProps): string {
           <tbody>
             {p.users.map((u) => (
               <tr>
-                <td>{u.name}</td><td>{u.email}</td><td>{u.role}</td><td>{when(u.createdAt)}</td>
+                <td>{u.name}</td><td>{u.email}</td><td>{u.role}</td><td>{when(u.createdAt, viewer)}</td>
                 <td>
-                  {u.disabledAt ? `disabled ${when(u.disabledAt)}` : u.email === viewer.email ? 'you' : (
+                  {u.disabledAt ? `disabled ${when(u.disabledAt, viewer)}` : u.email === viewer.email ? 'you' : (
                     <form method="post" action={`/console/settings/users/${u.id}/disable`} class="inline">
                       <Csrf token={viewer.csrf} />
                       <button type="submit" class="quiet">Disable</button>
@@ -100,9 +100,9 @@ export function renderSettings(viewer: Viewer, p: SettingsPageProps): string {
           <tbody>
             {p.keys.map((k) => (
               <tr>
-                <td>{k.name}</td><td>{(k.scopes as string[]).join(', ')}</td><td>{when(k.created_at)}</td><td>{when(k.last_used_at)}</td>
+                <td>{k.name}</td><td>{(k.scopes as string[]).join(', ')}</td><td>{when(k.created_at, viewer)}</td><td>{when(k.last_used_at, viewer)}</td>
                 <td>
-                  {k.revoked_at ? `revoked ${when(k.revoked_at)}` : (
+                  {k.revoked_at ? `revoked ${when(k.revoked_at, viewer)}` : (
                     <form method="post" action={`/console/settings/keys/${k.id}/revoke`} class="inline">
                       <Csrf token={viewer.csrf} />
                       <button type="submit" class="quiet">Revoke</button>
@@ -132,7 +132,7 @@ export function renderSettings(viewer: Viewer, p: SettingsPageProps): string {
           <tbody>
             {p.webhooks.map((w) => (
               <tr>
-                <td>{w.url}</td><td>{(w.events as string[]).join(', ')}</td><td>{when(w.created_at)}</td>
+                <td>{w.url}</td><td>{(w.events as string[]).join(', ')}</td><td>{when(w.created_at, viewer)}</td>
                 <td>
                   {!w.active ? 'inactive' : (
                     <form method="post" action={`/console/settings/webhooks/${w.id}/deactivate`} class="inline">

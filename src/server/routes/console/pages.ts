@@ -19,10 +19,10 @@ import { BAD_CREDENTIALS, signIn, signOut } from '../../../services/sessions.ts'
 import { can } from '../../../domain/roles.ts';
 import { renderContract } from '../../../web/console/contract.tsx';
 import { renderDashboard } from '../../../web/console/dashboard.tsx';
-import { renderDevice, renderSearch } from '../../../web/console/device.tsx';
+import { renderDevice } from '../../../web/console/device.tsx';
 import { renderLogin } from '../../../web/console/login.tsx';
 import { renderSell } from '../../../web/console/sell.tsx';
-import { activeContractOf, contractPage, devicePage, searchDevices } from '../../../services/views/console.ts';
+import { activeContractOf, contractPage, devicePage } from '../../../services/views/console.ts';
 import {
   actorOf, cookieOptions, done, field, formAction, homeOf, html, lenderOf, LOGIN_CSRF_COOKIE, loginCsrf, safeNext, SESSION_COOKIE, takeFlash, userOf, viewerOf,
 } from './session.ts';
@@ -85,13 +85,6 @@ export async function workPages(app: FastifyInstance, { s }: { s: Services }): P
     const u = userOf(req);
     if (!can(u.role, 'read')) return reply.redirect(homeOf(u), 303);
     return html(reply, renderDashboard(viewerOf(req), await dashboard(s.db, lenderOf(req), s.clock.now()), takeFlash(req, reply, s)));
-  });
-
-  app.get<{ Querystring: { q?: string } }>('/devices', { config: { console: 'find' } }, async (req, reply) => {
-    const q = (req.query.q ?? '').slice(0, 40);
-    const rows = q ? await searchDevices(s.db, lenderOf(req), q) : [];
-    if (q && rows.length === 1) return reply.redirect(`/console/devices/${rows[0]!.id}`, 303);
-    return html(reply, renderSearch(viewerOf(req), q, rows, takeFlash(req, reply, s)));
   });
 
   app.get<IdParams>('/devices/:id', { config: { console: 'find' } }, async (req, reply) => {

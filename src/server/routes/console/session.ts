@@ -43,8 +43,11 @@ export function userOf(req: FastifyRequest): SessionUser {
 }
 
 export function viewerOf(req: FastifyRequest): Viewer {
-  const u = userOf(req);
-  return { name: u.name, email: u.email, role: u.role, lenderName: u.lenderName, csrf: u.csrfToken };
+  return viewerFrom(userOf(req));
+}
+
+function viewerFrom(u: SessionUser): Viewer {
+  return { name: u.name, email: u.email, role: u.role, lenderName: u.lenderName, csrf: u.csrfToken, timeZone: u.timeZone, locale: u.locale };
 }
 
 export function actorOf(req: FastifyRequest): Actor {
@@ -188,7 +191,7 @@ export function installGuards(app: FastifyInstance, s: Services): void {
   app.setNotFoundHandler(async (req, reply) => {
     const token = req.cookies[SESSION_COOKIE];
     const user = token ? await findSession(s.db, token, s.clock.now()) : null;
-    const viewer = user ? { name: user.name, email: user.email, role: user.role, lenderName: user.lenderName, csrf: user.csrfToken } : null;
+    const viewer = user ? viewerFrom(user) : null;
     return html(reply, renderProblem(viewer, 404, 'Not found', `There is no page at ${req.url.split('?')[0]}.`), 404);
   });
 }
