@@ -124,6 +124,22 @@ const ROLE: Record<string, string> = {
   operator: 'Platform operator',
 };
 
+/** Locales the console offers for dates and numbers (the labels themselves are English). */
+export const CONSOLE_LOCALES = [
+  ['en-GB', 'English (day month year)'],
+  ['en-US', 'English (month day year)'],
+  ['en-KE', 'English (Kenya)'],
+  ['en-NG', 'English (Nigeria)'],
+  ['en-IN', 'English (India)'],
+  ['sw-KE', 'Kiswahili (Kenya)'],
+  ['hi-IN', 'हिन्दी (भारत)'],
+  ['es-CO', 'Español (Colombia)'],
+  ['es-MX', 'Español (México)'],
+  ['id-ID', 'Bahasa Indonesia'],
+  ['fr-FR', 'Français'],
+  ['pt-BR', 'Português (Brasil)'],
+] as const;
+
 /** `some_code.other` → "Some code other": the fallback for codes without a label yet. */
 export function words(code: string): string {
   const t = code.replace(/[._]+/g, ' ').trim();

@@ -1,7 +1,7 @@
 /** @jsxImportSource preact */
 import type { devicePage } from '../../services/views/console.ts';
 import { can } from '../../domain/roles.ts';
-import { Csrf, money, render, Shell, Stage, when, type Viewer, type Zone } from './layout.tsx';
+import { ConfirmField, Csrf, money, render, Shell, Stage, when, type Viewer, type Zone } from './layout.tsx';
 
 type Flash = { text: string; bad?: boolean } | null;
 
@@ -67,6 +67,7 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
               </label>
               <label>Days (ADD_TIME)<input name="days" type="number" min={1} max={p.maxCodeDays} value="7" data-testid="code-days" /></label>
               <label>Reason (audited)<input name="reason" required minLength={3} maxLength={500} data-testid="code-reason" /></label>
+              <label class="confirm"><input type="checkbox" name="confirm" value="yes" data-testid="code-confirm" /> For a release code: I want to free this phone for good</label>
               <button type="submit" data-testid="code-submit">Issue code</button>
             </form>
           )}
@@ -81,12 +82,22 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
                   <option value="unlock">Keep unlocked</option>
                   <option value="lock">Lock (guardrails still apply)</option>
                   <option value="clear">Clear the manual action</option>
-                  <option value="release">Release for good</option>
                 </select>
               </label>
-              <label>Until (optional, UTC)<input type="datetime-local" name="until" /></label>
+              <label>Until (optional, {viewer.timeZone} time)<input type="datetime-local" name="until" /></label>
               <label>Reason (audited)<input name="reason" required minLength={3} maxLength={500} data-testid="manual-reason" /></label>
               <button type="submit" data-testid="manual-submit">Apply</button>
+            </form>
+          )}
+          {can(viewer.role, 'manual') && (
+            <form method="post" action={`/console/devices/${d.id}/manual`} data-testid="release-form" hx-confirm={`Release ${d.serial} for good? The lien ends and cannot be put back.`}>
+              <h2>Release for good</h2>
+              <Csrf token={viewer.csrf} />
+              <input type="hidden" name="action" value="release" />
+              <p class="muted">Ends the lien: the phone is never locked again, whatever is still owed.</p>
+              <label>Reason (audited)<input name="reason" required minLength={3} maxLength={500} data-testid="release-reason" /></label>
+              <ConfirmField question={`I want to release ${d.serial} for good`} testId="release-confirm" />
+              <button type="submit" class="quiet" data-testid="release-submit">Release for good</button>
             </form>
           )}
         </div>

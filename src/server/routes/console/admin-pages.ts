@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { LienError } from '../../../domain/errors.ts';
 import { SHIPPED_PROFILES } from '../../../domain/profiles/index.ts';
+import { CONSOLE_LOCALES } from '../../../i18n/labels.ts';
 import { createApiKey, revokeApiKey, type Scope } from '../../../services/apikeys.ts';
 import { approveClaim, CLAIM_STATUSES, listClaims, rejectClaim } from '../../../services/claim-review.ts';
 import type { Services } from '../../../services/context.ts';
@@ -13,11 +14,13 @@ import { renderClaims } from '../../../web/console/claims.tsx';
 import { renderRegistry } from '../../../web/console/registry.tsx';
 import { renderSettings } from '../../../web/console/settings.tsx';
 import { apiKeys, claimDevices, claimReceipt, registry, webhooks } from '../../../services/views/console.ts';
-import { actorOf, field, fields, formAction, html, lenderOf, takeFlash, viewerOf, type Flash } from './session.ts';
+import { actorOf, field, fields, formAction, html, lenderOf, requireConfirmation, takeFlash, viewerOf, type Flash } from './session.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { httpStatus } from '../../errors.ts';
 
 type IdParams = { Params: { id: string } };
+/** Every zone the runtime knows, for the settings' time-zone list (UTC is not among them in V8). */
+const TIME_ZONES = [...new Set(['UTC', ...Intl.supportedValuesOf('timeZone')])];
 /** Receipt types a browser may show inline; anything else is downloaded. */
 const INLINE_RECEIPTS = new Set(['image/png', 'image/jpeg', 'image/webp', 'application/pdf']);
 
@@ -73,6 +76,9 @@ export async function adminPages(app: FastifyInstance, { s }: { s: Services }): 
         eventTypes: WEBHOOK_EVENT_TYPES,
         newWebhook: extra.newWebhook ?? null,
         flash: extra.flash ?? takeFlash(req, reply, s),
+        timeZones: TIME_ZONES,
+        locales: CONSOLE_LOCALES,
+        locale: settings.locale,
       }),
       extra.newKey || extra.newWebhook ? 201 : 200,
     );
@@ -90,6 +96,7 @@ export async function adminPages(app: FastifyInstance, { s }: { s: Services }): 
         supportHours: field(b, 'supportHours').trim() || null,
         howToPay: field(b, 'howToPay'),
         timeZone: field(b, 'timeZone').trim(),
+        ...(field(b, 'locale') ? { locale: field(b, 'locale') } : {}),
         ...(profile ? { complianceProfile: profile } : {}),
       });
       return { text: 'Settings saved.' };
@@ -123,6 +130,7 @@ export async function adminPages(app: FastifyInstance, { s }: { s: Services }): 
   app.post<IdParams>('/settings/users/:id/disable', { config: { console: 'settings' } }, async (req, reply) =>
     formAction(reply, s, '/console/settings', async () => {
       lenderOf(req);
+      requireConfirmation(req.body, 'disabling a user ends their sessions and signs them out for good');
       const u = await disableUser(s, actorOf(req), req.params.id);
       return { text: `User ${u.email} disabled; their sessions are ended.` };
     }),
@@ -143,6 +151,7 @@ export async function adminPages(app: FastifyInstance, { s }: { s: Services }): 
   app.post<IdParams>('/settings/keys/:id/revoke', { config: { console: 'settings' } }, async (req, reply) =>
     formAction(reply, s, '/console/settings', async () => {
       lenderOf(req);
+      requireConfirmation(req.body, 'a revoked API key stops working at once and cannot be restored');
       await revokeApiKey(s, actorOf(req), req.params.id);
       return { text: 'API key revoked.' };
     }),

@@ -71,6 +71,14 @@ export function fields(body: unknown, name: string): string[] {
   return typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
+/**
+ * An irreversible action goes ahead only when its form says so (the confirmation box, or the
+ * dialog htmx shows first): a stray click, a replayed form or a script without it is refused.
+ */
+export function requireConfirmation(body: unknown, what: string): void {
+  if (field(body, 'confirm') !== 'yes') throw new LienError('invalid_input', `Tick the box to confirm: ${what}.`, { field: 'confirm' });
+}
+
 export function html(reply: FastifyReply, body: string, status = 200): FastifyReply {
   return reply
     .status(status)
