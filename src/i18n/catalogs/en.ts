@@ -48,6 +48,7 @@ export const en = {
   'notify.unlockManual': '{lender}: we have unlocked your phone. Ref {reference}',
   'notify.unlockCode': '{lender}: your phone was unlocked with a code and the lock is removed for good. Ref {reference}',
   'notify.unlockOther': '{lender}: your phone is unlocked. Ref {reference}',
+  'notify.lenderMessage': '{lender}: {message} Ref {reference}',
   'notify.claimRejectedLocked': '{lender}: claim {reference} refused: {message} Your phone is locked again until {amount} is paid.',
 
   // Help portal: shared parts.

@@ -40,6 +40,7 @@ export const hi: Catalog = {
   'notify.unlockManual': '{lender}: हमने आपका फ़ोन अनलॉक कर दिया है। रेफ़ {reference}',
   'notify.unlockCode': '{lender}: आपका फ़ोन एक कोड से अनलॉक हो गया है और लॉक हमेशा के लिए हटा दिया गया है। रेफ़ {reference}',
   'notify.unlockOther': '{lender}: आपका फ़ोन अनलॉक हो गया है। रेफ़ {reference}',
+  'notify.lenderMessage': '{lender}: {message} रेफ़ {reference}',
   'notify.claimRejectedLocked': '{lender}: दावा {reference} नामंज़ूर: {message} {amount} चुकाने तक आपका फ़ोन फिर से लॉक रहेगा।',
 
   'portal.siteTitle': 'फ़ोन भुगतान सहायता',

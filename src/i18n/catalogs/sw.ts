@@ -43,6 +43,7 @@ export const sw: Catalog = {
   'notify.unlockManual': '{lender}: tumefungua simu yako. Kumb {reference}',
   'notify.unlockCode': '{lender}: simu yako imefunguliwa kwa msimbo na kufungwa kumeondolewa kabisa. Kumb {reference}',
   'notify.unlockOther': '{lender}: simu yako imefunguliwa. Kumb {reference}',
+  'notify.lenderMessage': '{lender}: {message} Kumb {reference}',
   'notify.claimRejectedLocked': '{lender}: dai {reference} limekataliwa: {message} Simu yako imefungwa tena hadi ulipe {amount}.',
 
   'portal.siteTitle': 'Msaada wa malipo ya simu',

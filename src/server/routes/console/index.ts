@@ -7,6 +7,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../../services/context.ts';
 import { adminPages } from './admin-pages.ts';
+import { bulkPages } from './bulk.ts';
 import { listPages } from './lists.ts';
 import { workPages } from './pages.ts';
 import { installGuards } from './session.ts';
@@ -19,6 +20,7 @@ async function consolePages(app: FastifyInstance, { s }: { s: Services }): Promi
 
   await app.register(workPages, { s });
   await app.register(listPages, { s });
+  await app.register(bulkPages, { s });
   await app.register(adminPages, { s });
 }
 

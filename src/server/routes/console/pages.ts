@@ -197,7 +197,7 @@ export async function workPages(app: FastifyInstance, { s }: { s: Services }): P
 }
 
 /** A `datetime-local` value typed in the lender's zone → the instant it means. */
-function localInstant(raw: string, timeZone: string): Date {
+export function localInstant(raw: string, timeZone: string): Date {
   const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})$/.exec(raw);
   if (!m) throw new LienError('invalid_input', '"Until" is not a date and time.', { field: 'until' });
   const midnight = startOfLocalDay(m[1]!, timeZone);
