@@ -45,7 +45,7 @@ label.confirm{display:flex;gap:8px;align-items:flex-start}label.confirm input{wi
 h1{font-size:22px;margin:4px 0 14px}h2{font-size:17px;margin:22px 0 8px}
 .cards{display:flex;flex-wrap:wrap;gap:12px}
 .card{background:#fff;border:1px solid #dbe1e7;border-radius:10px;padding:12px 14px;min-width:150px}
-.card .n{font-size:22px;font-weight:700}.card .l{font-size:12px;color:#58616a;text-transform:uppercase;letter-spacing:.04em}
+.card .n{font-size:22px;font-weight:700}a.tile{color:inherit;text-decoration:none;display:block}a.tile:hover,a.tile:focus{border-color:#0b5cad;outline:2px solid #0b5cad}.card .l{font-size:12px;color:#58616a;text-transform:uppercase;letter-spacing:.04em}
 section{background:#fff;border:1px solid #dbe1e7;border-radius:10px;padding:12px 16px;margin:0 0 16px}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:5px 8px;border-bottom:1px solid #e3e7eb;vertical-align:top}
 th{font-size:12px;color:#58616a;text-transform:uppercase;letter-spacing:.03em}
@@ -65,7 +65,7 @@ button.quiet{background:#fff;color:#1f3a56}
 .muted{color:#5c656e}.code{font:600 17px ui-monospace,monospace;letter-spacing:.06em}
 .login{max-width:360px;margin:60px auto;background:#fff;border:1px solid #dbe1e7;border-radius:12px;padding:20px}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 14px;margin:0}dl.facts dt{color:#58616a}dl.facts dd{margin:0}
-svg text{font:11px system-ui,sans-serif;fill:#58616a}
+svg text{font:20px system-ui,sans-serif;fill:#4a535c}
 `;
 
 const NAV: [href: string, label: string, need: Permission][] = [
