@@ -151,6 +151,7 @@ export const es: Catalog = {
   'portal.result.payoffNote': 'Si pagas {amount} hoy, liquidas todo el plan y el bloqueo se quita para siempre.',
   'portal.result.payoffSaving': 'Son {saving} menos que pagar cada cuota.',
   'portal.result.claimOpen': 'Estamos revisando un pago que nos informaste. Mientras lo revisamos no se aplica un bloqueo nuevo; un bloqueo que ya está sigue, salvo que el pago cubra lo atrasado.',
+  'portal.result.claimNumber': 'Tu aclaración {number} está en revisión.',
   'portal.result.paid': 'Ya pagué: enviar los datos del pago',
   'portal.claim.reference': 'Referencia de bloqueo',
   'portal.claim.error.duplicate': 'Ya estamos revisando un reclamo con este ID de transacción.',

@@ -151,6 +151,7 @@ export const sw: Catalog = {
   'portal.result.payoffNote': 'Ukilipa {amount} leo, mpango wote unakamilika na kufungwa kunaondolewa kabisa.',
   'portal.result.payoffSaving': 'Hiyo ni {saving} chini ya kulipa kila awamu.',
   'portal.result.claimOpen': 'Tunakagua malipo uliyotuambia. Wakati tunakagua simu haitafungwa upya; ikiwa tayari imefungwa itabaki hivyo, isipokuwa malipo hayo yalipe deni lote lililochelewa.',
+  'portal.result.claimNumber': 'Dai lako {number} linakaguliwa.',
   'portal.result.paid': 'Nimelipa: tuma maelezo ya malipo',
   'portal.claim.reference': 'Nambari ya kufungwa',
   'portal.claim.error.duplicate': 'Tayari tunakagua dai la nambari hii ya muamala.',

@@ -129,7 +129,7 @@ export function parseDeviceListQuery(raw: Record<string, unknown>): DeviceListQu
 
 /** The filter as query-string pairs (for links, the export and the next page); empty values left out. */
 export function filterParams(f: DeviceListQuery): [string, string][] {
-  const keys = ['q', 'stage', 'dpd', 'held', 'channel', 'dealer', 'sort', 'dir'] as const;
+  const keys = ['q', 'stage', 'dpd', 'held', 'channel', 'dealer', 'sort', 'dir', 'limit'] as const;
   return keys.flatMap((k) => (f[k] ? [[k, String(f[k])] as [string, string]] : []));
 }
 

@@ -39,9 +39,9 @@ export async function listPages(app: FastifyInstance, { s }: { s: Services }): P
   app.get<Query>('/devices', { config: { console: 'find' } }, async (req, reply) => {
     const lenderId = lenderOf(req);
     const { query, problem } = queryOf(req);
-    const page = await listDevicePage(s.db, lenderId, s.clock.now(), { ...query, limit: 25 });
+    const page = await listDevicePage(s.db, lenderId, s.clock.now(), { ...query, limit: Math.min(query.limit ?? 25, 100) });
     // The caller's one phone: straight to it, as support expects when they type what the borrower read out.
-    const onlySearch = query.q && !query.cursor && filterParams(query).length === 1;
+    const onlySearch = query.q && !query.cursor && !isFiltered({ ...query, q: undefined });
     if (onlySearch && page.items.length === 1) return reply.redirect(`/console/devices/${page.items[0]!.deviceId}`, 303);
     const flash = problem ? { text: problem, bad: true } : takeFlash(req, reply, s);
     return html(reply, renderDeviceList(viewerOf(req), {
