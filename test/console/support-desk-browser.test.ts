@@ -80,7 +80,7 @@ describeBrowser('support desk console in Chromium (#15)', () => {
     await addUser(p, p.lenderId, 'admin', 'admin@jamii.example');
     await addUser(p, p.lenderId, 'support', 'support@jamii.example');
     await addUser(p, null, 'operator', 'operator@lien.example');
-    const claim = await submitClaim(p.lien.services, { lockReference: sales[2]!.lockReference, transactionRef: 'MP-CLAIM-1', amount: '10,000.00', paidOn: '2026-02-28', channel: 'mpesa' });
+    const claim = await submitClaim(p.lien.services, { lockReference: sales[5]!.lockReference, transactionRef: 'MP-CLAIM-1', amount: '10,000.00', paidOn: '2026-02-28', channel: 'mobile_money' });
     claimNumber = claim.claimNumber!;
   }, 90_000);
   afterAll(async () => {
@@ -126,6 +126,7 @@ describeBrowser('support desk console in Chromium (#15)', () => {
     await page.getByTestId('sort').selectOption('dpd');
     await page.getByTestId('search-submit').click();
     await page.waitForURL(/stage=locked/);
+    await page.waitForLoadState('networkidle');
     expect(await page.getByTestId('row-serial').allTextContents()).toEqual([ds[0]!.serial, ds[1]!.serial, ds[2]!.serial]);
     expect(await page.getByTestId('row-dpd').allTextContents()).toEqual(['106', '45', '14']);
     await page.screenshot({ path: `${SCREENSHOTS}console15-devices-filtered.png`, fullPage: true });
@@ -141,8 +142,10 @@ describeBrowser('support desk console in Chromium (#15)', () => {
     expect(await page.getByTestId('next-page').count()).toBe(0);
 
     // Held locks and a days-past-due bucket.
-    await page.goto(`${p.url}/console/devices?held=any`);
+    await page.goto(`${p.url}/console/devices?held=held_open_dispute`);
     expect(await page.getByTestId('row-serial').allTextContents()).toEqual([ds[3]!.serial]);
+    await page.goto(`${p.url}/console/devices?held=any`);
+    expect(await page.getByTestId('row-serial').allTextContents()).toContain(ds[3]!.serial);
     await page.goto(`${p.url}/console/devices?dpd=30-59`);
     expect(await page.getByTestId('row-serial').allTextContents()).toEqual([ds[1]!.serial]);
 
@@ -268,7 +271,7 @@ describeBrowser('support desk console in Chromium (#15)', () => {
   }, 240_000);
 
   it('every portal page has no serious or critical axe violation, in three languages, and fits 360 px', async () => {
-    const ref = sales[2]!.lockReference;
+    const ref = sales[5]!.lockReference;
     const pages: [string, string][] = [
       ['home', '/portal'],
       ['lookup', '/portal/lookup'],
@@ -301,7 +304,7 @@ describeBrowser('support desk console in Chromium (#15)', () => {
 
   it("the borrower's lookup shows their open claim's number and status", async () => {
     const page = await browser.newPage({ viewport: { width: 360, height: 740 } });
-    await page.goto(`${p.url}/portal/lookup?reference=${sales[2]!.lockReference}&lang=en`);
+    await page.goto(`${p.url}/portal/lookup?reference=${sales[5]!.lockReference}&lang=en`);
     await page.locator('form button[type="submit"]').first().click();
     await page.getByTestId('open-claim').waitFor();
     expect(await page.getByTestId('open-claim').textContent()).toContain(claimNumber);

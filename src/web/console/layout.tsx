@@ -41,7 +41,7 @@ main{max-width:1100px;margin:0 auto;padding:18px}
 .pager{display:flex;flex-wrap:wrap;gap:12px;align-items:center;margin:10px 0}
 label.confirm{display:flex;gap:8px;align-items:flex-start}label.confirm input{width:auto;margin-top:3px}
 .wrap{overflow-wrap:anywhere}
-@media (max-width:600px){main{padding:10px}nav{padding:8px 10px;gap:8px 12px}nav .who{margin-left:0;flex-basis:100%}.forms form{min-width:0;flex-basis:100%}.card{min-width:0;flex:1 1 130px}dl.facts{grid-template-columns:1fr}dl.facts dd{margin:0 0 6px}td,th{padding:4px 5px}}
+@media (max-width:600px){main{padding:10px;overflow-wrap:anywhere}table{display:block;overflow-x:auto;max-width:100%}nav{padding:8px 10px;gap:8px 12px}nav .who{margin-left:0;flex-basis:100%}.forms form{min-width:0;flex-basis:100%}.card{min-width:0;flex:1 1 130px}dl.facts{grid-template-columns:1fr}dl.facts dd{margin:0 0 6px}td,th{padding:4px 5px}}
 h1{font-size:22px;margin:4px 0 14px}h2{font-size:17px;margin:22px 0 8px}
 .cards{display:flex;flex-wrap:wrap;gap:12px}
 .card{background:#fff;border:1px solid #dbe1e7;border-radius:10px;padding:12px 14px;min-width:150px}

@@ -73,7 +73,7 @@ export function renderSettings(viewer: Viewer, p: SettingsPageProps): string {
           <h2>Payment channels</h2>
           <Csrf token={viewer.csrf} />
           <p class="muted">One per line: name and freshness window in minutes, e.g. “mpesa 60”. New locks are held while a channel has not reported within its window.</p>
-          <textarea name="channels" rows={5}>{s.paymentChannels.map((c) => `${c.channel} ${c.freshnessMinutes}`).join('\n')}</textarea>
+          <textarea name="channels" rows={5} aria-label="Payment channels: one per line, name and minutes">{s.paymentChannels.map((c) => `${c.channel} ${c.freshnessMinutes}`).join('\n')}</textarea>
           <ul>
             {s.paymentChannels.map((c) => <li>{c.channel}: last report {when(c.lastReportedAt, viewer)}{c.stale ? ' — stale' : ''}</li>)}
           </ul>
