@@ -7,6 +7,7 @@ import { LienError } from '../../domain/errors.ts';
 import type { DB } from '../../store/schema.ts';
 import { MAX_CODE_DAYS } from '../codes.ts';
 import { contractPayoff } from '../payoff.ts';
+import { actorNames } from './actors.ts';
 
 export type Db = Kysely<DB>;
 
@@ -31,7 +32,8 @@ export async function devicePage(db: Db, lenderId: string, deviceId: string) {
     // Android Device Lock's view of the phone (provisioning), when the module has checked in.
     db.selectFrom('dlc_devices').selectAll().where('device_id', '=', device.id).executeTakeFirst(),
   ]);
-  return { device, contract: contract ?? null, events, policies, codes, history, deviceLock: deviceLock ?? null, maxCodeDays: MAX_CODE_DAYS };
+  const names = await actorNames(db, lenderId, [...history.map((h) => h.actor), ...codes.map((c) => c.issued_by)]);
+  return { device, contract: contract ?? null, events, policies, codes, history, names, deviceLock: deviceLock ?? null, maxCodeDays: MAX_CODE_DAYS };
 }
 
 /** The active contract on a lender's device; actions on a device go to it. */
@@ -52,7 +54,8 @@ export async function contractPage(db: Db, lenderId: string, contractId: string,
     db.selectFrom('payments').selectAll().where('contract_id', '=', contract.id).orderBy('received_at', 'desc').orderBy('id', 'desc').execute(),
     contract.status === 'active' ? contractPayoff(db, contract, now) : null,
   ]);
-  return { contract, device, installments, payments, payoff };
+  const names = await actorNames(db, lenderId, payments.flatMap((p) => [p.posted_by, ...(p.reversed_by ? [p.reversed_by] : [])]));
+  return { contract, device, installments, payments, payoff, names };
 }
 
 export async function claimDevices(db: Db, lenderId: string, deviceIds: string[]) {

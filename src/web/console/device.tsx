@@ -1,6 +1,7 @@
 /** @jsxImportSource preact */
 import type { devicePage } from '../../services/views/console.ts';
 import { can } from '../../domain/roles.ts';
+import { actionLabel, codeTypeLabel, eventSentence, reasonLabel, statusLabel } from '../../i18n/labels.ts';
 import { ConfirmField, Csrf, money, render, Shell, Stage, when, type Viewer, type Zone } from './layout.tsx';
 
 type Flash = { text: string; bad?: boolean } | null;
@@ -24,14 +25,14 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
           {c && (
             <>
               <dt>Contract</dt>
-              <dd><a href={`/console/contracts/${c.id}`} data-testid="contract-link">{c.id}</a> ({c.status})</dd>
+              <dd><a href={`/console/contracts/${c.id}`} data-testid="contract-link">{c.id}</a> ({statusLabel(c.status)})</dd>
               <dt>Borrower</dt><dd>{c.borrower_ref} · {c.borrower_phone}</dd>
-              <dt>Stage reason</dt><dd data-testid="stage-reason">{c.stage_reason ?? '—'}</dd>
+              <dt>Why</dt><dd data-testid="stage-reason" data-reason={c.stage_reason ?? ''}>{reasonLabel(c.stage_reason)}</dd>
               <dt>Overdue</dt><dd data-testid="overdue">{money(c.amount_overdue, c.currency)}</dd>
               <dt>Outstanding</dt><dd>{money(c.outstanding, c.currency)}</dd>
               <dt>Lock reference</dt><dd>{c.lock_reference}</dd>
               <dt>Policy</dt><dd>v{c.policy_version}{c.lock_at ? `, locks on its own at ${when(c.lock_at, viewer)}` : ''}</dd>
-              {manual?.action && (<><dt>Manual action</dt><dd>{manual.action}{manual.until ? ` until ${when(manual.until, viewer)}` : ''}</dd></>)}
+              {manual?.action && (<><dt>Manual action</dt><dd data-testid="manual">{actionLabel(`contract.manual_${manual.action}`)}{manual.until ? ` until ${when(manual.until, viewer)}` : ''}</dd></>)}
             </>
           )}
         </dl>
@@ -112,9 +113,9 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
                 <tr>
                   <td>{when(t.issued_at, viewer)}</td>
                   <td class="code" data-testid="code-token">{can(viewer.role, 'codes') ? t.token : '•••'}</td>
-                  <td>{t.type}{t.value ? ` ${t.value} days` : ''}</td>
+                  <td>{codeTypeLabel(t.type)}{t.value ? `: ${t.value} days` : ''}</td>
                   <td>{t.reason}</td>
-                  <td>{t.issued_by}</td>
+                  <td>{p.names.get(t.issued_by) ?? t.issued_by}</td>
                 </tr>
               ))}
             </tbody>
@@ -125,12 +126,11 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
         <h2>Device events (check-ins)</h2>
         {p.events.length === 0 ? <p class="muted">The device has reported nothing yet.</p> : (
           <table data-testid="events">
-            <thead><tr><th>On the device</th><th>Received</th><th>Event</th><th>Detail</th></tr></thead>
+            <thead><tr><th>On the device</th><th>Received</th><th>What happened</th></tr></thead>
             <tbody>
               {p.events.map((e) => (
                 <tr data-kind={e.kind}>
-                  <td>{when(e.at, viewer)}</td><td>{when(e.received_at, viewer)}</td><td>{e.kind.replaceAll('_', ' ')}</td>
-                  <td class="muted">{e.detail ? JSON.stringify(e.detail) : ''}</td>
+                  <td>{when(e.at, viewer)}</td><td>{when(e.received_at, viewer)}</td><td data-testid="event-sentence">{eventSentence(e.kind, e.detail)}</td>
                 </tr>
               ))}
             </tbody>
@@ -154,7 +154,7 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
           <thead><tr><th>When</th><th>Who</th><th>What</th><th>Why</th></tr></thead>
           <tbody>
             {p.history.map((h) => (
-              <tr><td>{when(h.at, viewer)}</td><td>{h.actor}</td><td>{h.action}</td><td>{h.reason}</td></tr>
+              <tr><td>{when(h.at, viewer)}</td><td data-testid="history-actor">{p.names.get(h.actor) ?? h.actor}</td><td>{actionLabel(h.action)}</td><td>{h.reason}</td></tr>
             ))}
           </tbody>
         </table>
