@@ -64,6 +64,13 @@ export async function claimDevices(db: Db, lenderId: string, deviceIds: string[]
   return new Map(rows.map((r) => [r.id, r.serial]));
 }
 
+/** What each claimed contract has overdue now, to read a claim's amount against it. */
+export async function claimOverdue(db: Db, lenderId: string, contractIds: string[]) {
+  if (contractIds.length === 0) return new Map<string, number>();
+  const rows = await db.selectFrom('contracts').select(['id', 'amount_overdue']).where('lender_id', '=', lenderId).where('id', 'in', contractIds).execute();
+  return new Map(rows.map((r) => [r.id, r.amount_overdue]));
+}
+
 export async function claimReceipt(db: Db, lenderId: string, claimId: string) {
   const row = await db.selectFrom('claims').select(['receipt', 'receipt_type']).where('id', '=', claimId).where('lender_id', '=', lenderId).executeTakeFirst();
   if (!row) throw notFound('claim', claimId);

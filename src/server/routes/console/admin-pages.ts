@@ -13,7 +13,7 @@ import type { ClaimStatus } from '../../../store/schema.ts';
 import { renderClaims } from '../../../web/console/claims.tsx';
 import { renderRegistry } from '../../../web/console/registry.tsx';
 import { renderSettings } from '../../../web/console/settings.tsx';
-import { apiKeys, claimDevices, claimReceipt, registry, webhooks } from '../../../services/views/console.ts';
+import { apiKeys, claimDevices, claimOverdue, claimReceipt, registry, webhooks } from '../../../services/views/console.ts';
 import { actorOf, field, fields, formAction, html, lenderOf, requireConfirmation, takeFlash, viewerOf, type Flash } from './session.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { httpStatus } from '../../errors.ts';
@@ -29,8 +29,11 @@ export async function adminPages(app: FastifyInstance, { s }: { s: Services }): 
     const lenderId = lenderOf(req);
     const status = (CLAIM_STATUSES as readonly string[]).includes(req.query.status ?? '') ? (req.query.status as ClaimStatus) : 'open';
     const page = await listClaims(s.db, lenderId, { status, ...(req.query.cursor ? { cursor: req.query.cursor } : {}), limit: 50 });
-    const serials = await claimDevices(s.db, lenderId, [...new Set(page.items.map((c) => c.deviceId))]);
-    return html(reply, renderClaims(viewerOf(req), { status, claims: page.items, serials, nextCursor: page.nextCursor, flash: takeFlash(req, reply, s) }));
+    const [serials, overdue] = await Promise.all([
+      claimDevices(s.db, lenderId, [...new Set(page.items.map((c) => c.deviceId))]),
+      claimOverdue(s.db, lenderId, [...new Set(page.items.map((c) => c.contractId))]),
+    ]);
+    return html(reply, renderClaims(viewerOf(req), { status, claims: page.items, serials, overdue, now: s.clock.now(), nextCursor: page.nextCursor, flash: takeFlash(req, reply, s) }));
   });
 
   app.get<IdParams>('/claims/:id/receipt', { config: { console: 'read' } }, async (req, reply) => {
