@@ -20,7 +20,8 @@ export const BULK_ACTIONS = ['message', 'pause', 'add_time'] as const;
 export type BulkAction = (typeof BULK_ACTIONS)[number];
 /** The most devices one job touches: a larger campaign is split by its filter. */
 export const MAX_BULK_DEVICES = 2000;
-const MAX_MESSAGE = 300;
+/** One SMS: the lender's name and the lock reference take the rest of its 160 characters. */
+const MAX_MESSAGE = 120;
 const MAX_PAUSE_DAYS = 90;
 
 export interface BulkInput {

@@ -43,7 +43,7 @@ export const es: Catalog = {
   'notify.unlockManual': '{lender}: desbloqueamos tu celular. Ref {reference}',
   'notify.unlockCode': '{lender}: tu celular se desbloqueó con un código y el bloqueo se quitó para siempre. Ref {reference}',
   'notify.unlockOther': '{lender}: tu celular está desbloqueado. Ref {reference}',
-  'notify.lenderMessage': '{lender}: {message} Ref {reference}',
+  'notify.lenderMessage': '{lender}: {message} (ref. {reference})',
   'notify.claimRejectedLocked': '{lender}: aclaración {reference} rechazada: {message} Tu celular se bloqueó de nuevo hasta que pagues {amount}.',
 
   'portal.siteTitle': 'Ayuda con pagos del celular',

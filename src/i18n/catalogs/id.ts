@@ -40,7 +40,7 @@ export const id: Catalog = {
   'notify.unlockManual': '{lender}: kami sudah membuka kunci ponsel Anda. Ref {reference}',
   'notify.unlockCode': '{lender}: ponsel Anda dibuka dengan kode dan kuncinya dihapus untuk selamanya. Ref {reference}',
   'notify.unlockOther': '{lender}: ponsel Anda sudah terbuka. Ref {reference}',
-  'notify.lenderMessage': '{lender}: {message} Ref {reference}',
+  'notify.lenderMessage': '{lender}: {message} (ref. {reference})',
   'notify.claimRejectedLocked': '{lender}: klaim {reference} ditolak: {message} Ponsel Anda dikunci lagi sampai {amount} dibayar.',
 
   'portal.siteTitle': 'Bantuan pembayaran ponsel',

@@ -74,7 +74,7 @@ export function renderBulk(viewer: Viewer, p: BulkPageProps, flash: Flash): stri
           {p.filter.map(([k, v]) => <input type="hidden" name={k} value={v} />)}
           <input type="hidden" name="action" value={preview.action} />
           {preview.action === 'message' && (
-            <label>Message (each borrower gets it in an SMS, after your name and before their lock reference)<textarea name="message" required minLength={3} maxLength={300} rows={3} data-testid="bulk-message">{p.values.message ?? ''}</textarea></label>
+            <label>Message (each borrower gets it in an SMS, after your name and before their lock reference)<textarea name="message" required minLength={3} maxLength={120} rows={3} data-testid="bulk-message">{p.values.message ?? ''}</textarea></label>
           )}
           {preview.action === 'add_time' && (
             <label>Days of credit per phone<input name="days" type="number" min={1} max={p.maxDays} value={p.values.days ?? '3'} required data-testid="bulk-days" /></label>
