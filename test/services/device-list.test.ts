@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
+import { previewBulk, startBulk } from '../../src/services/bulk-actions.ts';
 import { deviceCsv, neutraliseCell } from '../../src/services/views/device-export.ts';
 import { listDevicePage, parseDeviceListQuery, type DeviceListQuery } from '../../src/services/views/device-list.ts';
 import { TestPlatform, type TestDevice } from '../e2e/in-process.ts';
@@ -141,6 +142,38 @@ describe('device list: search, filters, sorting, pages and export', () => {
     const locked: Buffer[] = [];
     for await (const c of deviceCsv(db(), p.lenderId, p.clock.now(), { stage: 'locked' })) locked.push(Buffer.from(c));
     expect(parse(Buffer.concat(locked).toString('utf8').slice(1)).length).toBe(2);
+  });
+
+  it('GET /v1/devices takes the same filters and sorts, documented, and refuses unknown values', async () => {
+    const r = await p.api('GET', '/v1/devices?dpd=30%2B&sort=dpd&limit=1');
+    expect(r.status).toBe(200);
+    expect(r.body.items.map((i: { serial: string }) => i.serial)).toEqual([ds[0]!.serial]);
+    expect(r.body.items[0]).toMatchObject({ stage: 'locked', days_past_due: 106, amount_overdue: 40_000_00, lock_reference: sales[0]!.lockReference });
+    const next = await p.api('GET', `/v1/devices?dpd=30%2B&sort=dpd&limit=1&cursor=${r.body.nextCursor}`);
+    expect(next.body.items.map((i: { serial: string }) => i.serial)).toEqual([ds[1]!.serial]);
+    expect((await p.api('GET', `/v1/devices?q=${sales[2]!.lockReference}`)).body.items.map((i: { id: string }) => i.id)).toEqual([sales[2]!.deviceId]);
+    expect((await p.api('GET', `/v1/devices?q=${sales[2]!.lockReference}`, undefined, other.key)).body.items).toEqual([]);
+    expect((await p.api('GET', '/v1/devices?stage=exploded')).status).toBe(400);
+    expect((await p.api('GET', `/v1/devices?imei=${ds[3]!.imei}`)).body.items.map((i: { serial: string }) => i.serial)).toEqual([ds[3]!.serial]);
+  });
+
+  it('a bulk message: preview, typed confirmation, one SMS and one audit entry per device', async () => {
+    const s = p.lien.services;
+    const actor = { kind: 'api_key' as const, id: 'key_bulk_test', lenderId: p.lenderId };
+    const preview = await previewBulk(s.db, p.lenderId, p.clock.now(), { dpd: '30+' }, 'message');
+    expect(preview.total).toBe(2);
+    expect(preview.confirmation).toBe('MESSAGE 2');
+    await expect(startBulk(s, actor, { dpd: '30+' }, { action: 'message', reason: 'outage notice', message: 'Pay at any agent this week.' }, 'MESSAGE 3')).rejects.toThrow(/Type “MESSAGE 2”/);
+    const { jobId, done } = await startBulk(s, actor, { dpd: '30+' }, { action: 'message', reason: 'outage notice', message: 'Pay at any agent this week.' }, 'message 2');
+    const job = await done;
+    expect(job).toMatchObject({ id: jobId, state: 'done', total: 2, processed: 2, succeeded: 2, failed: 0 });
+    const sms = await s.db.selectFrom('notifications').select(['contract_id', 'body']).where('kind', '=', 'lender_message').execute();
+    expect(new Set(sms.map((m) => m.contract_id))).toEqual(new Set([sales[0]!.contractId, sales[1]!.contractId]));
+    for (const m of sms) expect(m.body).toMatch(/^Jamii Finance: Pay at any agent this week\. Ref [0-9A-Z]{8}$/);
+    const audits = await s.db.selectFrom('audit_log').select(['subject_id', 'reason']).where('action', '=', 'contract.bulk_message').execute();
+    expect(audits.length).toBe(2);
+    for (const a of audits) expect(a.reason).toBe(`outage notice (bulk job ${jobId})`);
+    await expect(startBulk(s, actor, { dpd: '30+' }, { action: 'message', reason: 'x', message: 'hi there' }, 'MESSAGE 2')).rejects.toThrow(/reason of 3/);
   });
 
   it('neutralises each dangerous first character and nothing else', () => {
