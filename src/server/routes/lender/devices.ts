@@ -20,15 +20,7 @@ const DeviceRow = Row({
 }, { title: 'Device', description: 'A registered phone of the lender', examples: [DEVICE_EXAMPLE] });
 
 const DeviceListItem = Row({
-  id: Type.String(),
-  imei1: Type.String(),
-  imei2: Nullable(Type.String()),
-  serial: Type.String(),
-  model: Type.String(),
-  enrolled_at: Nullable(Instant),
-  last_seen_at: Nullable(Instant),
-  policy_version_held: Type.Integer(),
-  released_at: Nullable(Instant),
+  ...DeviceRow.properties,
   contract_id: Nullable(Type.String({ description: "The device's latest contract with the lender" })),
   status: Nullable(Type.String({ description: 'active, paid_off, written_off or returned' })),
   stage: Nullable(Type.String()),
