@@ -47,7 +47,8 @@ export interface BulkPreview {
 export interface BulkJob {
   id: string;
   action: BulkAction;
-  state: 'running' | 'done' | 'failed';
+  /** `interrupted`: still marked running, but its process stopped writing progress (a restart). */
+  state: 'running' | 'done' | 'failed' | 'interrupted';
   total: number;
   processed: number;
   succeeded: number;
@@ -143,7 +144,7 @@ export async function startBulk(s: Services, actor: Actor, filter: DeviceFilter,
       .insertInto('bulk_jobs')
       .values({
         id: jobId, lender_id: lenderId, action: input.action, params, filter: { ...filter }, device_ids: JSON.stringify(rows.map((r) => r.deviceId)),
-        state: 'running', total: rows.length, created_by: actorName(actor), created_at: fx.now,
+        state: 'running', total: rows.length, created_by: actorName(actor), created_at: fx.now, progress_at: fx.now,
       })
       .execute();
     await fx.audit({ action: 'bulk_job.started', subjectType: 'bulk_job', subjectId: jobId, lenderId, reason: `${input.action} on ${rows.length} devices: ${input.reason}`, data: { filter: { ...filter }, params, total: rows.length } });
@@ -167,7 +168,7 @@ async function runJob(s: Services, actor: Actor, jobId: string, input: BulkInput
       // Progress is bookkeeping (like an import's): the device's change committed on its own.
       await s.db
         .updateTable('bulk_jobs')
-        .set({ processed: i + 1, succeeded, failed: errors.length, errors: JSON.stringify(errors.slice(0, 100)) })
+        .set({ processed: i + 1, succeeded, failed: errors.length, errors: JSON.stringify(errors.slice(0, 100)), progress_at: s.clock.now() })
         .where('id', '=', jobId)
         .execute();
     }
@@ -176,19 +177,23 @@ async function runJob(s: Services, actor: Actor, jobId: string, input: BulkInput
     const message = e instanceof Error ? e.message : String(e);
     await s.db.updateTable('bulk_jobs').set({ state: 'failed', finished_at: s.clock.now(), errors: JSON.stringify([...errors, { deviceId: '', message }].slice(0, 100)) }).where('id', '=', jobId).execute().catch(() => undefined);
   }
-  return getBulkJob(s.db, actor.lenderId!, jobId);
+  return getBulkJob(s.db, actor.lenderId!, jobId, s.clock.now());
 }
 
-export async function getBulkJob(db: Kysely<DB>, lenderId: string, jobId: string): Promise<BulkJob> {
+/** One device's change takes well under this; a running job silent for longer has lost its process. */
+const SILENT_MS = 5 * 60_000;
+
+export async function getBulkJob(db: Kysely<DB>, lenderId: string, jobId: string, now: Date): Promise<BulkJob> {
   const r = await db.selectFrom('bulk_jobs').selectAll().where('id', '=', jobId).where('lender_id', '=', lenderId).executeTakeFirst();
   if (!r) throw new LienError('not_found', `No bulk job ${jobId}`);
   return {
-    id: r.id, action: r.action as BulkAction, state: r.state as BulkJob['state'], total: r.total, processed: r.processed, succeeded: r.succeeded, failed: r.failed,
+    id: r.id, action: r.action as BulkAction,
+    state: r.state === 'running' && now.getTime() - r.progress_at.getTime() > SILENT_MS ? 'interrupted' : (r.state as BulkJob['state']), total: r.total, processed: r.processed, succeeded: r.succeeded, failed: r.failed,
     errors: r.errors, createdBy: r.created_by, createdAt: r.created_at, finishedAt: r.finished_at,
   };
 }
 
-export async function recentBulkJobs(db: Kysely<DB>, lenderId: string): Promise<BulkJob[]> {
+export async function recentBulkJobs(db: Kysely<DB>, lenderId: string, now: Date): Promise<BulkJob[]> {
   const ids = await db.selectFrom('bulk_jobs').select('id').where('lender_id', '=', lenderId).orderBy('created_at', 'desc').limit(10).execute();
-  return Promise.all(ids.map((r) => getBulkJob(db, lenderId, r.id)));
+  return Promise.all(ids.map((r) => getBulkJob(db, lenderId, r.id, now)));
 }

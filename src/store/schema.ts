@@ -452,6 +452,8 @@ export interface BulkJobsTable {
   errors: JsonDefault<{ deviceId: string; message: string }[]>;
   created_by: string;
   created_at: Ts;
+  /** Last time the job's process wrote progress: a running job silent for long has lost its process. */
+  progress_at: Ts;
   finished_at: TsNull;
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
-import { previewBulk, startBulk } from '../../src/services/bulk-actions.ts';
+import { getBulkJob, previewBulk, startBulk } from '../../src/services/bulk-actions.ts';
 import { deviceCsv, neutraliseCell } from '../../src/services/views/device-export.ts';
 import { listDevicePage, parseDeviceListQuery, type DeviceListQuery } from '../../src/services/views/device-list.ts';
 import { TestPlatform, type TestDevice } from '../e2e/in-process.ts';
@@ -174,6 +174,10 @@ describe('device list: search, filters, sorting, pages and export', () => {
     expect(audits.length).toBe(2);
     for (const a of audits) expect(a.reason).toBe(`outage notice (bulk job ${jobId})`);
     await expect(startBulk(s, actor, { dpd: '30+' }, { action: 'message', reason: 'x', message: 'hi there' }, 'MESSAGE 2')).rejects.toThrow(/reason of 3/);
+    // A job whose process died mid-way (still 'running', no progress for long) reads as interrupted.
+    await s.db.updateTable('bulk_jobs').set({ state: 'running', progress_at: new Date(p.clock.now().getTime() - 10 * 60_000) }).where('id', '=', jobId).execute();
+    expect((await getBulkJob(s.db, p.lenderId, jobId, p.clock.now())).state).toBe('interrupted');
+    await expect(getBulkJob(s.db, other.id, jobId, p.clock.now())).rejects.toThrow(/No bulk job/);
   });
 
   it('neutralises each dangerous first character and nothing else', () => {

@@ -36,6 +36,7 @@ export const consoleLists: Migration = {
       errors jsonb NOT NULL DEFAULT '[]',
       created_by text NOT NULL,
       created_at timestamptz NOT NULL,
+      progress_at timestamptz NOT NULL,
       finished_at timestamptz
     )`.execute(db);
     await sql`CREATE INDEX bulk_jobs_lender ON bulk_jobs (lender_id, created_at DESC)`.execute(db);

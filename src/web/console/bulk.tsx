@@ -120,7 +120,10 @@ export function renderBulkJob(viewer: Viewer, j: BulkJob, serials: Map<string, s
         data-state={j.state}
         {...(running ? { 'hx-get': `/console/bulk/jobs/${j.id}`, 'hx-trigger': 'every 1s', 'hx-select': 'main', 'hx-target': 'main', 'hx-swap': 'outerHTML' } : {})}
       >
-        <p>Started {when(j.createdAt, viewer)} by {by}. {running ? 'Running…' : `Finished ${when(j.finishedAt, viewer)}.`}</p>
+        <p>
+          Started {when(j.createdAt, viewer)} by {by}.{' '}
+          {running ? 'Running…' : j.state === 'interrupted' ? 'Interrupted: the server stopped while it ran. The devices counted as done were changed; filter the list again and start a new job for the rest.' : `Finished ${when(j.finishedAt, viewer)}.`}
+        </p>
         <progress max={j.total} value={j.processed} aria-label="Progress" style="width:100%" />
         <p data-testid="job-progress">
           {j.processed} of {j.total} devices ({pct}%): {j.succeeded} done, {j.failed} failed.

@@ -26,7 +26,7 @@ export async function bulkPages(app: FastifyInstance, { s }: { s: Services }): P
   const page = async (req: FastifyRequest, raw: Record<string, unknown>, action: BulkAction, flash: Flash, status = 200) => {
     const lenderId = lenderOf(req);
     const filter = parseDeviceFilter(raw);
-    const [preview, jobs] = await Promise.all([previewBulk(s.db, lenderId, s.clock.now(), filter, action), recentBulkJobs(s.db, lenderId)]);
+    const [preview, jobs] = await Promise.all([previewBulk(s.db, lenderId, s.clock.now(), filter, action), recentBulkJobs(s.db, lenderId, s.clock.now())]);
     const names = await actorNames(s.db, lenderId, jobs.map((j) => j.createdBy));
     const values = Object.fromEntries(VALUE_FIELDS.map((k) => [k, typeof raw[k] === 'string' ? (raw[k] as string) : '']));
     return {
@@ -67,7 +67,7 @@ export async function bulkPages(app: FastifyInstance, { s }: { s: Services }): P
 
   app.get<{ Params: { id: string } }>('/bulk/jobs/:id', { config: { console: 'manual' } }, async (req, reply) => {
     const lenderId = lenderOf(req);
-    const job = await getBulkJob(s.db, lenderId, req.params.id);
+    const job = await getBulkJob(s.db, lenderId, req.params.id, s.clock.now());
     const [serials, names] = await Promise.all([
       claimDevices(s.db, lenderId, job.errors.map((e) => e.deviceId).filter(Boolean)),
       actorNames(s.db, lenderId, [job.createdBy]),
