@@ -6,7 +6,7 @@ import { actorName, type Actor } from './context.ts';
 
 export interface AuditEvent {
   action: string;
-  subjectType: 'device' | 'contract' | 'payment' | 'token' | 'claim' | 'lender' | 'user' | 'api_key' | 'webhook' | 'manifest' | 'portal' | 'signing_key' | 'dlc_api_key' | 'payment_channel' | 'suspense_payment';
+  subjectType: 'device' | 'contract' | 'payment' | 'token' | 'claim' | 'lender' | 'user' | 'api_key' | 'webhook' | 'manifest' | 'portal' | 'signing_key' | 'dlc_api_key' | 'payment_channel' | 'suspense_payment' | 'bulk_job';
   subjectId: string;
   lenderId: string | null;
   reason: string;

@@ -26,6 +26,7 @@ export const NOTIFICATION_KINDS = [
   'unlock_manual',
   'unlock_code',
   'unlock_other',
+  'lender_message',
 ] as const;
 
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
@@ -47,6 +48,7 @@ const MESSAGE_KEY: Record<NotificationKind, MessageKey> = {
   unlock_manual: 'notify.unlockManual',
   unlock_code: 'notify.unlockCode',
   unlock_other: 'notify.unlockOther',
+  lender_message: 'notify.lenderMessage',
 };
 
 /**
@@ -82,6 +84,8 @@ const REQUIRED: Record<NotificationKind, readonly ParamName[]> = {
   unlock_manual: [],
   unlock_code: [],
   unlock_other: [],
+  /** A lender's own short message (bulk actions): their words, in the borrower's SMS. */
+  lender_message: ['message'],
 };
 
 export function isNotificationKind(s: unknown): s is NotificationKind {

@@ -51,6 +51,8 @@ export interface LookupFound {
   timeZone: string;
   borrowerLanguage: Lang;
   openClaim: boolean;
+  /** The number the borrower holds for that claim (null on claims older than numbers). */
+  openClaimNumber: string | null;
   /** What settles the whole contract today (early payoff), while it is active. */
   payoff: { amount: number; saving: number; asOf: string } | null;
 }
@@ -123,7 +125,7 @@ export async function lookupLock(s: Services, input: LookupInput): Promise<Looku
     return { found: false };
   }
   const lender = await s.db.selectFrom('lenders').selectAll().where('id', '=', contract.lender_id).executeTakeFirstOrThrow();
-  const openClaim = await s.db.selectFrom('claims').select('id').where('contract_id', '=', contract.id).where('status', '=', 'open').executeTakeFirst();
+  const openClaim = await s.db.selectFrom('claims').select(['id', 'number']).where('contract_id', '=', contract.id).where('status', '=', 'open').orderBy('created_at', 'desc').executeTakeFirst();
   const overdue = Number(contract.amount_overdue) > 0;
   const upcoming = overdue ? null : await nextDue(s.db, contract.id);
   const stage = portalStage(contract, device.released_at !== null);
@@ -150,6 +152,7 @@ export async function lookupLock(s: Services, input: LookupInput): Promise<Looku
     timeZone: lender.time_zone,
     borrowerLanguage: matchLanguage(contract.borrower_language) ?? 'en',
     openClaim: openClaim !== undefined,
+    openClaimNumber: openClaim?.number ?? null,
     payoff: payoff ? { amount: payoff.amount, saving: payoff.saving, asOf: payoff.asOf } : null,
   };
 }

@@ -4,7 +4,7 @@ import { validateImei } from '../domain/imei.ts';
 import { buildSchedule, type ScheduleInput } from '../domain/schedule.ts';
 import { newLockReference } from '../protocol/index.ts';
 import { newId } from '../store/ids.ts';
-import type { Actor, Services } from './context.ts';
+import { actorName, type Actor, type Services } from './context.ts';
 import { evaluateContractTx, type Evaluation } from './evaluate.ts';
 import { commit } from './unit-of-work.ts';
 
@@ -70,6 +70,7 @@ export async function sellOnCredit(s: Services, actor: Actor, input: SaleInput):
         policy_version: 0,
         created_at: now,
         updated_at: now,
+        sold_by: actorName(actor),
       })
       .execute();
     await tx

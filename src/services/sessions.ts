@@ -35,6 +35,9 @@ export interface SessionUser {
   userId: string;
   lenderId: string | null;
   lenderName: string | null;
+  /** The lender's zone and locale: the console shows every date in them (UTC and en-GB for the operator). */
+  timeZone: string;
+  locale: string;
   email: string;
   name: string;
   role: UserRole;
@@ -133,7 +136,7 @@ export async function findSession(db: Kysely<DB>, token: string, now: Date): Pro
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .leftJoin('lenders', 'lenders.id', 'users.lender_id')
-    .select(['sessions.id', 'sessions.csrf_token', 'sessions.expires_at', 'users.id as user_id', 'users.lender_id', 'users.email', 'users.name', 'users.role', 'users.disabled_at', 'lenders.name as lender_name'])
+    .select(['sessions.id', 'sessions.csrf_token', 'sessions.expires_at', 'users.id as user_id', 'users.lender_id', 'users.email', 'users.name', 'users.role', 'users.disabled_at', 'lenders.name as lender_name', 'lenders.time_zone', 'lenders.locale'])
     .where('sessions.id', '=', hash(token))
     .executeTakeFirst();
   if (!row) return null;
@@ -148,6 +151,8 @@ export async function findSession(db: Kysely<DB>, token: string, now: Date): Pro
     userId: row.user_id,
     lenderId: row.lender_id,
     lenderName: row.lender_name ?? null,
+    timeZone: row.time_zone ?? 'UTC',
+    locale: row.locale ?? 'en-GB',
     email: row.email,
     name: row.name,
     role: row.role,

@@ -10,6 +10,7 @@ import { LienError } from '../domain/errors.ts';
 import { shippedProfile } from '../domain/profiles/index.ts';
 import type { DB } from '../store/schema.ts';
 import { feedFreshUntil } from '../domain/evaluation.ts';
+import { CONSOLE_LOCALES } from '../i18n/labels.ts';
 import { reissuePolicies } from './reissue.ts';
 import type { Actor, Services } from './context.ts';
 import { commit } from './unit-of-work.ts';
@@ -27,6 +28,8 @@ export interface LenderSettings {
   howToPay: string;
   currency: string;
   timeZone: string;
+  /** How the console writes dates and numbers (migration 0050). */
+  locale: string;
   complianceProfile: ComplianceProfile;
   paymentChannels: (PaymentChannelSetting & { lastReportedAt: Date | null; stale: boolean })[];
   /** What Android Device Lock hands phones (docs/android.md); null until set. */
@@ -39,6 +42,7 @@ export interface SettingsPatch {
   supportHours?: string | null;
   howToPay?: string;
   timeZone?: string;
+  locale?: string;
   /** A shipped profile's id, or a whole profile. */
   complianceProfile?: string | Record<string, unknown>;
   /** Replaces the manual channel list: manual channels left out stop counting for freshness; rails are kept. */
@@ -59,6 +63,7 @@ export async function getSettings(db: Kysely<DB>, lenderId: string, now: Date): 
     howToPay: l.how_to_pay,
     currency: l.currency,
     timeZone: l.time_zone,
+    locale: l.locale,
     // As stored (it was validated on the way in); the engine re-validates before use.
     complianceProfile: l.compliance_profile,
     androidDeviceLock: l.android_device_lock,
@@ -69,6 +74,11 @@ export async function getSettings(db: Kysely<DB>, lenderId: string, now: Date): 
       stale: isStale(c.last_reported_at, c.freshness_minutes, now),
     })),
   };
+}
+
+function assertConsoleLocale(locale: string): string {
+  if (!CONSOLE_LOCALES.some(([code]) => code === locale)) throw new LienError('invalid_input', `locale must be one of: ${CONSOLE_LOCALES.map(([c]) => c).join(', ')}.`, { field: 'locale' });
+  return locale;
 }
 
 export function isStale(lastReportedAt: Date | null, freshnessMinutes: number, now: Date): boolean {
@@ -111,6 +121,7 @@ export async function updateSettings(s: Services, actor: Actor, lenderId: string
   const supportHours = patch.supportHours === undefined || patch.supportHours === null ? patch.supportHours : text(patch.supportHours, 'supportHours', 1, 120);
   const howToPay = text(patch.howToPay, 'howToPay', 1, 2000);
   const timeZone = patch.timeZone === undefined ? undefined : assertTimeZone(patch.timeZone);
+  const locale = patch.locale === undefined ? undefined : assertConsoleLocale(patch.locale);
   const profile =
     patch.complianceProfile === undefined
       ? undefined
@@ -128,6 +139,7 @@ export async function updateSettings(s: Services, actor: Actor, lenderId: string
       ...(supportHours !== undefined ? { support_hours: supportHours } : {}),
       ...(howToPay !== undefined ? { how_to_pay: howToPay } : {}),
       ...(timeZone !== undefined ? { time_zone: timeZone } : {}),
+      ...(locale !== undefined ? { locale } : {}),
       ...(profile !== undefined ? { compliance_profile: JSON.stringify(profile) } : {}),
       ...(deviceLock !== undefined ? { android_device_lock: deviceLock === null ? null : JSON.stringify(deviceLock) } : {}),
     };

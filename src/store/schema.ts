@@ -50,6 +50,8 @@ export interface LendersTable {
   sms_provider: JsonNull<Record<string, string>>;
   /** The provider's API key / auth token / bearer token, sealed (aad `sms-provider:<lender id>`). */
   sms_secret_enc: Generated<Buffer | null>;
+  /** BCP 47 locale for dates and numbers in the console (migration 0050). */
+  locale: Generated<string>;
 }
 
 export interface DevicesTable {
@@ -120,6 +122,8 @@ export interface ContractsTable {
   policy_version: Generated<number>;
   created_at: Ts;
   updated_at: Ts;
+  /** Who sold it (an actor, e.g. `user:usr_…`, the dealer); migration 0050. */
+  sold_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface InstallmentsTable {
@@ -491,6 +495,27 @@ export interface ImportJobsTable {
   heartbeat_at: Ts;
 }
 
+/** A bulk action on a filtered selection of devices and its progress (migration 0050). */
+export interface BulkJobsTable {
+  id: string;
+  lender_id: string;
+  action: string;
+  params: Json<Record<string, unknown>>;
+  filter: Json<Record<string, unknown>>;
+  device_ids: Json<string[]>;
+  state: string;
+  total: number;
+  processed: Generated<number>;
+  succeeded: Generated<number>;
+  failed: Generated<number>;
+  errors: JsonDefault<{ deviceId: string; message: string }[]>;
+  created_by: string;
+  created_at: Ts;
+  /** Last time the job's process wrote progress: a running job silent for long has lost its process. */
+  progress_at: Ts;
+  finished_at: TsNull;
+}
+
 export interface DB {
   lenders: LendersTable;
   devices: DevicesTable;
@@ -523,6 +548,7 @@ export interface DB {
   import_jobs: ImportJobsTable;
   rail_receipts: RailReceiptsTable;
   suspense_payments: SuspensePaymentsTable;
+  bulk_jobs: BulkJobsTable;
 }
 
 export type Lender = Selectable<LendersTable>;

@@ -65,7 +65,7 @@ describeBrowser('lender console in Chromium', () => {
     await page.getByTestId('search-submit').click();
     await page.getByTestId('serial').waitFor();
     expect(await page.getByTestId('serial').textContent()).toBe(d.serial);
-    expect(await page.locator('h1 [data-testid="stage"]').textContent()).toBe('locked');
+    expect(await page.locator('h1 [data-testid="stage"]').getAttribute('data-stage-code')).toBe('locked');
     expect(await page.getByTestId('overdue').textContent()).toBe('KES 10,000.00');
     await page.screenshot({ path: `${SCREENSHOTS}console-device.png`, fullPage: true });
 

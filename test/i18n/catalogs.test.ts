@@ -140,7 +140,7 @@ describe('SMS length', () => {
 
   it('every notify.* English text fits one 160-character SMS once filled in', () => {
     const notifyKeys = messageKeys().filter((k) => k.startsWith('notify.'));
-    expect(notifyKeys.length).toBe(14);
+    expect(notifyKeys.length).toBe(15);
     for (const key of notifyKeys) {
       for (const amount of amounts) {
         const text = t('en', key, { ...base, amount });

@@ -48,6 +48,7 @@ export const en = {
   'notify.unlockManual': '{lender}: we have unlocked your phone. Ref {reference}',
   'notify.unlockCode': '{lender}: your phone was unlocked with a code and the lock is removed for good. Ref {reference}',
   'notify.unlockOther': '{lender}: your phone is unlocked. Ref {reference}',
+  'notify.lenderMessage': '{lender}: {message} Ref {reference}',
   'notify.claimRejectedLocked': '{lender}: claim {reference} refused: {message} Your phone is locked again until {amount} is paid.',
 
   // Help portal: shared parts.
@@ -163,6 +164,7 @@ export const en = {
   'portal.result.payoffNote': 'Paying {amount} today settles the whole plan and removes the lock for good.',
   'portal.result.payoffSaving': 'That is {saving} less than paying every installment.',
   'portal.result.claimOpen': 'We are checking a payment you told us about. No new lock is applied while we check; a lock already on the phone stays unless the payment covers what is overdue.',
+  'portal.result.claimNumber': 'Your claim {number} is being checked.',
   'portal.result.paid': 'I have paid: send the payment details',
   'portal.claim.reference': 'Lock reference',
   'portal.claim.error.duplicate': 'We are already checking a claim for this transaction ID.',

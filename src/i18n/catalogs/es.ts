@@ -43,6 +43,7 @@ export const es: Catalog = {
   'notify.unlockManual': '{lender}: desbloqueamos tu celular. Ref {reference}',
   'notify.unlockCode': '{lender}: tu celular se desbloqueó con un código y el bloqueo se quitó para siempre. Ref {reference}',
   'notify.unlockOther': '{lender}: tu celular está desbloqueado. Ref {reference}',
+  'notify.lenderMessage': '{lender}: {message} (ref. {reference})',
   'notify.claimRejectedLocked': '{lender}: aclaración {reference} rechazada: {message} Tu celular se bloqueó de nuevo hasta que pagues {amount}.',
 
   'portal.siteTitle': 'Ayuda con pagos del celular',
@@ -150,6 +151,7 @@ export const es: Catalog = {
   'portal.result.payoffNote': 'Si pagas {amount} hoy, liquidas todo el plan y el bloqueo se quita para siempre.',
   'portal.result.payoffSaving': 'Son {saving} menos que pagar cada cuota.',
   'portal.result.claimOpen': 'Estamos revisando un pago que nos informaste. Mientras lo revisamos no se aplica un bloqueo nuevo; un bloqueo que ya está sigue, salvo que el pago cubra lo atrasado.',
+  'portal.result.claimNumber': 'Tu aclaración {number} está en revisión.',
   'portal.result.paid': 'Ya pagué: enviar los datos del pago',
   'portal.claim.reference': 'Referencia de bloqueo',
   'portal.claim.error.duplicate': 'Ya estamos revisando un reclamo con este ID de transacción.',

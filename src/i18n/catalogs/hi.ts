@@ -40,6 +40,7 @@ export const hi: Catalog = {
   'notify.unlockManual': '{lender}: हमने आपका फ़ोन अनलॉक कर दिया है। रेफ़ {reference}',
   'notify.unlockCode': '{lender}: आपका फ़ोन एक कोड से अनलॉक हो गया है और लॉक हमेशा के लिए हटा दिया गया है। रेफ़ {reference}',
   'notify.unlockOther': '{lender}: आपका फ़ोन अनलॉक हो गया है। रेफ़ {reference}',
+  'notify.lenderMessage': '{lender}: {message} रेफ़ {reference}',
   'notify.claimRejectedLocked': '{lender}: दावा {reference} नामंज़ूर: {message} {amount} चुकाने तक आपका फ़ोन फिर से लॉक रहेगा।',
 
   'portal.siteTitle': 'फ़ोन भुगतान सहायता',
@@ -147,6 +148,7 @@ export const hi: Catalog = {
   'portal.result.payoffNote': 'आज {amount} चुकाने से पूरा प्लान चुक जाता है और लॉक हमेशा के लिए हट जाता है।',
   'portal.result.payoffSaving': 'यह हर किस्त चुकाने से {saving} कम है।',
   'portal.result.claimOpen': 'आपने जो भुगतान बताया, हम उसकी जाँच कर रहे हैं। जाँच के दौरान नया लॉक नहीं लगेगा; पहले से लगा लॉक तभी हटेगा जब भुगतान पूरा बकाया चुका दे।',
+  'portal.result.claimNumber': 'आपके दावे {number} की जाँच चल रही है।',
   'portal.result.paid': 'मैंने भुगतान कर दिया: भुगतान की जानकारी भेजें',
   'portal.claim.reference': 'लॉक रेफ़रेंस',
   'portal.claim.error.duplicate': 'इस ट्रांज़ैक्शन ID के दावे की जाँच पहले से चल रही है।',

@@ -40,6 +40,7 @@ export const id: Catalog = {
   'notify.unlockManual': '{lender}: kami sudah membuka kunci ponsel Anda. Ref {reference}',
   'notify.unlockCode': '{lender}: ponsel Anda dibuka dengan kode dan kuncinya dihapus untuk selamanya. Ref {reference}',
   'notify.unlockOther': '{lender}: ponsel Anda sudah terbuka. Ref {reference}',
+  'notify.lenderMessage': '{lender}: {message} (ref. {reference})',
   'notify.claimRejectedLocked': '{lender}: klaim {reference} ditolak: {message} Ponsel Anda dikunci lagi sampai {amount} dibayar.',
 
   'portal.siteTitle': 'Bantuan pembayaran ponsel',
@@ -147,6 +148,7 @@ export const id: Catalog = {
   'portal.result.payoffNote': 'Membayar {amount} hari ini melunasi seluruh cicilan dan menghapus kunci untuk selamanya.',
   'portal.result.payoffSaving': 'Itu {saving} lebih murah daripada membayar setiap cicilan.',
   'portal.result.claimOpen': 'Kami sedang memeriksa pembayaran yang Anda laporkan. Selama pemeriksaan tidak ada kunci baru; kunci yang sudah ada tetap, kecuali pembayaran itu menutup seluruh tunggakan.',
+  'portal.result.claimNumber': 'Klaim Anda {number} sedang diperiksa.',
   'portal.result.paid': 'Saya sudah bayar: kirim detail pembayaran',
   'portal.claim.reference': 'Referensi kunci',
   'portal.claim.error.duplicate': 'Klaim untuk ID transaksi ini sudah sedang kami periksa.',

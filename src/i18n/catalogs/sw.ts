@@ -43,6 +43,7 @@ export const sw: Catalog = {
   'notify.unlockManual': '{lender}: tumefungua simu yako. Kumb {reference}',
   'notify.unlockCode': '{lender}: simu yako imefunguliwa kwa msimbo na kufungwa kumeondolewa kabisa. Kumb {reference}',
   'notify.unlockOther': '{lender}: simu yako imefunguliwa. Kumb {reference}',
+  'notify.lenderMessage': '{lender}: {message} Kumb {reference}',
   'notify.claimRejectedLocked': '{lender}: dai {reference} limekataliwa: {message} Simu yako imefungwa tena hadi ulipe {amount}.',
 
   'portal.siteTitle': 'Msaada wa malipo ya simu',
@@ -150,6 +151,7 @@ export const sw: Catalog = {
   'portal.result.payoffNote': 'Ukilipa {amount} leo, mpango wote unakamilika na kufungwa kunaondolewa kabisa.',
   'portal.result.payoffSaving': 'Hiyo ni {saving} chini ya kulipa kila awamu.',
   'portal.result.claimOpen': 'Tunakagua malipo uliyotuambia. Wakati tunakagua simu haitafungwa upya; ikiwa tayari imefungwa itabaki hivyo, isipokuwa malipo hayo yalipe deni lote lililochelewa.',
+  'portal.result.claimNumber': 'Dai lako {number} linakaguliwa.',
   'portal.result.paid': 'Nimelipa: tuma maelezo ya malipo',
   'portal.claim.reference': 'Nambari ya kufungwa',
   'portal.claim.error.duplicate': 'Tayari tunakagua dai la nambari hii ya muamala.',

@@ -7,7 +7,7 @@ import { buildSchedule, type Frequency, type AmortizationMethod, type ScheduleIn
 import { newLockReference } from '../../protocol/index.ts';
 import { newId } from '../../store/ids.ts';
 import type { DB } from '../../store/schema.ts';
-import type { Services } from '../context.ts';
+import { actorName, type Services } from '../context.ts';
 import type { Effects, Executor } from '../unit-of-work.ts';
 import type { Evaluation } from '../evaluate.ts';
 import { RowError, instant, rowCheck, text, type CsvRow, type CsvSpec, type RowProblem } from './csv.ts';
@@ -189,7 +189,7 @@ const CONTRACT_COLUMNS = {
   consent_terms_version: 'text', status: 'text', stage: 'text', lock_reference: 'text', outstanding: 'int8',
   amount_overdue: 'int8', policy_version: 'int4', created_at: 'timestamptz', updated_at: 'timestamptz',
   stage_reason: 'text', lock_at: 'timestamptz', notice_index: 'int4', oldest_unpaid_due_date: 'date', next_evaluation_at: 'timestamptz',
-  last_evaluated_on: 'date',
+  last_evaluated_on: 'date', sold_by: 'text',
 };
 const INSTALLMENT_COLUMNS = {
   contract_id: 'text', n: 'int4', due_date: 'date', principal: 'int8', interest: 'int8', fee: 'int8', penalty: 'int8',
@@ -256,6 +256,7 @@ export async function writeSales(
       policy_version: 0,
       created_at: now,
       updated_at: now,
+      sold_by: actorName(fx.actor),
     }));
     const installments = part.map((r, i) => r.schedule.installments.map((x) => ({
       contract_id: written[i]!.contractId,

@@ -4,7 +4,6 @@
  */
 import type { Kysely } from 'kysely';
 import { LienError } from '../../domain/errors.ts';
-import { validateImei } from '../../domain/imei.ts';
 import { HELD_REASONS, type Stage } from '../../domain/stage.ts';
 import { decodeCursor, pageSize, toPage } from '../../store/pagination.ts';
 import { listAudit, verifyAudit } from '../../store/repos/audit.ts';
@@ -16,19 +15,6 @@ type Paging = { cursor?: string | undefined; limit?: number | undefined };
 
 const DEVICE_COLUMNS = ['id', 'imei1', 'imei2', 'serial', 'model', 'enrolled_at', 'last_seen_at', 'agent_version', 'policy_version_held', 'released_at'] as const;
 const TIMELINE_LIMIT = 100;
-
-/** The lender's devices, newest first, optionally one IMEI or serial. */
-export async function listDevices(db: Db, lenderId: string, q: Paging & { imei?: string | undefined; serial?: string | undefined }) {
-  const limit = pageSize(q.limit);
-  let query = db.selectFrom('devices').select(DEVICE_COLUMNS).where('lender_id', '=', lenderId);
-  if (q.imei) {
-    const v = validateImei(q.imei);
-    query = query.where((eb) => eb.or([eb('imei1', '=', v), eb('imei2', '=', v)]));
-  }
-  if (q.serial) query = query.where('serial', '=', q.serial);
-  if (q.cursor) query = query.where('id', '<', decodeCursor(q.cursor, ['string'])[0]);
-  return toPage(await query.orderBy('id', 'desc').limit(limit + 1).execute(), limit, (d) => [d.id]);
-}
 
 /** A device with its contract and one timeline of check-ins, events, policies and codes, newest first. */
 export async function deviceDetail(db: Db, lenderId: string, deviceId: string) {

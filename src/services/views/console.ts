@@ -8,24 +8,11 @@ import { LienError } from '../../domain/errors.ts';
 import type { DB } from '../../store/schema.ts';
 import { MAX_CODE_DAYS } from '../codes.ts';
 import { contractPayoff } from '../payoff.ts';
+import { actorNames } from './actors.ts';
 
 export type Db = Kysely<DB>;
 
 const notFound = (what: string, id: string) => new LienError('not_found', `No ${what} ${id}`);
-
-export async function searchDevices(db: Db, lenderId: string, q: string) {
-  const term = q.trim();
-  let query = db
-    .selectFrom('devices')
-    .leftJoin('contracts', (j) => j.onRef('contracts.device_id', '=', 'devices.id').on('contracts.status', '=', 'active'))
-    .select(['devices.id', 'devices.serial', 'devices.imei1', 'devices.imei2', 'devices.model', 'devices.last_seen_at', 'contracts.id as contract_id', 'contracts.stage', 'contracts.borrower_ref'])
-    .where('devices.lender_id', '=', lenderId);
-  if (term) {
-    const like = `${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    query = query.where((eb) => eb.or([eb('devices.imei1', 'like', like), eb('devices.imei2', 'like', like), eb('devices.serial', 'ilike', like)]));
-  }
-  return query.orderBy('devices.id', 'desc').limit(50).execute();
-}
 
 export async function devicePage(db: Db, lenderId: string, deviceId: string) {
   const device = await db.selectFrom('devices').selectAll().where('id', '=', deviceId).where('lender_id', '=', lenderId).executeTakeFirst();
@@ -47,7 +34,8 @@ export async function devicePage(db: Db, lenderId: string, deviceId: string) {
     db.selectFrom('dlc_devices').selectAll().where('device_id', '=', device.id).executeTakeFirst(),
   ]);
   const messages = contract ? await listNotifications(db, contract.id, 20) : [];
-  return { device, contract: contract ?? null, events, policies, codes, history, deviceLock: deviceLock ?? null, maxCodeDays: MAX_CODE_DAYS, messages };
+  const names = await actorNames(db, lenderId, [...history.map((h) => h.actor), ...codes.map((c) => c.issued_by)]);
+  return { device, contract: contract ?? null, events, policies, codes, history, names, deviceLock: deviceLock ?? null, maxCodeDays: MAX_CODE_DAYS, messages };
 }
 
 /** The active contract on a lender's device; actions on a device go to it. */
@@ -68,13 +56,21 @@ export async function contractPage(db: Db, lenderId: string, contractId: string,
     db.selectFrom('payments').selectAll().where('contract_id', '=', contract.id).orderBy('received_at', 'desc').orderBy('id', 'desc').execute(),
     contract.status === 'active' ? contractPayoff(db, contract, now) : null,
   ]);
-  return { contract, device, installments, payments, payoff };
+  const names = await actorNames(db, lenderId, payments.flatMap((p) => [p.posted_by, ...(p.reversed_by ? [p.reversed_by] : [])]));
+  return { contract, device, installments, payments, payoff, names };
 }
 
 export async function claimDevices(db: Db, lenderId: string, deviceIds: string[]) {
   if (deviceIds.length === 0) return new Map<string, string>();
   const rows = await db.selectFrom('devices').select(['id', 'serial']).where('lender_id', '=', lenderId).where('id', 'in', deviceIds).execute();
   return new Map(rows.map((r) => [r.id, r.serial]));
+}
+
+/** What each claimed contract has overdue now, to read a claim's amount against it. */
+export async function claimOverdue(db: Db, lenderId: string, contractIds: string[]) {
+  if (contractIds.length === 0) return new Map<string, number>();
+  const rows = await db.selectFrom('contracts').select(['id', 'amount_overdue']).where('lender_id', '=', lenderId).where('id', 'in', contractIds).execute();
+  return new Map(rows.map((r) => [r.id, r.amount_overdue]));
 }
 
 export async function claimReceipt(db: Db, lenderId: string, claimId: string) {

@@ -7,6 +7,7 @@
 import { openSuspenseCount } from '../rails/suspense.ts';
 import { sql, type Kysely } from 'kysely';
 import { LienError } from '../../domain/errors.ts';
+import { addDays, businessDateIn } from '../../domain/dates.ts';
 import { HELD_REASONS } from '../../domain/stage.ts';
 import type { DB } from '../../store/schema.ts';
 import { isStale } from '../settings.ts';
@@ -26,8 +27,21 @@ export interface HeldLock {
   since: Date | null;
 }
 
+/** Portfolio at risk: contracts whose oldest unpaid installment is at least `days` past due. */
+export interface ParBucket {
+  days: 1 | 30 | 60 | 90;
+  contracts: number;
+  /** Outstanding balance of those contracts (minor units): the money at risk. */
+  outstanding: number;
+  /** What of it is overdue. */
+  overdue: number;
+}
+
 export interface Dashboard {
   currency: string;
+  par: ParBucket[];
+  /** Outstanding balance of the whole active book (minor units), to read PAR as a share. */
+  bookOutstanding: number;
   timeZone: string;
   stages: Record<string, number>;
   statuses: Record<string, number>;
@@ -102,6 +116,26 @@ export async function dashboard(db: Kysely<DB>, lenderId: string, now: Date): Pr
     else d.unlocks++;
   }
 
+  const today = businessDateIn(lender.time_zone, now);
+  const parRows = await db
+    .selectFrom('contracts')
+    .select([
+      ...([1, 30, 60, 90] as const).flatMap((days) => {
+        const cutoff = addDays(today, -days);
+        return [
+          sql<string>`count(*) FILTER (WHERE oldest_unpaid_due_date <= ${cutoff})::text`.as(`n${days}`),
+          sql<string>`coalesce(sum(outstanding) FILTER (WHERE oldest_unpaid_due_date <= ${cutoff}), 0)::text`.as(`o${days}`),
+          sql<string>`coalesce(sum(amount_overdue) FILTER (WHERE oldest_unpaid_due_date <= ${cutoff}), 0)::text`.as(`d${days}`),
+        ];
+      }),
+      sql<string>`coalesce(sum(outstanding), 0)::text`.as('book'),
+    ])
+    .where('lender_id', '=', lenderId)
+    .where('status', '=', 'active')
+    .executeTakeFirstOrThrow();
+  const parOf = (r: Record<string, string>) =>
+    ([1, 30, 60, 90] as const).map((days) => ({ days, contracts: Number(r[`n${days}`]), outstanding: Number(r[`o${days}`]), overdue: Number(r[`d${days}`]) }));
+
   const heldRows = await db
     .selectFrom('contracts')
     .innerJoin('devices', 'devices.id', 'contracts.device_id')
@@ -117,6 +151,8 @@ export async function dashboard(db: Kysely<DB>, lenderId: string, now: Date): Pr
 
   return {
     currency: lender.currency,
+    par: parOf(parRows as unknown as Record<string, string>),
+    bookOutstanding: Number(parRows.book),
     timeZone: lender.time_zone,
     stages,
     statuses,

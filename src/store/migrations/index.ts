@@ -14,6 +14,7 @@ import { claimLiftsLock } from './0022_claim_lifts_lock.ts';
 import { importJobs } from './0023_import_jobs.ts';
 import { operations } from './0030_operations.ts';
 import { paymentRails } from './0040_payment_rails.ts';
+import { consoleLists } from './0050_console_lists.ts';
 
 /**
  * Every migration, in order, defined in code (no files read from disk, so the CLI and tests run
@@ -35,6 +36,7 @@ export const migrations: Record<string, Migration> = {
   '0023_import_jobs': importJobs,
   '0030_operations': operations,
   '0040_payment_rails': paymentRails,
+  '0050_console_lists': consoleLists,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

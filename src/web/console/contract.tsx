@@ -1,7 +1,8 @@
 /** @jsxImportSource preact */
 import type { contractPage } from '../../services/views/console.ts';
 import { can } from '../../domain/roles.ts';
-import { Csrf, money, render, Shell, Stage, when, type Viewer } from './layout.tsx';
+import { channelLabel } from '../../i18n/labels.ts';
+import { Csrf, day, money, render, Shell, Stage, when, type Viewer } from './layout.tsx';
 
 export function renderContract(viewer: Viewer, p: Awaited<ReturnType<typeof contractPage>>, flash: { text: string; bad?: boolean } | null): string {
   const { contract: c, device, installments, payments } = p;
@@ -17,7 +18,7 @@ export function renderContract(viewer: Viewer, p: Awaited<ReturnType<typeof cont
           <dt>Borrower</dt><dd>{c.borrower_ref} · {c.borrower_phone} · {c.borrower_language}</dd>
           <dt>Financed</dt><dd>{m(c.financed)}</dd>
           <dt>Outstanding</dt><dd data-testid="outstanding">{m(c.outstanding)}</dd>
-          <dt>Overdue</dt><dd>{m(c.amount_overdue)}{c.oldest_unpaid_due_date ? ` since ${c.oldest_unpaid_due_date}` : ''}</dd>
+          <dt>Overdue</dt><dd>{m(c.amount_overdue)}{c.oldest_unpaid_due_date ? ` since ${day(c.oldest_unpaid_due_date, viewer)}` : ''}</dd>
           {p.payoff && (
             <>
               <dt>Pay off today</dt>
@@ -27,7 +28,7 @@ export function renderContract(viewer: Viewer, p: Awaited<ReturnType<typeof cont
               </dd>
             </>
           )}
-          <dt>Consent</dt><dd>{c.consent_at ? `${when(c.consent_at)} via ${c.consent_channel} (terms ${c.consent_terms_version})` : 'none recorded: this contract can never lock'}</dd>
+          <dt>Consent</dt><dd>{c.consent_at ? `${when(c.consent_at, viewer)} via ${channelLabel(c.consent_channel)} (terms ${c.consent_terms_version})` : 'none recorded: this contract can never lock'}</dd>
         </dl>
       </section>
       <section>
@@ -42,7 +43,7 @@ export function renderContract(viewer: Viewer, p: Awaited<ReturnType<typeof cont
               const paid = i.paid_principal + i.paid_interest + i.paid_fee + i.paid_penalty;
               return (
                 <tr data-n={String(i.n)}>
-                  <td>{i.n}</td><td>{i.due_date}</td>
+                  <td>{i.n}</td><td>{day(i.due_date, viewer)}</td>
                   <td class="num">{m(i.paid_principal)} / {m(i.principal)}</td>
                   <td class="num">{m(i.paid_interest)} / {m(i.interest)}</td>
                   <td class="num">{m(i.paid_fee)} / {m(i.fee)}</td>
@@ -62,10 +63,10 @@ export function renderContract(viewer: Viewer, p: Awaited<ReturnType<typeof cont
             <tbody>
               {payments.map((pay) => (
                 <tr data-payment={pay.id}>
-                  <td>{when(pay.received_at)}</td><td>{pay.external_ref}</td><td>{pay.channel}</td><td class="num">{m(pay.amount)}</td><td>{pay.posted_by}</td>
+                  <td>{when(pay.received_at, viewer)}</td><td>{pay.external_ref}</td><td>{channelLabel(pay.channel)}</td><td class="num">{m(pay.amount)}</td><td>{p.names.get(pay.posted_by) ?? pay.posted_by}</td>
                   <td>
                     {pay.reversed_at ? (
-                      <span>reversed {when(pay.reversed_at)}: {pay.reversal_reason}</span>
+                      <span>reversed {when(pay.reversed_at, viewer)}: {pay.reversal_reason}</span>
                     ) : can(viewer.role, 'reverse') ? (
                       <form method="post" action={`/console/contracts/${c.id}/payments/${pay.id}/reverse`} class="inline">
                         <Csrf token={viewer.csrf} />

@@ -24,7 +24,7 @@ export function renderChannels(viewer: Viewer, channels: readonly PaymentChannel
               <td>{c.type}</td>
               <td>{c.account.shortCode ?? c.account.accountId ?? '—'}{c.options.allowFrom?.length ? <><br /><span class="muted">from {c.options.allowFrom.join(', ')}</span></> : null}</td>
               <td>{c.freshnessMinutes} min{c.stale ? ' (stale)' : ''}</td>
-              <td>{when(c.lastReportedAt)}</td>
+              <td>{when(c.lastReportedAt, viewer)}</td>
               <td class="code" data-testid="callback-urls">
                 {Object.entries(c.callbackUrls).map(([k, url]) => <div>{k}: <code>{url}</code></div>)}
                 {c.secretsSet.length ? <div class="muted">secrets set: {c.secretsSet.join(', ')}</div> : null}
@@ -83,7 +83,7 @@ export function renderSuspense(viewer: Viewer, status: string, items: readonly S
           <tbody>
             {items.map((i) => (
               <tr data-id={i.id}>
-                <td>{when(i.receivedAt)}</td>
+                <td>{when(i.receivedAt, viewer)}</td>
                 <td>{i.channel}</td>
                 <td>{i.externalRef}<details><summary>payload</summary><pre>{JSON.stringify(i.payload, null, 2)}</pre></details></td>
                 <td>{i.reference || '—'}</td>
@@ -105,7 +105,7 @@ export function renderSuspense(viewer: Viewer, status: string, items: readonly S
                       </form>
                     </>
                   ) : (
-                    <span class="muted">{i.status}{i.resolvedAt ? ` ${when(i.resolvedAt)} by ${i.resolvedBy}` : ''}{i.note ? `: ${i.note}` : ''}</span>
+                    <span class="muted">{i.status}{i.resolvedAt ? ` ${when(i.resolvedAt, viewer)} by ${i.resolvedBy}` : ''}{i.note ? `: ${i.note}` : ''}</span>
                   )}
                 </td>
               </tr>

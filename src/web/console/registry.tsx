@@ -17,7 +17,7 @@ export function renderRegistry(viewer: Viewer, q: string, rows: Awaited<ReturnTy
           {rows.map((r) => (
             <tr>
               <td>{r.serial}</td><td>{r.imei1}{r.imei2 ? `, ${r.imei2}` : ''}</td><td>{r.model}</td><td>{r.sale_status}</td>
-              <td>{r.lender ?? '—'}</td><td>{when(r.enrolled_at)}</td><td>{when(r.last_seen_at)}</td><td>{when(r.released_at)}</td>
+              <td>{r.lender ?? '—'}</td><td>{when(r.enrolled_at, viewer)}</td><td>{when(r.last_seen_at, viewer)}</td><td>{when(r.released_at, viewer)}</td>
             </tr>
           ))}
         </tbody>

@@ -2,8 +2,9 @@
 import type { apiKeys, webhooks } from '../../services/views/console.ts';
 import type { LenderSettings } from '../../services/settings.ts';
 import { LENDER_ROLES } from '../../domain/roles.ts';
+import { roleLabel } from '../../i18n/labels.ts';
 import type { UserSummary } from '../../services/users.ts';
-import { Csrf, render, Shell, when, type Viewer } from './layout.tsx';
+import { ConfirmField, Csrf, render, Shell, when, type Viewer } from './layout.tsx';
 
 export interface SettingsPageProps {
   settings: LenderSettings;
@@ -15,6 +16,10 @@ export interface SettingsPageProps {
   eventTypes: readonly string[];
   newWebhook?: { url: string; secret: string } | null;
   flash: { text: string; bad?: boolean } | null;
+  /** IANA zones to choose from (Intl.supportedValuesOf('timeZone')). */
+  timeZones: readonly string[];
+  locales: readonly (readonly [code: string, name: string])[];
+  locale: string;
 }
 
 export function renderSettings(viewer: Viewer, p: SettingsPageProps): string {
@@ -43,7 +48,18 @@ export function renderSettings(viewer: Viewer, p: SettingsPageProps): string {
           <label>Support web address<input name="supportUrl" value={s.supportUrl} maxLength={300} /></label>
           <label>Support hours<input name="supportHours" value={s.supportHours ?? ''} maxLength={120} /></label>
           <label>How to pay (shown to borrowers)<textarea name="howToPay" required maxLength={2000} rows={3}>{s.howToPay}</textarea></label>
-          <label>Time zone<input name="timeZone" value={s.timeZone} required maxLength={64} /></label>
+          <label>
+            Time zone (dates on the phones, in the console and in exports)
+            <select name="timeZone" required data-testid="time-zone">
+              {(p.timeZones.includes(s.timeZone) ? p.timeZones : [s.timeZone, ...p.timeZones]).map((z) => <option value={z} selected={z === s.timeZone}>{z.replaceAll('_', ' ')}</option>)}
+            </select>
+          </label>
+          <label>
+            Language and date format of the console
+            <select name="locale" data-testid="locale">
+              {p.locales.map(([code, name]) => <option value={code} selected={code === p.locale}>{name}</option>)}
+            </select>
+          </label>
           <label>
             Compliance profile
             <select name="complianceProfile" data-testid="profile">
@@ -57,9 +73,9 @@ export function renderSettings(viewer: Viewer, p: SettingsPageProps): string {
           <h2>Payment channels</h2>
           <Csrf token={viewer.csrf} />
           <p class="muted">One per line: name and freshness window in minutes, e.g. “mpesa 60”. New locks are held while a channel has not reported within its window.</p>
-          <textarea name="channels" rows={5}>{s.paymentChannels.map((c) => `${c.channel} ${c.freshnessMinutes}`).join('\n')}</textarea>
+          <textarea name="channels" rows={5} aria-label="Payment channels: one per line, name and minutes">{s.paymentChannels.map((c) => `${c.channel} ${c.freshnessMinutes}`).join('\n')}</textarea>
           <ul>
-            {s.paymentChannels.map((c) => <li>{c.channel}: last report {when(c.lastReportedAt)}{c.stale ? ' — stale' : ''}</li>)}
+            {s.paymentChannels.map((c) => <li>{c.channel}: last report {when(c.lastReportedAt, viewer)}{c.stale ? ' — stale' : ''}</li>)}
           </ul>
           <button type="submit">Save channels</button>
         </form>
@@ -67,16 +83,17 @@ export function renderSettings(viewer: Viewer, p: SettingsPageProps): string {
       <section>
         <h2>Users</h2>
         <table data-testid="users">
-          <thead><tr><th>Name</th><th>Email</th><th>Role</th><th>Added</th><th></th></tr></thead>
+          <thead><tr><th>Name</th><th>Email</th><th>Role</th><th>Added</th><th>Access</th></tr></thead>
           <tbody>
             {p.users.map((u) => (
               <tr>
-                <td>{u.name}</td><td>{u.email}</td><td>{u.role}</td><td>{when(u.createdAt)}</td>
+                <td>{u.name}</td><td>{u.email}</td><td>{roleLabel(u.role)}</td><td>{when(u.createdAt, viewer)}</td>
                 <td>
-                  {u.disabledAt ? `disabled ${when(u.disabledAt)}` : u.email === viewer.email ? 'you' : (
-                    <form method="post" action={`/console/settings/users/${u.id}/disable`} class="inline">
+                  {u.disabledAt ? `disabled ${when(u.disabledAt, viewer)}` : u.email === viewer.email ? 'you' : (
+                    <form method="post" action={`/console/settings/users/${u.id}/disable`} class="inline" hx-confirm={`Disable ${u.name}? They are signed out and cannot sign in again.`} data-testid="disable-form">
                       <Csrf token={viewer.csrf} />
-                      <button type="submit" class="quiet">Disable</button>
+                      <ConfirmField question={`Disable ${u.name}`} testId="disable-confirm" />
+                      <button type="submit" class="quiet" data-testid="disable-submit">Disable</button>
                     </form>
                   )}
                 </td>
@@ -89,23 +106,24 @@ export function renderSettings(viewer: Viewer, p: SettingsPageProps): string {
           <label>Name<input name="name" required maxLength={120} /></label>
           <label>Email<input name="email" type="email" required /></label>
           <label>Password (10+ characters)<input name="password" type="password" required minLength={10} autocomplete="new-password" /></label>
-          <label>Role<select name="role">{LENDER_ROLES.map((r) => <option value={r}>{r}</option>)}</select></label>
+          <label>Role<select name="role" data-testid="new-user-role">{LENDER_ROLES.map((r) => <option value={r} selected={r === 'viewer'}>{roleLabel(r)}</option>)}</select></label>
           <button type="submit">Add user</button>
         </form>
       </section>
       <section>
         <h2>API keys</h2>
         <table data-testid="keys">
-          <thead><tr><th>Name</th><th>Scopes</th><th>Created</th><th>Last used</th><th></th></tr></thead>
+          <thead><tr><th>Name</th><th>Scopes</th><th>Created</th><th>Last used</th><th>Access</th></tr></thead>
           <tbody>
             {p.keys.map((k) => (
               <tr>
-                <td>{k.name}</td><td>{(k.scopes as string[]).join(', ')}</td><td>{when(k.created_at)}</td><td>{when(k.last_used_at)}</td>
+                <td>{k.name}</td><td>{(k.scopes as string[]).join(', ')}</td><td>{when(k.created_at, viewer)}</td><td>{when(k.last_used_at, viewer)}</td>
                 <td>
-                  {k.revoked_at ? `revoked ${when(k.revoked_at)}` : (
-                    <form method="post" action={`/console/settings/keys/${k.id}/revoke`} class="inline">
+                  {k.revoked_at ? `revoked ${when(k.revoked_at, viewer)}` : (
+                    <form method="post" action={`/console/settings/keys/${k.id}/revoke`} class="inline" hx-confirm={`Revoke the key “${k.name}”? Every program using it stops working at once.`} data-testid="revoke-form">
                       <Csrf token={viewer.csrf} />
-                      <button type="submit" class="quiet">Revoke</button>
+                      <ConfirmField question={`Revoke “${k.name}”`} testId="revoke-confirm" />
+                      <button type="submit" class="quiet" data-testid="revoke-submit">Revoke</button>
                     </form>
                   )}
                 </td>
@@ -128,11 +146,11 @@ export function renderSettings(viewer: Viewer, p: SettingsPageProps): string {
       <section>
         <h2>Webhooks</h2>
         <table data-testid="webhooks">
-          <thead><tr><th>Endpoint</th><th>Events</th><th>Created</th><th></th></tr></thead>
+          <thead><tr><th>Endpoint</th><th>Events</th><th>Created</th><th>State</th></tr></thead>
           <tbody>
             {p.webhooks.map((w) => (
               <tr>
-                <td>{w.url}</td><td>{(w.events as string[]).join(', ')}</td><td>{when(w.created_at)}</td>
+                <td>{w.url}</td><td>{(w.events as string[]).join(', ')}</td><td>{when(w.created_at, viewer)}</td>
                 <td>
                   {!w.active ? 'inactive' : (
                     <form method="post" action={`/console/settings/webhooks/${w.id}/deactivate`} class="inline">

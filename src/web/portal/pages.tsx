@@ -69,7 +69,12 @@ export function ResultPage({ frame, r }: { frame: Frame; r: LookupFound }) {
       <p class={r.stage === 'locked' || r.stage === 'restricted' ? 'alert big' : 'note big'} data-testid="stage" data-stage={r.stage}>
         {t(lang, `portal.stage.${r.stage}`)}
       </p>
-      {r.openClaim && <p class="ok">{t(lang, 'portal.result.claimOpen')}</p>}
+      {r.openClaim && (
+        <p class="ok" data-testid="open-claim">
+          {r.openClaimNumber && <><a href={`/portal/claims/${encodeURIComponent(r.openClaimNumber)}?lang=${lang}`}>{t(lang, 'portal.result.claimNumber', { number: r.openClaimNumber })}</a>{' '}</>}
+          {t(lang, 'portal.result.claimOpen')}
+        </p>
+      )}
       <dl>
         <dt>{t(lang, 'portal.result.reference')}</dt>
         <dd data-testid="lock-reference">{r.lockReference}</dd>

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { LienError } from '../../../domain/errors.ts';
 import { SHIPPED_PROFILES } from '../../../domain/profiles/index.ts';
+import { CONSOLE_LOCALES } from '../../../i18n/labels.ts';
 import { createApiKey, revokeApiKey, type Scope } from '../../../services/apikeys.ts';
 import { approveClaim, CLAIM_STATUSES, listClaims, rejectClaim } from '../../../services/claim-review.ts';
 import type { Services } from '../../../services/context.ts';
@@ -12,12 +13,14 @@ import type { ClaimStatus } from '../../../store/schema.ts';
 import { renderClaims } from '../../../web/console/claims.tsx';
 import { renderRegistry } from '../../../web/console/registry.tsx';
 import { renderSettings } from '../../../web/console/settings.tsx';
-import { apiKeys, claimDevices, claimReceipt, registry, webhooks } from '../../../services/views/console.ts';
-import { actorOf, field, fields, formAction, html, lenderOf, takeFlash, viewerOf, type Flash } from './session.ts';
+import { apiKeys, claimDevices, claimOverdue, claimReceipt, registry, webhooks } from '../../../services/views/console.ts';
+import { actorOf, field, fields, formAction, html, lenderOf, requireConfirmation, takeFlash, viewerOf, type Flash } from './session.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { httpStatus } from '../../errors.ts';
 
 type IdParams = { Params: { id: string } };
+/** Every zone the runtime knows, for the settings' time-zone list (UTC is not among them in V8). */
+const TIME_ZONES = [...new Set(['UTC', ...Intl.supportedValuesOf('timeZone')])];
 /** Receipt types a browser may show inline; anything else is downloaded. */
 const INLINE_RECEIPTS = new Set(['image/png', 'image/jpeg', 'image/webp', 'application/pdf']);
 
@@ -26,8 +29,11 @@ export async function adminPages(app: FastifyInstance, { s }: { s: Services }): 
     const lenderId = lenderOf(req);
     const status = (CLAIM_STATUSES as readonly string[]).includes(req.query.status ?? '') ? (req.query.status as ClaimStatus) : 'open';
     const page = await listClaims(s.db, lenderId, { status, ...(req.query.cursor ? { cursor: req.query.cursor } : {}), limit: 50 });
-    const serials = await claimDevices(s.db, lenderId, [...new Set(page.items.map((c) => c.deviceId))]);
-    return html(reply, renderClaims(viewerOf(req), { status, claims: page.items, serials, nextCursor: page.nextCursor, flash: takeFlash(req, reply, s) }));
+    const [serials, overdue] = await Promise.all([
+      claimDevices(s.db, lenderId, [...new Set(page.items.map((c) => c.deviceId))]),
+      claimOverdue(s.db, lenderId, [...new Set(page.items.map((c) => c.contractId))]),
+    ]);
+    return html(reply, renderClaims(viewerOf(req), { status, claims: page.items, serials, overdue, now: s.clock.now(), nextCursor: page.nextCursor, flash: takeFlash(req, reply, s) }));
   });
 
   app.get<IdParams>('/claims/:id/receipt', { config: { console: 'read' } }, async (req, reply) => {
@@ -73,6 +79,9 @@ export async function adminPages(app: FastifyInstance, { s }: { s: Services }): 
         eventTypes: WEBHOOK_EVENT_TYPES,
         newWebhook: extra.newWebhook ?? null,
         flash: extra.flash ?? takeFlash(req, reply, s),
+        timeZones: TIME_ZONES,
+        locales: CONSOLE_LOCALES,
+        locale: settings.locale,
       }),
       extra.newKey || extra.newWebhook ? 201 : 200,
     );
@@ -90,6 +99,7 @@ export async function adminPages(app: FastifyInstance, { s }: { s: Services }): 
         supportHours: field(b, 'supportHours').trim() || null,
         howToPay: field(b, 'howToPay'),
         timeZone: field(b, 'timeZone').trim(),
+        ...(field(b, 'locale') ? { locale: field(b, 'locale') } : {}),
         ...(profile ? { complianceProfile: profile } : {}),
       });
       return { text: 'Settings saved.' };
@@ -123,6 +133,7 @@ export async function adminPages(app: FastifyInstance, { s }: { s: Services }): 
   app.post<IdParams>('/settings/users/:id/disable', { config: { console: 'settings' } }, async (req, reply) =>
     formAction(reply, s, '/console/settings', async () => {
       lenderOf(req);
+      requireConfirmation(req.body, 'disabling a user ends their sessions and signs them out for good');
       const u = await disableUser(s, actorOf(req), req.params.id);
       return { text: `User ${u.email} disabled; their sessions are ended.` };
     }),
@@ -143,6 +154,7 @@ export async function adminPages(app: FastifyInstance, { s }: { s: Services }): 
   app.post<IdParams>('/settings/keys/:id/revoke', { config: { console: 'settings' } }, async (req, reply) =>
     formAction(reply, s, '/console/settings', async () => {
       lenderOf(req);
+      requireConfirmation(req.body, 'a revoked API key stops working at once and cannot be restored');
       await revokeApiKey(s, actorOf(req), req.params.id);
       return { text: 'API key revoked.' };
     }),

@@ -7,6 +7,8 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../../services/context.ts';
 import { adminPages } from './admin-pages.ts';
+import { bulkPages } from './bulk.ts';
+import { listPages } from './lists.ts';
 import { workPages } from './pages.ts';
 import { railPages } from './rails-pages.ts';
 import { installGuards } from './session.ts';
@@ -18,6 +20,8 @@ async function consolePages(app: FastifyInstance, { s }: { s: Services }): Promi
   installGuards(app, s);
 
   await app.register(workPages, { s });
+  await app.register(listPages, { s });
+  await app.register(bulkPages, { s });
   await app.register(adminPages, { s });
   await app.register(railPages, { s });
 }

@@ -19,12 +19,12 @@ import { BAD_CREDENTIALS, signIn, signOut } from '../../../services/sessions.ts'
 import { can } from '../../../domain/roles.ts';
 import { renderContract } from '../../../web/console/contract.tsx';
 import { renderDashboard } from '../../../web/console/dashboard.tsx';
-import { renderDevice, renderSearch } from '../../../web/console/device.tsx';
+import { renderDevice } from '../../../web/console/device.tsx';
 import { renderLogin } from '../../../web/console/login.tsx';
 import { renderSell } from '../../../web/console/sell.tsx';
-import { activeContractOf, contractPage, devicePage, searchDevices } from '../../../services/views/console.ts';
+import { activeContractOf, contractPage, devicePage } from '../../../services/views/console.ts';
 import {
-  actorOf, cookieOptions, done, field, formAction, homeOf, html, lenderOf, LOGIN_CSRF_COOKIE, loginCsrf, safeNext, SESSION_COOKIE, takeFlash, userOf, viewerOf,
+  actorOf, cookieOptions, done, field, formAction, homeOf, html, lenderOf, LOGIN_CSRF_COOKIE, loginCsrf, requireConfirmation, safeNext, SESSION_COOKIE, takeFlash, userOf, viewerOf,
 } from './session.ts';
 import { csrfMatches } from '../../../services/sessions.ts';
 import { httpStatus } from '../../errors.ts';
@@ -87,13 +87,6 @@ export async function workPages(app: FastifyInstance, { s }: { s: Services }): P
     return html(reply, renderDashboard(viewerOf(req), await dashboard(s.db, lenderOf(req), s.clock.now()), takeFlash(req, reply, s)));
   });
 
-  app.get<{ Querystring: { q?: string } }>('/devices', { config: { console: 'find' } }, async (req, reply) => {
-    const q = (req.query.q ?? '').slice(0, 40);
-    const rows = q ? await searchDevices(s.db, lenderOf(req), q) : [];
-    if (q && rows.length === 1) return reply.redirect(`/console/devices/${rows[0]!.id}`, 303);
-    return html(reply, renderSearch(viewerOf(req), q, rows, takeFlash(req, reply, s)));
-  });
-
   app.get<IdParams>('/devices/:id', { config: { console: 'find' } }, async (req, reply) => {
     const lenderId = lenderOf(req);
     const page = await devicePage(s.db, lenderId, req.params.id);
@@ -123,6 +116,7 @@ export async function workPages(app: FastifyInstance, { s }: { s: Services }): P
       lenderOf(req);
       const type = field(req.body, 'type') as IssueCodeInput['type'];
       if (!['ADD_TIME', 'DISABLE_PAYG', 'COUNTER_SYNC'].includes(type)) throw new LienError('invalid_input', 'Choose the kind of code.', { field: 'type' });
+      if (type === 'DISABLE_PAYG') requireConfirmation(req.body, 'a release code frees the phone from the lien for good');
       const days = type === 'ADD_TIME' ? Number(field(req.body, 'days')) : undefined;
       const code = await issueCode(s, actorOf(req), { deviceId: req.params.id, type, ...(days !== undefined ? { days } : {}), reason: field(req.body, 'reason') });
       return { text: `Code ${code.token} issued (${code.type}${code.days ? `, ${code.days} days` : ''}). Read it to the borrower; they type it on the lock screen.` };
@@ -135,9 +129,10 @@ export async function workPages(app: FastifyInstance, { s }: { s: Services }): P
       const c = await activeContractOf(s.db, lenderOf(req), req.params.id);
       const action = field(req.body, 'action') as ManualActionName;
       if (!MANUAL_ACTIONS.includes(action)) throw new LienError('invalid_input', 'Choose an action.', { field: 'action' });
+      if (action === 'release') requireConfirmation(req.body, 'releasing the phone ends the lien for good');
       const untilRaw = field(req.body, 'until');
-      const until = untilRaw ? new Date(`${untilRaw.length === 16 ? `${untilRaw}:00` : untilRaw}Z`) : undefined;
-      if (until && Number.isNaN(until.getTime())) throw new LienError('invalid_input', '"Until" is not a date and time.', { field: 'until' });
+      const { time_zone } = await lenderFacts(s, lenderOf(req));
+      const until = untilRaw ? localInstant(untilRaw, time_zone) : undefined;
       const ev = await applyManualAction(s, actorOf(req), c.id, { action, reason: field(req.body, 'reason'), ...(until ? { until } : {}) });
       return { text: manualOutcome(action, ev).message };
     });
@@ -199,6 +194,15 @@ export async function workPages(app: FastifyInstance, { s }: { s: Services }): P
       return html(reply, renderSell(viewerOf(req), { currency: l.currency, today: today(s, l.time_zone), values, flash: { text: e.message, bad: true } }), httpStatus(e));
     }
   });
+}
+
+/** A `datetime-local` value typed in the lender's zone → the instant it means. */
+export function localInstant(raw: string, timeZone: string): Date {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})$/.exec(raw);
+  if (!m) throw new LienError('invalid_input', '"Until" is not a date and time.', { field: 'until' });
+  const midnight = startOfLocalDay(m[1]!, timeZone);
+  // Whole hours and minutes after local midnight; a DST jump that day moves it like a wall clock would not, which is fine for an "until".
+  return new Date(midnight + (Number(m[2]) * 60 + Number(m[3])) * 60_000);
 }
 
 function required(v: string, name: string, label: string): string {

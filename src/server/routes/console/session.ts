@@ -43,8 +43,11 @@ export function userOf(req: FastifyRequest): SessionUser {
 }
 
 export function viewerOf(req: FastifyRequest): Viewer {
-  const u = userOf(req);
-  return { name: u.name, email: u.email, role: u.role, lenderName: u.lenderName, csrf: u.csrfToken };
+  return viewerFrom(userOf(req));
+}
+
+function viewerFrom(u: SessionUser): Viewer {
+  return { name: u.name, email: u.email, role: u.role, lenderName: u.lenderName, csrf: u.csrfToken, timeZone: u.timeZone, locale: u.locale };
 }
 
 export function actorOf(req: FastifyRequest): Actor {
@@ -66,6 +69,14 @@ export function field(body: unknown, name: string): string {
 export function fields(body: unknown, name: string): string[] {
   const v = body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
   return typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/**
+ * An irreversible action goes ahead only when its form says so (the confirmation box, or the
+ * dialog htmx shows first): a stray click, a replayed form or a script without it is refused.
+ */
+export function requireConfirmation(body: unknown, what: string): void {
+  if (field(body, 'confirm') !== 'yes') throw new LienError('invalid_input', `Tick the box to confirm: ${what}.`, { field: 'confirm' });
 }
 
 export function html(reply: FastifyReply, body: string, status = 200): FastifyReply {
@@ -188,7 +199,7 @@ export function installGuards(app: FastifyInstance, s: Services): void {
   app.setNotFoundHandler(async (req, reply) => {
     const token = req.cookies[SESSION_COOKIE];
     const user = token ? await findSession(s.db, token, s.clock.now()) : null;
-    const viewer = user ? { name: user.name, email: user.email, role: user.role, lenderName: user.lenderName, csrf: user.csrfToken } : null;
+    const viewer = user ? viewerFrom(user) : null;
     return html(reply, renderProblem(viewer, 404, 'Not found', `There is no page at ${req.url.split('?')[0]}.`), 404);
   });
 }
