@@ -9,7 +9,6 @@ function facts(over: Partial<PolicyFacts> = {}, timeZone = 'America/Bogota'): Po
     version: 4,
     now: new Date('2027-01-20T12:00:00Z'),
     decision: { stage: 'current', lockAt: null, noticeIndex: null },
-    noticeUntil: null,
     lender: { name: 'Crédito Andino', support_phone: '+5716000000', support_url: '', how_to_pay: 'PSE', support_hours: null, time_zone: timeZone },
     amountDue: 0,
     currency: 'COP',

@@ -13,6 +13,7 @@ import { auditKeyedChain } from './0021_audit_keyed_chain.ts';
 import { claimLiftsLock } from './0022_claim_lifts_lock.ts';
 import { importJobs } from './0023_import_jobs.ts';
 import { operations } from './0030_operations.ts';
+import { lockScreenTexts } from './0055_lock_screen_texts.ts';
 
 /**
  * Every migration, in order, defined in code (no files read from disk, so the CLI and tests run
@@ -33,6 +34,7 @@ export const migrations: Record<string, Migration> = {
   '0022_claim_lifts_lock': claimLiftsLock,
   '0023_import_jobs': importJobs,
   '0030_operations': operations,
+  '0055_lock_screen_texts': lockScreenTexts,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
