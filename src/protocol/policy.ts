@@ -51,10 +51,14 @@ function lenderTextProperties() {
   };
 }
 
-function factsProperties() {
+// A server signs only the codes it defines; an agent accepts codes of later minor versions and
+// words the stage for them (docs/protocol.md §7.5), so they do not make a policy malformed.
+const openCode = () => Type.String({ pattern: '^[a-z][a-z0-9_]{0,39}$' });
+
+function factsProperties(open: boolean) {
   return {
     /** Why the stage is what it is, as a code the phone words in the borrower's language. */
-    reason: Type.Enum(REASON_CODES),
+    reason: open ? openCode() : Type.Enum(REASON_CODES),
     /** The oldest unpaid due date (overdue since, or next due), in the lender's calendar. */
     dueDate: Type.Union([PlainDate, Type.Null()]),
     /** The lender's IANA time zone: the phone shows every date and time in it. */
@@ -65,7 +69,7 @@ function factsProperties() {
 function noteProperties(open: boolean) {
   return {
     id: Type.String({ minLength: 1, maxLength: 64 }),
-    template: Type.Enum(NOTE_TEMPLATES),
+    template: open ? openCode() : Type.Enum(NOTE_TEMPLATES),
     /** Values the template names: an amount (minor units of the policy's currency) and a date. */
     params: Type.Object({ amount: Type.Optional(SafeCount), date: Type.Optional(PlainDate) }, { additionalProperties: open }),
     /** The `custom` template's text per language; `default` is the fallback. */
@@ -117,7 +121,7 @@ function policyProperties(open: boolean) {
      * that does not know one of them refuses the whole policy (docs/protocol.md §7.3).
      */
     /** 1.1, display only: the facts a translated lock screen is worded from (§7.5). */
-    facts: Type.Optional(obj(factsProperties())),
+    facts: Type.Optional(obj(factsProperties(open))),
     /** 1.1, display only: the lender's texts per language; `lender` holds the fallback (§7.5). */
     lenderTexts: Type.Optional(Type.Record(Type.String({ pattern: TEXT_LANG_PATTERN }), obj(lenderTextProperties()), { maxProperties: MAX_TEXT_LANGS })),
     /** 1.1, display only: a short note from the lender, shown on the phone's screen (§7.5). */

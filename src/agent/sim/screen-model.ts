@@ -7,7 +7,7 @@
  */
 import { findCurrency } from '../../domain/currency.ts';
 import { formatDate, formatDateTime, formatDuration, formatMoney, t, type Lang, type MessageKey } from '../../i18n/index.ts';
-import type { Policy, ScreenNote } from '../../protocol/index.ts';
+import { REASON_CODES, type Policy, type ScreenNote } from '../../protocol/index.ts';
 import type { LockScreenView, ScreenMode } from '../ports.ts';
 
 /** Plain text, or a value with a stable id (`data-testid` in the browser). */
@@ -40,7 +40,7 @@ export interface ScreenModel {
 
 export interface DescribeOptions {
   lang: Lang;
-  /** Zone deadlines are shown in (default UTC). */
+  /** Zone deadlines are shown in when the policy names none (default UTC). */
   timeZone?: string;
 }
 
@@ -96,7 +96,8 @@ export function describeScreen(view: LockScreenView, policy: Policy | null, opts
   if (mode === 'restricted') lines.push(sentence(lang, 'restricted-body', 'lock.restricted.body', {}));
   if (mode === 'released') lines.push(sentence(lang, 'released-body', 'lock.released.body', {}));
   if (mode === 'dormant') lines.push(sentence(lang, 'dormant', 'lock.dormant', {}));
-  if (view.note && lender && !terminal) lines.push(noteLine(lang, view, lender, policy, day));
+  const note = view.note && lender && !terminal ? noteLine(lang, view, lender, policy, day) : null;
+  if (note) lines.push(note);
   if (view.creditUntil) lines.push(sentence(lang, 'credit', 'lock.creditUntil', { date: { id: 'credit-until', text: when(view.creditUntil) } }));
   if (view.lockReference) lines.push(sentence(lang, 'reference', 'lock.reference', { reference: { id: 'lock-reference', text: view.lockReference } }));
   if (view.backoffSecondsRemaining > 0) {
@@ -167,7 +168,8 @@ export function lenderTexts(view: Pick<LockScreenView, 'lender' | 'lenderTexts'>
  * stage says as much, and the English `message` it carries is never shown.
  */
 function reasonLine(lang: Lang, view: LockScreenView, policy: Policy | null, lender: Slot, day: (d: string) => string): ScreenLine | null {
-  const reason = view.facts?.reason ?? (policy && ['notice', 'restricted', 'locked'].includes(policy.stage) ? 'overdue' : null);
+  const known = view.facts && (REASON_CODES as readonly string[]).includes(view.facts.reason) ? view.facts.reason : null;
+  const reason = known ?? (policy && ['notice', 'restricted', 'locked'].includes(policy.stage) ? 'overdue' : null);
   if (reason === 'manual_lock') return sentence(lang, 'reason', 'lock.why.manualLock', { lender });
   if (reason !== 'overdue') return null;
   const since = view.facts?.dueDate;
@@ -182,19 +184,22 @@ const NOTE_KEYS: Record<Exclude<ScreenNote['template'], 'custom'>, MessageKey> =
 };
 
 /** The lender note: a catalog template in the borrower's language, or the lender's own text for it. */
-function noteLine(lang: Lang, view: LockScreenView, lender: Slot, policy: Policy | null, day: (d: string) => string): ScreenLine {
+function noteLine(lang: Lang, view: LockScreenView, lender: Slot, policy: Policy | null, day: (d: string) => string): ScreenLine | null {
   const note = view.note!;
   if (note.template === 'custom') {
     const texts = note.texts ?? {};
     const text = (Object.hasOwn(texts, lang) ? texts[lang] : undefined) ?? texts.default ?? '';
     return { id: 'note', parts: [{ id: 'note-text', text }] };
   }
+  // A template of a later minor version: nothing rather than a sentence outside the catalog.
+  const key = Object.hasOwn(NOTE_KEYS, note.template) ? NOTE_KEYS[note.template as keyof typeof NOTE_KEYS] : null;
+  if (!key) return null;
   const currency = policy?.currency ?? view.currency;
   const slots: Record<string, Slot> = { lender: { id: 'note-lender', text: lender.text } };
   if (view.lender) slots.phone = { id: 'note-phone', text: view.lender.phone };
   if (note.params.amount !== undefined && currency) slots.amount = { id: 'note-amount', text: money(lang, note.params.amount, currency) };
   if (note.params.date !== undefined) slots.date = { id: 'note-date', text: day(note.params.date) };
-  return sentence(lang, 'note', NOTE_KEYS[note.template], slots);
+  return sentence(lang, 'note', key, slots);
 }
 
 /** The line's text with every slot filled in: what the terminal prints. */
