@@ -4,6 +4,7 @@ import type { LenderSettings } from '../../services/settings.ts';
 import { LENDER_ROLES } from '../../domain/roles.ts';
 import type { UserSummary } from '../../services/users.ts';
 import { Csrf, render, Shell, when, type Viewer } from './layout.tsx';
+import { LockTextsForm } from './lock-texts.tsx';
 
 export interface SettingsPageProps {
   settings: LenderSettings;
@@ -64,6 +65,7 @@ export function renderSettings(viewer: Viewer, p: SettingsPageProps): string {
           <button type="submit">Save channels</button>
         </form>
       </div>
+      <LockTextsForm viewer={viewer} settings={s} />
       <section>
         <h2>Users</h2>
         <table data-testid="users">

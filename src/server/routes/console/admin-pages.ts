@@ -16,6 +16,7 @@ import { apiKeys, claimDevices, claimReceipt, registry, webhooks } from '../../.
 import { actorOf, field, fields, formAction, html, lenderOf, takeFlash, viewerOf, type Flash } from './session.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { httpStatus } from '../../errors.ts';
+import { LANGUAGES } from '../../../i18n/index.ts';
 
 type IdParams = { Params: { id: string } };
 /** Receipt types a browser may show inline; anything else is downloaded. */
@@ -93,6 +94,17 @@ export async function adminPages(app: FastifyInstance, { s }: { s: Services }): 
         ...(profile ? { complianceProfile: profile } : {}),
       });
       return { text: 'Settings saved.' };
+    }),
+  );
+
+  app.post('/settings/texts', { config: { console: 'settings' } }, async (req, reply) =>
+    formAction(reply, s, '/console/settings', async () => {
+      const b = req.body;
+      const texts = Object.fromEntries(
+        LANGUAGES.map((l) => [l.code, { howToPay: field(b, `howToPay.${l.code}`), supportHours: field(b, `supportHours.${l.code}`), message: field(b, `message.${l.code}`) }]),
+      );
+      await updateSettings(s, actorOf(req), lenderOf(req), { lockMessage: field(b, 'lockMessage'), texts });
+      return { text: 'Lock screen texts saved; phones receive them at their next sync.' };
     }),
   );
 
