@@ -5,6 +5,7 @@ import { adminRoutes } from './lender/admin.ts';
 import { claimRoutes } from './lender/claims.ts';
 import { contractRoutes } from './lender/contracts.ts';
 import { deviceRoutes } from './lender/devices.ts';
+import { messageRoutes } from './lender/messages.ts';
 import { oversightRoutes } from './lender/oversight.ts';
 import { paymentRoutes } from './lender/payments.ts';
 
@@ -15,7 +16,7 @@ import { paymentRoutes } from './lender/payments.ts';
  */
 export async function lenderRoutes(app: FastifyInstance, { s }: { s: Services }): Promise<void> {
   app.addHook('onRequest', requireApiKey(s, 'lender'));
-  for (const routes of [paymentRoutes, deviceRoutes, contractRoutes, claimRoutes, adminRoutes, oversightRoutes]) {
+  for (const routes of [paymentRoutes, deviceRoutes, messageRoutes, contractRoutes, claimRoutes, adminRoutes, oversightRoutes]) {
     await app.register(routes, { s });
   }
 }

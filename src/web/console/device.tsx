@@ -56,6 +56,7 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
           <dt>Enrolled</dt><dd>{when(d.enrolled_at)}</dd>
           <dt>Last check-in</dt><dd data-testid="last-seen">{when(d.last_seen_at)}</dd>
           <dt>Agent</dt><dd>{d.agent_version ?? '—'}, holds policy v{d.policy_version_held}</dd>
+          <dt>Messages</dt><dd><a href={`/console/devices/${d.id}/messages`} data-testid="messages-link">Borrower messages (SMS and screen notes)</a></dd>
           {c && (
             <>
               <dt>Contract</dt>

@@ -7,6 +7,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../../services/context.ts';
 import { adminPages } from './admin-pages.ts';
+import { messagePages } from './message-pages.ts';
 import { workPages } from './pages.ts';
 import { installGuards } from './session.ts';
 import { userApiRoutes } from './users-api.ts';
@@ -18,6 +19,7 @@ async function consolePages(app: FastifyInstance, { s }: { s: Services }): Promi
 
   await app.register(workPages, { s });
   await app.register(adminPages, { s });
+  await app.register(messagePages, { s });
 }
 
 export async function consoleRoutes(app: FastifyInstance, { s }: { s: Services }): Promise<void> {
