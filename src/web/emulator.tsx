@@ -164,9 +164,14 @@ export function renderPhonePage(p: PhonePageProps): string {
 
 export interface IndexRow {
   serial: string;
+  /** What the emulated phone's screen shows; null for a phone not started here. */
   mode: string | null;
+  /** The stage of the phone's contract on the server (or its status once closed); null if never sold on credit. */
+  stage: string | null;
   lender: string | null;
 }
+
+const stageText = (stage: string | null) => (stage ? stage.replace(/_/g, ' ') : 'not sold on credit');
 
 export function renderIndexPage({ running, registered, error }: { running: IndexRow[]; registered: IndexRow[]; error?: string }): string {
   return doc(
@@ -185,7 +190,8 @@ export function renderIndexPage({ running, registered, error }: { running: Index
             <table data-testid="running">
               <tr>
                 <th>serial</th>
-                <th>mode</th>
+                <th>screen</th>
+                <th>stage</th>
                 <th>lender</th>
               </tr>
               {running.map((r) => (
@@ -194,6 +200,7 @@ export function renderIndexPage({ running, registered, error }: { running: Index
                     <a href={`/emulator/${encodeURIComponent(r.serial)}`}>{r.serial}</a>
                   </td>
                   <td data-mode={r.mode ?? ''}>{r.mode?.toUpperCase()}</td>
+                  <td data-stage={r.stage ?? ''}>{stageText(r.stage)}</td>
                   <td>{r.lender}</td>
                 </tr>
               ))}
@@ -208,12 +215,18 @@ export function renderIndexPage({ running, registered, error }: { running: Index
             <>
               <h3>Recently registered devices</h3>
               <table data-testid="registered">
+                <tr>
+                  <th>serial</th>
+                  <th>stage</th>
+                  <th>lender</th>
+                </tr>
                 {registered.map((r) => (
-                  <tr>
+                  <tr data-serial={r.serial}>
                     <td>
                       <a href={`/emulator/${encodeURIComponent(r.serial)}`}>{r.serial}</a>
                     </td>
-                    <td>{r.lender ?? 'not sold on credit'}</td>
+                    <td data-stage={r.stage ?? ''}>{stageText(r.stage)}</td>
+                    <td>{r.lender ?? '—'}</td>
                   </tr>
                 ))}
               </table>
