@@ -8,6 +8,7 @@ import { describeScreen, lineText } from '../../src/agent/sim/screen-model.ts';
 import { checkNote } from '../../src/services/device-messages.ts';
 import { NUDGE_CHANNEL, nudgedDevices } from '../../src/services/unit-of-work.ts';
 import { TestPlatform } from '../e2e/in-process.ts';
+import { addUser, ConsoleClient, flashOf } from '../console/helpers.ts';
 
 describe('checkNote', () => {
   const at = new Date('2026-03-01T08:00:00Z');
@@ -82,5 +83,35 @@ describe('sendDeviceMessage through the API', () => {
     expect(missing.status).toBe(404);
     const count = await p.lien.services.db.selectFrom('device_messages').select((eb) => eb.fn.countAll<number>().as('n')).where('device_id', '=', sale.deviceId).executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(0);
+  });
+
+  it('the console: a support agent sends a custom note from the borrower-messages page and sees it with its status; a viewer cannot send', async () => {
+    await addUser(p, p.lenderId, 'support', 'support-msg@jamii.example');
+    await addUser(p, p.lenderId, 'viewer', 'viewer-msg@jamii.example');
+    const [d] = await p.register(1);
+    const sale = await p.sell(d!);
+    const c = new ConsoleClient(p.url);
+    expect((await c.signIn('support-msg@jamii.example')).status).toBe(303);
+    const device = await c.get(`/console/devices/${sale.deviceId}`);
+    expect(device.body).toContain(`/console/devices/${sale.deviceId}/messages`);
+    const page = await c.get(`/console/devices/${sale.deviceId}/messages`);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('data-testid="message-form"');
+    const sent = await c.post(`/console/devices/${sale.deviceId}/messages`, { template: 'custom', 'text.default': 'Our shop is open on Sunday.', 'text.sw': 'Duka liko wazi Jumapili.', amount: '', date: '' });
+    const after = await c.follow(sent);
+    expect(flashOf(after.body)).toMatch(/Note sent/);
+    expect(after.body).toMatch(/Our shop is open on Sunday\.[\s\S]*?data-status="waiting_for_phone"/);
+    // SMS about the contract (the sale's own, if any) are listed with a status too.
+    const sms = await p.lien.services.db.selectFrom('notifications').select('status').where('contract_id', '=', sale.contractId).execute();
+    if (sms.length) expect(after.body).toContain(`data-status="${sms[0]!.status}"`);
+    const bad = await c.follow(await c.post(`/console/devices/${sale.deviceId}/messages`, { template: 'pay_by', amount: '25', date: '' }));
+    expect(flashOf(bad.body)).toMatch(/params.date/);
+
+    const v = new ConsoleClient(p.url);
+    expect((await v.signIn('viewer-msg@jamii.example')).status).toBe(303);
+    const viewerPage = await v.get(`/console/devices/${sale.deviceId}/messages`);
+    expect(viewerPage.status).toBe(200);
+    expect(viewerPage.body).not.toContain('data-testid="message-form"');
+    expect((await v.post(`/console/devices/${sale.deviceId}/messages`, { template: 'call_us' })).status).toBe(403);
   });
 });

@@ -4,7 +4,7 @@
  * with its delivery status, and the form that puts a new note on the screen (issue #15).
  */
 import { can } from '../../domain/roles.ts';
-import { t } from '../../i18n/index.ts';
+import { fillTemplate, t, type MessageKey } from '../../i18n/index.ts';
 import type { DeviceMessagesView, ScreenDelivery } from '../../services/views/messages.ts';
 import { Csrf, money, render, Shell, when, type Viewer } from './layout.tsx';
 
@@ -32,17 +32,24 @@ const SMS_STATUS: Record<string, string> = {
   failed: 'Failed',
 };
 
+const NOTE_KEYS: Record<string, MessageKey> = {
+  call_us: 'lock.note.call_us',
+  pay_by: 'lock.note.pay_by',
+  payment_received: 'lock.note.payment_received',
+  visit_agent: 'lock.note.visit_agent',
+};
+
 /** The note in English as the console user reads it; the phone words it in the borrower's language. */
 function noteText(n: DeviceMessagesView['screen'][number], currency: string | null): string {
   if (n.template === 'custom') return n.texts.default ?? Object.values(n.texts)[0] ?? '';
-  const key = `lock.note.${n.template}` as const;
-  const params = {
+  const key = Object.hasOwn(NOTE_KEYS, n.template) ? NOTE_KEYS[n.template] : undefined;
+  if (!key) return n.template;
+  return fillTemplate(t('en', key), {
     lender: 'us',
     phone: 'our support number',
-    ...(n.params.amount !== undefined && currency ? { amount: money(n.params.amount, currency) } : {}),
-    ...(n.params.date ? { date: n.params.date } : {}),
-  };
-  return key === 'lock.note.call_us' || key === 'lock.note.pay_by' || key === 'lock.note.payment_received' || key === 'lock.note.visit_agent' ? t('en', key, params) : n.template;
+    amount: n.params.amount !== undefined && currency ? money(n.params.amount, currency) : undefined,
+    date: n.params.date,
+  });
 }
 
 export function renderDeviceMessages(viewer: Viewer, v: DeviceMessagesView, flash: Flash): string {

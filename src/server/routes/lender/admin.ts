@@ -59,6 +59,7 @@ const Settings = Type.Object(
         lockMessage: 'Call us before you miss a payment: we can agree a new date.',
         texts: LENDER_TEXTS_EXAMPLE,
         complianceProfile: RETAIL_SHORT_CYCLE,
+        androidDeviceLock: null,
         paymentChannels: [{ channel: 'mpesa', freshnessMinutes: 360, lastReportedAt: EX.paidAt, stale: false }],
       },
     ],

@@ -46,6 +46,7 @@ const SentMessage = Type.Object(
   {
     additionalProperties: false,
     title: 'DeviceMessage',
+    description: 'The note sent, and the policy version that carries it to the phone',
     examples: [{ id: MESSAGE_ID, deviceId: EX.deviceId, contractId: EX.contractId, policyVersion: 7, note: { id: MESSAGE_ID, ...NOTE_EXAMPLE, sentAt: EX.paidAt } }],
   },
 );
