@@ -14,6 +14,7 @@ import { axe, serious } from '../setup/axe.ts';
 import { describeBrowser } from '../setup/browser.ts';
 import { TestPlatform, type TestDevice } from '../e2e/in-process.ts';
 import { dataMode, launchChromium, until } from './helpers.ts';
+import { addUser, ConsoleClient } from '../console/helpers.ts';
 
 const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
 const SLOT = '\u0000';
@@ -159,5 +160,20 @@ describeBrowser('lock screen in the borrower language, in Chromium', () => {
       expect(serious(await axe(page)), name).toEqual([]);
     }
     await page.close();
+  });
+
+  it("the console's borrower-messages page passes axe and fits 360 px", async () => {
+    await addUser(p, p.lenderId, 'support', 'support-axe@jamii.example');
+    const client = new ConsoleClient(p.url);
+    expect((await client.signIn('support-axe@jamii.example')).status).toBe(303);
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
+    await context.addCookies([...client.cookies].map(([name, value]) => ({ name, value, url: p.url })));
+    const page = await context.newPage();
+    await page.goto(`${p.url}/console/devices/${sale.deviceId}/messages`);
+    expect(await page.locator('[data-testid="screen-messages"] li').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: `${SCREENSHOTS}console-messages-360.png`, fullPage: true });
+    expect(serious(await axe(page))).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    await context.close();
   });
 });

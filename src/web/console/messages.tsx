@@ -10,6 +10,10 @@ import { Csrf, money, render, Shell, when, type Viewer } from './layout.tsx';
 
 type Flash = { text: string; bad?: boolean } | null;
 
+// Lists rather than tables: a message and its status stay readable on a 360 px phone.
+const LIST = 'list-style:none;padding:0;margin:0';
+const ITEM = 'padding:8px 0;border-bottom:1px solid #e3e7eb;overflow-wrap:anywhere';
+
 const TEMPLATE_LABELS: Record<string, string> = {
   call_us: 'Please call us (with your support number)',
   pay_by: 'Please pay an amount by a date',
@@ -101,22 +105,16 @@ export function renderDeviceMessages(viewer: Viewer, v: DeviceMessagesView, flas
         {v.screen.length === 0 ? (
           <p class="muted">No note sent yet.</p>
         ) : (
-          <table data-testid="screen-messages">
-            <thead>
-              <tr><th>Sent</th><th>Note</th><th>Policy</th><th>Status</th><th>By</th></tr>
-            </thead>
-            <tbody>
-              {v.screen.map((n) => (
-                <tr data-id={n.id}>
-                  <td>{when(n.at)}</td>
-                  <td>{noteText(n, currency)}</td>
-                  <td>v{n.policyVersion}</td>
-                  <td data-status={n.status}>{SCREEN_STATUS[n.status]}</td>
-                  <td>{n.sentBy}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <ul data-testid="screen-messages" style={LIST}>
+            {v.screen.map((n) => (
+              <li data-id={n.id} style={ITEM}>
+                <div>{noteText(n, currency)}</div>
+                <div class="muted">
+                  {when(n.at)} · policy v{n.policyVersion} · by {n.sentBy} · <strong data-status={n.status}>{SCREEN_STATUS[n.status]}</strong>
+                </div>
+              </li>
+            ))}
+          </ul>
         )}
       </section>
       <section>
@@ -124,25 +122,18 @@ export function renderDeviceMessages(viewer: Viewer, v: DeviceMessagesView, flas
         {v.sms.length === 0 ? (
           <p class="muted">No SMS sent about this phone.</p>
         ) : (
-          <table data-testid="sms-messages">
-            <thead>
-              <tr><th>Queued</th><th>Message</th><th>To</th><th>Status</th></tr>
-            </thead>
-            <tbody>
-              {v.sms.map((m) => (
-                <tr data-id={m.id}>
-                  <td>{when(m.at)}</td>
-                  <td lang={m.language}>{m.body}</td>
-                  <td>{m.recipient}</td>
-                  <td data-status={m.status}>
-                    {SMS_STATUS[m.status] ?? m.status}
-                    {m.sentAt && <> · {when(m.sentAt)}</>}
-                    {m.lastError && <div class="muted">{m.lastError}</div>}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <ul data-testid="sms-messages" style={LIST}>
+            {v.sms.map((m) => (
+              <li data-id={m.id} style={ITEM}>
+                <div lang={m.language}>{m.body}</div>
+                <div class="muted">
+                  {when(m.at)} · to {m.recipient} · <strong data-status={m.status}>{SMS_STATUS[m.status] ?? m.status}</strong>
+                  {m.sentAt && <> · {when(m.sentAt)}</>}
+                </div>
+                {m.lastError && <div class="muted">{m.lastError}</div>}
+              </li>
+            ))}
+          </ul>
         )}
       </section>
     </Shell>,
