@@ -4,7 +4,7 @@
  * a real Android shell.
  */
 import type { Clock } from '../domain/clock.ts';
-import type { CheckinResponse, EnrollRequest, EnrollResponse, NonceResponse } from '../protocol/index.ts';
+import type { CheckinResponse, EnrollRequest, EnrollResponse, LenderTexts, NonceResponse, ScreenFacts, ScreenNote } from '../protocol/index.ts';
 
 export type { Clock };
 
@@ -66,11 +66,18 @@ export type ScreenMode = 'normal' | 'reminder' | 'notice' | 'restricted' | 'lock
 export interface LockScreenView {
   mode: ScreenMode;
   /** Guardrail 1: the lender's name and contact are on every screen that enforces anything. */
-  lender: { name: string; phone: string; url: string; howToPay: string; supportHours?: string } | null;
+  lender: { name: string; phone: string; url: string; howToPay: string; supportHours?: string; message?: string } | null;
+  /** Policy 1.1: the facts the screen is worded from, in the borrower's language; null from a 1.0 server. */
+  facts: ScreenFacts | null;
+  /** Policy 1.1: the lender's texts per language (`lender` holds the fallback). */
+  lenderTexts: LenderTexts | null;
+  /** Policy 1.1: the lender's note for this phone. */
+  note: ScreenNote | null;
   /** Amount due in major units with the currency's decimals, e.g. "1,250.00"; null when nothing is due. */
   amountDue: string | null;
   currency: string | null;
   lockReference: string | null;
+  /** Protocol 1.0's English fallback sentence; a translated screen words `facts` instead. */
   message: string | null;
   /** Until when the current notice runs, when the policy says (for the offline notice: when the phone locks). */
   noticeUntil: string | null;

@@ -8,6 +8,7 @@ import { HttpNetwork } from '../agent/http-network.ts';
 import { Fleet, fleetFromManifest, summaryLine } from '../agent/sim/fleet.ts';
 import { systemClock } from '../domain/clock.ts';
 import type { DemoSeed } from './demo.ts';
+import type { PhoneHandOff } from '../agent/sim/hand-off.ts';
 
 export interface DemoLiveOptions {
   base: string;
@@ -16,9 +17,14 @@ export interface DemoLiveOptions {
   lenderKey: string;
   seed: Pick<DemoSeed, 'manifestFile' | 'fleetSerials' | 'live'>;
   log: (line: string) => void;
-  /** Seconds between the demo payment and the lock (default 30). */
+  /** Seconds between the lock and the demo payment (default DEMO_LOCKED_SEC). */
   payAfterSec?: number;
+  /** The emulator takes a fleet phone over from here when someone opens it (one copy per phone). */
+  handOff?: PhoneHandOff;
 }
+
+/** How long the live demo phone stays locked before the demo payment: long enough to watch. */
+export const DEMO_LOCKED_SEC = 120;
 
 const SYNC_EVERY_MS = 60_000;
 const TICK_EVERY_MS = 2_000;
@@ -33,6 +39,7 @@ async function api(base: string, key: string, method: string, path: string, body
 export async function startDemoLive(o: DemoLiveOptions): Promise<{ stop(): void }> {
   const devices = fleetFromManifest(readFileSync(o.seed.manifestFile, 'utf8')).filter((d) => o.seed.fleetSerials.includes(d.serial));
   const fleet = new Fleet({ clock: systemClock, network: () => new HttpNetwork({ baseUrl: o.base }), concurrency: 4 });
+  const withdraw = o.handOff?.offer((serial) => fleet.release(serial));
   const timers: NodeJS.Timeout[] = [];
   let stopped = false;
   const report = () => o.log(`demo fleet: ${summaryLine(fleet.counts())}`);
@@ -45,7 +52,7 @@ export async function startDemoLive(o: DemoLiveOptions): Promise<{ stop(): void 
   const showPending = live?.lockAt ? Date.parse(live.lockAt) > Date.now() - 120_000 : false;
   if (live?.lockAt && showPending) {
     const lockAt = Date.parse(live.lockAt);
-    const payAt = lockAt + (o.payAfterSec ?? 30) * 1000;
+    const payAt = lockAt + (o.payAfterSec ?? DEMO_LOCKED_SEC) * 1000;
     const after = (at: number, what: string, f: () => Promise<void>) =>
       timers.push(
         setTimeout(() => {
@@ -73,6 +80,7 @@ export async function startDemoLive(o: DemoLiveOptions): Promise<{ stop(): void 
   return {
     stop() {
       stopped = true;
+      withdraw?.();
       for (const t of timers) clearTimeout(t);
       fleet.stop();
     },

@@ -6,7 +6,8 @@ import { sweep } from '../jobs/sweep.ts';
 import { emulatorEnabled } from '../server/routes/emulator.ts';
 import { intOption, type Command } from './args.ts';
 import { readDemoState, seedDataDir } from './demo.ts';
-import { startDemoLive } from './demo-live.ts';
+import { DEMO_LOCKED_SEC, startDemoLive } from './demo-live.ts';
+import { PhoneHandOff } from '../agent/sim/hand-off.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -65,7 +66,9 @@ export const serveCommand: Command = {
     // The emulator plays any registered phone; only a demo directory on this machine gets it.
     if (demo && demoWanted && LOOPBACK.has(config.host)) process.env.LIEN_EMULATOR ??= '1';
 
-    const lien = await buildLien(config);
+    // The emulator takes a demo-fleet phone over rather than enrolling the same phone twice.
+    const phoneHandOff = new PhoneHandOff();
+    const lien = await buildLien(config, { phoneHandOff });
     let live: { stop(): void } | null = null;
     let closing = false;
     const stop = async (signal: string) => {
@@ -100,10 +103,10 @@ export const serveCommand: Command = {
     );
     if (demo && demoWanted) {
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
-      const payAfter = Number(process.env.LIEN_DEMO_PAY_AFTER_SEC || 30);
+      const payAfter = Number(process.env.LIEN_DEMO_PAY_AFTER_SEC || DEMO_LOCKED_SEC);
       // The live show's sweep runs in this process, so it needs no operator key.
       const sweepNow = () => sweep(lien.services, { batchSize: config.sweepBatchSize });
-      live = await startDemoLive({ base: `http://${host}:${config.port}`, sweep: sweepNow, lenderKey: demo.lenderKey, seed: demo, log: (l) => console.log(l), payAfterSec: Number.isFinite(payAfter) && payAfter >= 0 ? payAfter : 30 });
+      live = await startDemoLive({ base: `http://${host}:${config.port}`, sweep: sweepNow, lenderKey: demo.lenderKey, seed: demo, log: (l) => console.log(l), payAfterSec: Number.isFinite(payAfter) && payAfter >= 0 ? payAfter : DEMO_LOCKED_SEC, handOff: phoneHandOff });
     }
   },
 };

@@ -20,6 +20,61 @@ function lenderProperties() {
     url: Type.String({ maxLength: 300 }),
     howToPay: Type.String({ maxLength: 1000 }),
     supportHours: Type.Optional(Type.String({ maxLength: 200 })),
+    /** 1.1: the lender's own standing message, in its default language. */
+    message: Type.Optional(Type.String({ maxLength: LENDER_MESSAGE_MAX })),
+  };
+}
+
+/** A language tag as the lender's texts are keyed: `hi`, `sw`, `pt-BR`. */
+export const TEXT_LANG_PATTERN = '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$';
+const MAX_TEXT_LANGS = 16;
+const TEXT_LANG_PATTERN_OR_DEFAULT = '^(default|[a-z]{2,3}(-[A-Za-z0-9]{2,8})?)$';
+export const LENDER_MESSAGE_MAX = 500;
+/** The lender note's own text per language, for the `custom` template. */
+export const NOTE_TEXT_MAX = 300;
+
+/** Reason codes the phone words as catalog sentences (docs/protocol.md §7.5). */
+export const REASON_CODES = ['current', 'due_soon', 'overdue', 'manual_lock', 'paid_off', 'closed'] as const;
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+/** Templates of the lender note; the phone renders each from its own catalog. */
+export const NOTE_TEMPLATES = ['call_us', 'pay_by', 'payment_received', 'visit_agent', 'custom'] as const;
+export type NoteTemplate = (typeof NOTE_TEMPLATES)[number];
+
+const PlainDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
+
+function lenderTextProperties() {
+  return {
+    howToPay: Type.Optional(Type.String({ maxLength: 1000 })),
+    supportHours: Type.Optional(Type.String({ maxLength: 200 })),
+    message: Type.Optional(Type.String({ maxLength: LENDER_MESSAGE_MAX })),
+  };
+}
+
+// A server signs only the codes it defines; an agent accepts codes of later minor versions and
+// words the stage for them (docs/protocol.md §7.5), so they do not make a policy malformed.
+const openCode = () => Type.String({ pattern: '^[a-z][a-z0-9_]{0,39}$' });
+
+function factsProperties(open: boolean) {
+  return {
+    /** Why the stage is what it is, as a code the phone words in the borrower's language. */
+    reason: open ? openCode() : Type.Enum(REASON_CODES),
+    /** The oldest unpaid due date (overdue since, or next due), in the lender's calendar. */
+    dueDate: Type.Union([PlainDate, Type.Null()]),
+    /** The lender's IANA time zone: the phone shows every date and time in it. */
+    timeZone: Type.String({ minLength: 1, maxLength: 64 }),
+  };
+}
+
+function noteProperties(open: boolean) {
+  return {
+    id: Type.String({ minLength: 1, maxLength: 64 }),
+    template: open ? openCode() : Type.Enum(NOTE_TEMPLATES),
+    /** Values the template names: an amount (minor units of the policy's currency) and a date. */
+    params: Type.Object({ amount: Type.Optional(SafeCount), date: Type.Optional(PlainDate) }, { additionalProperties: open }),
+    /** The `custom` template's text per language; `default` is the fallback. */
+    texts: Type.Optional(Type.Record(Type.String({ pattern: TEXT_LANG_PATTERN_OR_DEFAULT }), Type.String({ minLength: 1, maxLength: NOTE_TEXT_MAX }), { maxProperties: MAX_TEXT_LANGS + 1 })),
+    sentAt: IsoDateTime,
   };
 }
 
@@ -65,6 +120,12 @@ function policyProperties(open: boolean) {
      * Names of top-level fields added after 1.0 that change what the device enforces: an agent
      * that does not know one of them refuses the whole policy (docs/protocol.md §7.3).
      */
+    /** 1.1, display only: the facts a translated lock screen is worded from (§7.5). */
+    facts: Type.Optional(obj(factsProperties(open))),
+    /** 1.1, display only: the lender's texts per language; `lender` holds the fallback (§7.5). */
+    lenderTexts: Type.Optional(Type.Record(Type.String({ pattern: TEXT_LANG_PATTERN }), obj(lenderTextProperties()), { maxProperties: MAX_TEXT_LANGS })),
+    /** 1.1, display only: a short note from the lender, shown on the phone's screen (§7.5). */
+    note: Type.Optional(Type.Union([obj(noteProperties(open)), Type.Null()])),
     critical: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9]{0,63}$' }), { maxItems: 32 })),
   };
 }
@@ -83,6 +144,12 @@ export const PolicySchema = Type.Object(policyProperties(false), { additionalPro
 export const ReceivedPolicySchema = Type.Object(policyProperties(true), { additionalProperties: true });
 
 export type Policy = Static<typeof PolicySchema>;
+/** The lender's texts per language (policy 1.1 `lenderTexts`). */
+export type LenderTexts = NonNullable<Policy['lenderTexts']>;
+export type LenderText = LenderTexts[string];
+/** The lender note a policy carries (policy 1.1 `note`). */
+export type ScreenNote = NonNullable<Policy['note']>;
+export type ScreenFacts = NonNullable<Policy['facts']>;
 
 /** Top-level policy fields protocol 1.0 defines: what `critical` may name without a refusal. */
 export const KNOWN_POLICY_FIELDS: ReadonlySet<string> = new Set(Object.keys(PolicySchema.properties));

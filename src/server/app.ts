@@ -27,6 +27,7 @@ import { importRoutes } from './routes/imports.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { testClockRoutes } from './routes/test-clock.ts';
 import { emulatorRoutes } from './routes/emulator.ts';
+import type { PhoneHandOff } from '../agent/sim/hand-off.ts';
 import { consoleRoutes } from './routes/console/index.ts';
 import { portalRoutes } from './routes/portal.ts';
 import { railRoutes } from './routes/rails.ts';
@@ -94,6 +95,8 @@ export interface BuildOptions {
   logDestination?: DestinationStream;
   /** Run the sweep and delivery loops (default true; tests drive them by hand). */
   jobs?: boolean;
+  /** Phones this process already runs (the live demo fleet), which the emulator takes over. */
+  phoneHandOff?: PhoneHandOff;
 }
 
 /**
@@ -154,7 +157,7 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
     await app.register(lenderRoutes, { s: services });
     await app.register(importRoutes, { s: services });
     if (clock instanceof ManualClock) await app.register(testClockRoutes, { s: services, clock });
-    await app.register(emulatorRoutes, { s: services }); // mounts itself only in development; see routes/emulator.ts
+    await app.register(emulatorRoutes, { s: services, handOff: opts.phoneHandOff ?? null }); // mounts itself only in development; see routes/emulator.ts
     await app.register(consoleRoutes, { s: services });
     await app.register(portalRoutes, { s: services, trustProxy: config.trustProxy ?? 0 });
     await app.register(railRoutes, { s: services, trustProxy: config.trustProxy ?? 0 });

@@ -1,15 +1,25 @@
 import type { ComplianceProfile } from '../domain/compliance.ts';
 import { offlineSchedule } from '../protocol/offline.ts';
 import type { StageDecision } from '../domain/stage.ts';
-import type { Policy } from '../protocol/index.ts';
+import type { LenderTexts, Policy, ReasonCode, ScreenNote } from '../protocol/index.ts';
 
 export interface PolicyFacts {
   deviceId: string;
   version: number;
   now: Date;
-  decision: Pick<StageDecision, 'stage' | 'lockAt' | 'noticeIndex'>;
-  noticeUntil: string | null;
-  lender: { name: string; support_phone: string; support_url: string; how_to_pay: string; support_hours: string | null; time_zone: string };
+  decision: Pick<StageDecision, 'stage' | 'lockAt' | 'noticeIndex'> & Partial<Pick<StageDecision, 'reason'>>;
+  lender: {
+    name: string;
+    support_phone: string;
+    support_url: string;
+    how_to_pay: string;
+    support_hours: string | null;
+    time_zone: string;
+    texts?: LenderTexts;
+    lock_message?: string | null;
+  };
+  /** The lender note the phone should show, if any. */
+  note?: ScreenNote | null;
   amountDue: number;
   currency: string;
   lockReference: string;
@@ -50,16 +60,39 @@ export function buildPolicy(f: PolicyFacts): Policy {
       url: f.lender.support_url,
       howToPay: f.lender.how_to_pay,
       ...(f.lender.support_hours ? { supportHours: f.lender.support_hours } : {}),
+      ...(f.lender.lock_message ? { message: f.lender.lock_message } : {}),
     },
     amountDue: terminal ? 0 : f.amountDue,
     currency: f.currency,
+    // Protocol 1.0 agents show this English sentence; 1.1 agents word `facts` from their catalog.
     message: messageFor(f.decision.stage, f.lender.name),
     allowedNumbers: [f.lender.support_phone],
     lockReference: f.lockReference,
-    noticeUntil: f.noticeUntil,
+    // The notice ends when the phone may lock: "pay before" that instant.
+    noticeUntil: f.decision.stage === 'notice' ? f.decision.lockAt : null,
     noticeIndex: terminal ? null : f.decision.noticeIndex,
     nextCheckinAt: f.nextCheckinAt.toISOString(),
+    facts: { reason: reasonCode(f.decision), dueDate: terminal ? null : f.oldestUnpaidDueDate, timeZone: f.lender.time_zone },
+    ...(f.lender.texts && Object.keys(f.lender.texts).length > 0 ? { lenderTexts: f.lender.texts } : {}),
+    ...(f.note && !terminal ? { note: f.note } : {}),
   };
+}
+
+/** The reason code a 1.1 phone words as a sentence of its catalog. */
+export function reasonCode(d: PolicyFacts['decision']): ReasonCode {
+  switch (d.stage) {
+    case 'released':
+      return 'paid_off';
+    case 'written_off':
+    case 'returned':
+      return 'closed';
+    case 'current':
+      return 'current';
+    case 'reminder':
+      return 'due_soon';
+    default:
+      return d.reason?.startsWith('manual_lock') ? 'manual_lock' : 'overdue';
+  }
 }
 
 // The device renders the borrower's language from the stage; this is the fallback text.

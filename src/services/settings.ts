@@ -14,6 +14,8 @@ import { CONSOLE_LOCALES } from '../i18n/labels.ts';
 import { reissuePolicies } from './reissue.ts';
 import type { Actor, Services } from './context.ts';
 import { commit } from './unit-of-work.ts';
+import { isLang } from '../i18n/index.ts';
+import { LENDER_MESSAGE_MAX, type LenderText, type LenderTexts } from '../protocol/index.ts';
 
 export interface PaymentChannelSetting {
   channel: string;
@@ -26,6 +28,10 @@ export interface LenderSettings {
   supportUrl: string;
   supportHours: string | null;
   howToPay: string;
+  /** The standing message on every enforcing lock screen, in the fallback language; null for none. */
+  lockMessage: string | null;
+  /** How to pay, support hours and message per borrower language; the fields above are the fallback. */
+  texts: LenderTexts;
   currency: string;
   timeZone: string;
   /** How the console writes dates and numbers (migration 0050). */
@@ -41,6 +47,9 @@ export interface SettingsPatch {
   supportUrl?: string;
   supportHours?: string | null;
   howToPay?: string;
+  lockMessage?: string | null;
+  /** Replaces the texts per language; a language or text left out falls back to the default. */
+  texts?: Record<string, Record<string, unknown>>;
   timeZone?: string;
   locale?: string;
   /** A shipped profile's id, or a whole profile. */
@@ -61,6 +70,8 @@ export async function getSettings(db: Kysely<DB>, lenderId: string, now: Date): 
     supportUrl: l.support_url,
     supportHours: l.support_hours,
     howToPay: l.how_to_pay,
+    lockMessage: l.lock_message,
+    texts: l.texts ?? {},
     currency: l.currency,
     timeZone: l.time_zone,
     locale: l.locale,
@@ -92,6 +103,31 @@ function text(value: string | undefined, field: string, min: number, max: number
   return v;
 }
 
+/** Per-language limits: what a policy can carry (docs/protocol.md §7.1). */
+const TEXT_LIMITS: Record<keyof LenderText, number> = { howToPay: 1000, supportHours: 120, message: LENDER_MESSAGE_MAX };
+
+/**
+ * The lender's texts per language, for the borrower languages the catalogs have. Empty texts are
+ * dropped (the phone then falls back to the default language), and so is a language left empty.
+ */
+export function checkLenderTexts(raw: Record<string, Record<string, unknown>>): LenderTexts {
+  const out: LenderTexts = {};
+  for (const [lang, texts] of Object.entries(raw)) {
+    if (!isLang(lang)) throw new LienError('invalid_input', `texts: "${lang.slice(0, 20)}" is not a borrower language (en, hi, sw, id, es).`, { field: 'texts' });
+    if (!texts || typeof texts !== 'object') throw new LienError('invalid_input', `texts.${lang} must be an object of texts.`, { field: `texts.${lang}` });
+    const kept: LenderText = {};
+    for (const [name, value] of Object.entries(texts)) {
+      if (!Object.hasOwn(TEXT_LIMITS, name)) throw new LienError('invalid_input', `texts.${lang}.${name.slice(0, 40)} is not a lender text (howToPay, supportHours, message).`, { field: `texts.${lang}` });
+      if (value === null || value === undefined) continue;
+      if (typeof value !== 'string') throw new LienError('invalid_input', `texts.${lang}.${name} must be text.`, { field: `texts.${lang}.${name}` });
+      const v = text(value, `texts.${lang}.${name}`, 0, TEXT_LIMITS[name as keyof LenderText]);
+      if (v) kept[name as keyof LenderText] = v;
+    }
+    if (Object.keys(kept).length > 0) out[lang] = kept;
+  }
+  return out;
+}
+
 export function checkChannels(channels: PaymentChannelSetting[]): PaymentChannelSetting[] {
   const seen = new Set<string>();
   for (const c of channels) {
@@ -120,6 +156,8 @@ export async function updateSettings(s: Services, actor: Actor, lenderId: string
   }
   const supportHours = patch.supportHours === undefined || patch.supportHours === null ? patch.supportHours : text(patch.supportHours, 'supportHours', 1, 120);
   const howToPay = text(patch.howToPay, 'howToPay', 1, 2000);
+  const lockMessage = patch.lockMessage === undefined || patch.lockMessage === null ? patch.lockMessage : text(patch.lockMessage, 'lockMessage', 0, LENDER_MESSAGE_MAX) || null;
+  const texts = patch.texts === undefined ? undefined : checkLenderTexts(patch.texts);
   const timeZone = patch.timeZone === undefined ? undefined : assertTimeZone(patch.timeZone);
   const locale = patch.locale === undefined ? undefined : assertConsoleLocale(patch.locale);
   const profile =
@@ -138,6 +176,8 @@ export async function updateSettings(s: Services, actor: Actor, lenderId: string
       ...(supportUrl !== undefined ? { support_url: supportUrl } : {}),
       ...(supportHours !== undefined ? { support_hours: supportHours } : {}),
       ...(howToPay !== undefined ? { how_to_pay: howToPay } : {}),
+      ...(lockMessage !== undefined ? { lock_message: lockMessage } : {}),
+      ...(texts !== undefined ? { texts: JSON.stringify(texts) } : {}),
       ...(timeZone !== undefined ? { time_zone: timeZone } : {}),
       ...(locale !== undefined ? { locale } : {}),
       ...(profile !== undefined ? { compliance_profile: JSON.stringify(profile) } : {}),
@@ -170,7 +210,7 @@ export async function updateSettings(s: Services, actor: Actor, lenderId: string
     });
   });
   // What the lock screen shows, or what decides it, changed: every phone gets a new policy.
-  const shown = [supportPhone, supportUrl, supportHours, howToPay, timeZone, profile].some((v) => v !== undefined);
+  const shown = [supportPhone, supportUrl, supportHours, howToPay, lockMessage, texts, timeZone, profile].some((v) => v !== undefined);
   if (shown) await reissuePolicies(s, actor, lenderId, 'lender settings changed');
   return getSettings(s.db, lenderId, s.clock.now());
 }

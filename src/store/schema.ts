@@ -29,6 +29,7 @@ import type { ComplianceProfile } from '../domain/compliance.ts';
 import type { Component } from '../domain/allocation.ts';
 import type { AndroidDeviceLockSettings } from '../domain/android-device-lock.ts';
 import type { ManualAction, Stage } from '../domain/stage.ts';
+import type { LenderTexts, ScreenNote } from '../protocol/index.ts';
 
 export interface LendersTable {
   id: string;
@@ -52,6 +53,9 @@ export interface LendersTable {
   sms_secret_enc: Generated<Buffer | null>;
   /** BCP 47 locale for dates and numbers in the console (migration 0050). */
   locale: Generated<string>;
+  /** How-to-pay, support hours and standing message per language; the columns above are the fallback. */
+  texts: JsonDefault<LenderTexts>;
+  lock_message: string | null;
 }
 
 export interface DevicesTable {
@@ -119,6 +123,8 @@ export interface ContractsTable {
   next_evaluation_at: TsNull;
   last_evaluated_on: PlainDate | null;
   manual_action: JsonNull<ManualAction>;
+  /** The lender note the phone shows now, as its policy carries it. */
+  screen_note: JsonNull<ScreenNote>;
   policy_version: Generated<number>;
   created_at: Ts;
   updated_at: Ts;
@@ -425,6 +431,21 @@ export interface WebhookDeliveriesTable {
   delivered_at: TsNull;
 }
 
+/** A lender note sent to a phone's screen (the history; contracts.screen_note is the current one). */
+export interface DeviceMessagesTable {
+  id: string;
+  lender_id: string;
+  device_id: string;
+  contract_id: string;
+  template: string;
+  params: JsonDefault<ScreenNote['params']>;
+  texts: JsonDefault<Record<string, string>>;
+  /** The first policy version that carries it: the phone has it once it holds this version. */
+  policy_version: number;
+  created_by: string;
+  created_at: Ts;
+}
+
 export interface NotificationsTable {
   id: string;
   contract_id: string;
@@ -538,6 +559,7 @@ export interface DB {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   notifications: NotificationsTable;
+  device_messages: DeviceMessagesTable;
   sweep_runs: SweepRunsTable;
   rate_limits: RateLimitsTable;
   enroll_nonces: EnrollNoncesTable;

@@ -24,20 +24,20 @@ header{max-width:900px;margin:0 auto;padding:12px 16px 0;display:flex;gap:16px;a
 .screen{flex:1;border-radius:20px;padding:18px 16px;color:#fff;background:#1f4e79;overflow-wrap:anywhere}
 .screen h1{font-size:20px;margin:6px 0 12px}
 .screen p{margin:0 0 10px}
-.screen small{display:block;margin:8px 0 0;opacity:.85;font-size:12px}
-.screen dl{margin:12px 0;padding:10px;border-radius:10px;background:rgba(255,255,255,.12)}
+.screen small{display:block;margin:8px 0 0;font-size:12px}
+.screen dl{margin:12px 0;padding:10px;border-radius:10px;background:rgba(0,0,0,.22)}
 .screen .field{margin:0 0 6px}
-.screen dt{font-size:11px;text-transform:uppercase;letter-spacing:.04em;opacity:.8}
+.screen dt{font-size:11px;text-transform:uppercase;letter-spacing:.04em}
 .screen dd{margin:0;font-weight:600}
 .mode{display:inline-block;font-size:11px;font-weight:700;letter-spacing:.12em;padding:3px 8px;border-radius:999px;background:rgba(0,0,0,.3)}
-.mode-locked{background:#7a1420}.mode-restricted{background:#8a4b08}.mode-notice{background:#8a6d08}
+.mode-locked{background:#7a1420}.mode-restricted{background:#8a4b08}.mode-notice{background:#5c4700}
 .mode-reminder{background:#2d5f8a}.mode-released{background:#1d6b3a}.mode-dormant{background:#4a4f55}
 .emergency{margin-top:12px;padding:8px 10px;border-radius:10px;background:rgba(0,0,0,.35)}
-.quiet{opacity:.8}
-.code{display:flex;gap:8px;margin-top:12px}
-.code input{flex:1;min-width:0;font:inherit;font-size:18px;letter-spacing:.08em;padding:10px;border-radius:10px;border:0}
+.code{display:flex;flex-wrap:wrap;gap:8px;margin-top:12px}
+.code input{flex:1 1 100%;min-width:0;font:inherit;font-size:18px;letter-spacing:.08em;padding:10px;border-radius:10px;border:0}
+.code input::placeholder{font-size:15px;letter-spacing:normal;color:#4a525a}
 button{font:inherit;padding:8px 12px;border-radius:10px;border:1px solid #8a939c;background:#fff;cursor:pointer}
-.code button{background:#fff;font-weight:700}
+.code button{flex:1 1 100%;background:#fff;font-weight:700}
 .panel{flex:1;min-width:260px;background:#fff;border-radius:12px;padding:16px}
 .panel form{display:inline-block;margin:0 6px 8px 0}
 .panel input{font:inherit;padding:7px;border-radius:8px;border:1px solid #8a939c;width:150px}
@@ -164,9 +164,14 @@ export function renderPhonePage(p: PhonePageProps): string {
 
 export interface IndexRow {
   serial: string;
+  /** What the emulated phone's screen shows; null for a phone not started here. */
   mode: string | null;
+  /** The stage of the phone's contract on the server (or its status once closed); null if never sold on credit. */
+  stage: string | null;
   lender: string | null;
 }
+
+const stageText = (stage: string | null) => (stage ? stage.replace(/_/g, ' ') : 'not sold on credit');
 
 export function renderIndexPage({ running, registered, error }: { running: IndexRow[]; registered: IndexRow[]; error?: string }): string {
   return doc(
@@ -185,7 +190,8 @@ export function renderIndexPage({ running, registered, error }: { running: Index
             <table data-testid="running">
               <tr>
                 <th>serial</th>
-                <th>mode</th>
+                <th>screen</th>
+                <th>stage</th>
                 <th>lender</th>
               </tr>
               {running.map((r) => (
@@ -194,6 +200,7 @@ export function renderIndexPage({ running, registered, error }: { running: Index
                     <a href={`/emulator/${encodeURIComponent(r.serial)}`}>{r.serial}</a>
                   </td>
                   <td data-mode={r.mode ?? ''}>{r.mode?.toUpperCase()}</td>
+                  <td data-stage={r.stage ?? ''}>{stageText(r.stage)}</td>
                   <td>{r.lender}</td>
                 </tr>
               ))}
@@ -208,12 +215,18 @@ export function renderIndexPage({ running, registered, error }: { running: Index
             <>
               <h3>Recently registered devices</h3>
               <table data-testid="registered">
+                <tr>
+                  <th>serial</th>
+                  <th>stage</th>
+                  <th>lender</th>
+                </tr>
                 {registered.map((r) => (
-                  <tr>
+                  <tr data-serial={r.serial}>
                     <td>
                       <a href={`/emulator/${encodeURIComponent(r.serial)}`}>{r.serial}</a>
                     </td>
-                    <td>{r.lender ?? 'not sold on credit'}</td>
+                    <td data-stage={r.stage ?? ''}>{stageText(r.stage)}</td>
+                    <td>{r.lender ?? '—'}</td>
                   </tr>
                 ))}
               </table>

@@ -16,7 +16,7 @@ function Line({ line, tag = 'p' }: { line: ScreenLine; tag?: 'p' | 'small' }) {
 export function LockScreen({ model }: { model: ScreenModel }) {
   return (
     <section class={`screen mode-${model.mode}`} data-mode={model.mode} data-testid="screen">
-      <div class="mode" data-testid="mode">
+      <div class="mode" data-testid="mode" data-mode={model.mode}>
         {model.modeLabel}
       </div>
       {model.title && <h1 data-testid="title">{model.title}</h1>}
@@ -41,7 +41,6 @@ export function LockScreen({ model }: { model: ScreenModel }) {
       {model.notes.map((l) => (
         <Line line={l} tag="small" />
       ))}
-      {model.mode === 'dormant' && <p class="quiet">Not financed: the agent sleeps.</p>}
     </section>
   );
 }

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DeviceAgent } from '../../src/agent/agent.ts';
-import { decideEnforcement } from '../../src/agent/enforcement.ts';
+import { buildView, decideEnforcement } from '../../src/agent/enforcement.ts';
+import { describeScreen, lineText } from '../../src/agent/sim/screen-model.ts';
 import { MemoryNetwork, MemoryScreen, MemoryStore, type DeviceApi } from '../../src/agent/memory.ts';
 import { provisionDevice } from '../../src/agent/provision.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
@@ -66,6 +67,16 @@ describe('protocol vectors, agent side', () => {
       const expected = c.locked ? 'locked' : c.noticeDue ? 'notice' : 'normal';
       expect(e.mode, c.now).toBe(expected);
       if (c.noticeDue && !c.locked) expect(e.offlineNotice?.lockAt ?? null, c.now).toBe(c.lockAt);
+    }
+  });
+
+  it('words the 1.1 policy in Hindi and Swahili exactly as the vectors say (#15)', () => {
+    const { policy11 } = VECTORS;
+    for (const lang of ['hi', 'sw'] as const) {
+      const view = buildView({ mode: 'locked', policy: policy11.policy, creditUntil: null, nowMs: Date.parse('2026-03-01T09:00:00Z'), backoffSeconds: 0 });
+      const m = describeScreen(view, policy11.policy, { lang });
+      expect({ badge: m.modeLabel, lines: m.lines.map(lineText), fields: m.fields.map((f) => ({ label: f.label, value: f.value })) }).toEqual(policy11.screen[lang]);
+      expect(m.lines.map(lineText).join(' ')).not.toContain(policy11.policy.message);
     }
   });
 });

@@ -11,6 +11,7 @@ import { provisionDevice } from '../../src/agent/provision.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import { imeiCheckDigit } from '../../src/domain/imei.ts';
 import { buildLien, type Lien } from '../../src/server/app.ts';
+import type { PhoneHandOff } from '../../src/agent/sim/hand-off.ts';
 import { loadConfig, type Config } from '../../src/server/config.ts';
 import type { DestinationStream } from 'pino';
 import { openTestDb } from '../store/helpers.ts';
@@ -44,7 +45,7 @@ export class TestPlatform {
   /** `logTo` captures the server's log lines (silent without it); `dlc` starts the Android Device Lock port. */
   constructor(
     start = '2026-01-01T06:00:00Z',
-    private readonly opts: { dlc?: boolean; logTo?: DestinationStream; config?: Partial<Config> } = {},
+    private readonly opts: { dlc?: boolean; logTo?: DestinationStream; config?: Partial<Config>; phoneHandOff?: PhoneHandOff } = {},
   ) {
     this.clock = new ManualClock(start);
   }
@@ -60,7 +61,7 @@ export class TestPlatform {
     const config = loadConfig({ LIEN_DATA_DIR: this.dataDir, LIEN_CHECKIN_FLUSH_MS: '10', ...(this.opts.dlc ? { LIEN_DLC_PORT: '0' } : {}) } as NodeJS.ProcessEnv, { port: 0, ...this.opts.config });
     process.env.LIEN_MASTER_KEY ??= randomBytes(32).toString('hex');
     const logging = this.opts.logTo ? { logDestination: this.opts.logTo } : { logger: false };
-    this.lien = await buildLien(config, { clock: this.clock, database, jobs: false, ...logging });
+    this.lien = await buildLien(config, { clock: this.clock, database, jobs: false, ...logging, ...(this.opts.phoneHandOff ? { phoneHandOff: this.opts.phoneHandOff } : {}) });
     const close = this.lien.close;
     this.lien.close = async () => {
       await close();

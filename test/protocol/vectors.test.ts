@@ -3,7 +3,8 @@
  * code reproduces every worked example byte for byte, and accepts what it should.
  */
 import { describe, expect, it } from 'vitest';
-import { acceptKeyRotations, canonicalJson, deriveDeviceKeys, verifyEnrollProof, verifyRequest, verifySignedPolicy } from '../../src/protocol/index.ts';
+import { Value } from 'typebox/value';
+import { acceptKeyRotations, canonicalJson, deriveDeviceKeys, isPolicy, PolicySchema, verifyEnrollProof, verifyRequest, verifySignedPolicy } from '../../src/protocol/index.ts';
 import { decodeToken } from '../../src/tokens/index.ts';
 import { buildVectors } from '../fixtures/protocol-vectors.gen.ts';
 import { VECTORS } from '../fixtures/vectors.ts';
@@ -47,5 +48,22 @@ describe('protocol vectors, server side', () => {
       ({ lastCount, usedCounts } = r);
     }
     expect(decodeToken({ token: o.restrictedDigitSet.token, key, startingCode: o.startingCode, lastCount: 0, usedCounts: [], restrictedDigitSet: true })).toMatchObject({ ok: true, type: 'ADD_TIME', value: 7 });
+  });
+
+  it('the 1.1 policy verifies like a 1.0 one, and a 1.0 reader of it finds every 1.0 member unchanged (#15)', () => {
+    const { policy11, keyRotation } = VECTORS;
+    expect(canonicalJson(policy11.policy)).toBe(policy11.canonicalJson);
+    const rotated = acceptKeyRotations([keyRotation.pinnedKey], [keyRotation.statement]);
+    expect(verifySignedPolicy(policy11.signed, rotated.pinned, { deviceId: policy11.policy.deviceId, minVersionExclusive: 4 })).toEqual({ ok: true, policy: policy11.policy });
+    // Display-only: nothing new is critical, so a 1.0 agent enforces it.
+    expect(policy11.policy.critical).toBeUndefined();
+    for (const member of ['stage', 'lockAt', 'amountDue', 'currency', 'message', 'allowedNumbers', 'lockReference']) expect(policy11.policy[member]).toBeDefined();
+  });
+
+  it('an agent accepts reason codes and note templates of later minor versions; a server signs only its own', () => {
+    const later = { ...VECTORS.policy11.policy, facts: { ...VECTORS.policy11.policy.facts, reason: 'hardship_plan' }, note: { ...VECTORS.policy11.policy.note, template: 'holiday_hours' } };
+    expect(isPolicy(later)).toBe(true);
+    expect(Value.Check(PolicySchema, later)).toBe(false);
+    expect(Value.Check(PolicySchema, VECTORS.policy11.policy)).toBe(true);
   });
 });

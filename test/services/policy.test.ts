@@ -9,7 +9,6 @@ function facts(over: Partial<PolicyFacts> = {}, timeZone = 'America/Bogota'): Po
     version: 4,
     now: new Date('2027-01-20T12:00:00Z'),
     decision: { stage: 'current', lockAt: null, noticeIndex: null },
-    noticeUntil: null,
     lender: { name: 'Crédito Andino', support_phone: '+5716000000', support_url: '', how_to_pay: 'PSE', support_hours: null, time_zone: timeZone },
     amountDue: 0,
     currency: 'COP',
@@ -49,5 +48,29 @@ describe('buildPolicy: the offline deadline', () => {
     const p = buildPolicy(facts({ decision: { stage: 'released', lockAt: null, noticeIndex: null } }));
     expect(p.offlineLockAt).toBeNull();
     expect(p.offlineNotice).toBeNull();
+  });
+});
+
+describe('buildPolicy: facts for a translated screen (protocol 1.1)', () => {
+  it('sends the reason code, the due date and the zone; the notice carries its deadline', () => {
+    const p = buildPolicy(facts({ decision: { stage: 'notice', reason: 'notice_issued', lockAt: '2027-01-22T05:00:00.000Z', noticeIndex: 0 } }));
+    expect(p.facts).toEqual({ reason: 'overdue', dueDate: '2027-02-01', timeZone: 'America/Bogota' });
+    expect(p.noticeUntil).toBe('2027-01-22T05:00:00.000Z');
+    expect(buildPolicy(facts({ decision: { stage: 'locked', reason: 'manual_lock', lockAt: null, noticeIndex: 0 } })).facts?.reason).toBe('manual_lock');
+    expect(buildPolicy(facts({ decision: { stage: 'reminder', lockAt: null, noticeIndex: null } })).facts?.reason).toBe('due_soon');
+    expect(buildPolicy(facts({ decision: { stage: 'locked', lockAt: null, noticeIndex: 0 } })).noticeUntil).toBeNull();
+  });
+
+  it('carries the lender texts and the note, but no note and no due date on a released phone', () => {
+    const note = { id: 'msg_1', template: 'call_us' as const, params: {}, sentAt: '2027-01-20T12:00:00.000Z' };
+    const lender = { ...facts().lender, texts: { sw: { howToPay: 'Lipa' } }, lock_message: 'Call us' };
+    const p = buildPolicy(facts({ lender, note }));
+    expect(p.lenderTexts).toEqual({ sw: { howToPay: 'Lipa' } });
+    expect(p.lender.message).toBe('Call us');
+    expect(p.note).toEqual(note);
+    const released = buildPolicy(facts({ lender, note, decision: { stage: 'released', lockAt: null, noticeIndex: null } }));
+    expect(released.note).toBeUndefined();
+    expect(released.facts).toEqual({ reason: 'paid_off', dueDate: null, timeZone: 'America/Bogota' });
+    expect(buildPolicy(facts()).lenderTexts).toBeUndefined();
   });
 });

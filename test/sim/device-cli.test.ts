@@ -109,7 +109,7 @@ describe('lien device: one phone on a terminal', () => {
     const token = await issueCode(p, sale.deviceId);
     at = again.send(`code ${token}`);
     const unlocked = await again.screen(/\[ NORMAL \]/, at);
-    expect(unlocked).toMatch(/Code accepted\. Unlocking… Unlocked until 29 January 2026 at 07:0\d UTC\./);
+    expect(unlocked).toMatch(/Code accepted\. Unlocking… Unlocked until 29 January 2026 at 10:0\d\./);
 
     // Offline and a week on, the credit runs out and the signed lock is back, without a network.
     at = again.send('offline');

@@ -44,7 +44,7 @@ describeBrowser('browser device emulator in Chromium', () => {
     await page.getByTestId('code-submit').click();
     await page.locator('[data-testid="screen"][data-mode="normal"]').waitFor({ timeout: 10_000 });
     expect(await page.getByTestId('outcome').textContent()).toMatch(/^Code accepted/);
-    expect(await page.getByTestId('credit-until').textContent()).toBe('29 January 2026 at 07:00 UTC');
+    expect(await page.getByTestId('credit-until').textContent()).toBe('29 January 2026 at 10:00');
 
     // The credit runs out on the server's clock; htmx polling reloads the page without a click.
     expect(await page.evaluate(() => typeof (window as unknown as { htmx?: unknown }).htmx)).toBe('object');

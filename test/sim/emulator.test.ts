@@ -112,7 +112,7 @@ describe('browser device emulator (server-rendered pages)', () => {
     const unlocked = await page(`/emulator/${financed.serial}`);
     expect(dataMode(unlocked.html)).toBe('normal');
     expect(testId(unlocked.html, 'outcome')).toMatch(/^Code accepted/);
-    expect(testId(unlocked.html, 'credit-until')).toBe('29 January 2026 at 07:00 UTC');
+    expect(testId(unlocked.html, 'credit-until')).toBe('29 January 2026 at 10:00');
   });
 
   it('offline, factory reset and online: the lock of a phone stays through a reset', async () => {

@@ -64,10 +64,12 @@ describe('lock screen model (shared by terminal and browser)', () => {
     const p = policy({ stage: 'notice', noticeUntil: '2026-01-24T07:00:00Z' });
     const en = screen('notice', p);
     expect(en.title).toBe('Pay now to avoid a lock');
-    expect(lineText(en.lines[0]!)).toBe('Ksh\u00a010,000.00 is overdue. Pay it by 24 January 2026 at 07:00 UTC or this phone will be locked.');
+    const line = (m: ScreenModel, id: string) => m.lines.find((l) => l.id === id)!;
+    expect(lineText(line(en, 'reason'))).toBe('A payment to Jamii Finance is overdue.');
+    expect(lineText(line(en, 'notice-body'))).toBe('Ksh\u00a010,000.00 is overdue. Pay it by 24 January 2026 at 07:00 UTC or this phone will be locked.');
     expect(slot(en, 'notice-until')?.text).toBe('24 January 2026 at 07:00 UTC');
     const hi = screen('notice', p, { lang: 'hi' });
-    const parts = hi.lines[0]!.parts.filter((s) => typeof s !== 'string').map((s) => (s as { id: string }).id);
+    const parts = line(hi, 'notice-body').parts.filter((s) => typeof s !== 'string').map((s) => (s as { id: string }).id);
     expect(parts).toEqual(['notice-amount', 'notice-until']);
     expect(hi.title).toBe('लॉक से बचने के लिए अभी भुगतान करें');
     expect(hi.emergency).toBeNull();
@@ -94,7 +96,7 @@ describe('lock screen model (shared by terminal and browser)', () => {
     expect(released.codeEntry).toBeNull();
     expect(field(released, 'amount-due')).toBeUndefined();
     const dormant = screen('dormant', null);
-    expect(dormant).toMatchObject({ modeLabel: 'DORMANT', title: null, fields: [], codeEntry: null, emergency: null });
+    expect(dormant).toMatchObject({ modeLabel: 'NOT FINANCED', title: null, fields: [], codeEntry: null, emergency: null });
   });
 });
 
@@ -166,5 +168,49 @@ describe('airplane mode', () => {
     await expect(net.connectStream('dev_1', {}, () => undefined)).rejects.toSatisfy(isOfflineError);
     net.setOnline(true);
     expect(await net.nonce()).toMatchObject({ ok: true, body: { nonce: 'n' } });
+  });
+
+  it('never shows the English fallback sentence of the policy: every sentence is the catalog\'s (#15)', () => {
+    const p = policy({ message: 'This phone is locked because a payment to Jamii Finance is overdue.', facts: { reason: 'overdue', dueDate: '2026-01-10', timeZone: 'Africa/Nairobi' } });
+    for (const lang of ['hi', 'sw'] as const) {
+      const m = screen('locked', p, { lang });
+      const all = [...m.lines, ...m.notes].map(lineText).join('\n');
+      expect(all).not.toContain('overdue');
+      expect(m.modeLabel).toBe(lang === 'hi' ? 'लॉक' : 'IMEFUNGWA');
+      expect(slot(m, 'overdue-since')?.text).toBe(lang === 'hi' ? '10 जनवरी 2026' : '10 Januari 2026');
+    }
+    // A 1.0 policy (no facts) is worded from its stage, still in the borrower's language.
+    const old = screen('locked', policy({ message: 'Your phone is locked.' }), { lang: 'sw' });
+    expect(lineText(old.lines.find((l) => l.id === 'reason')!)).toBe('Malipo kwa Jamii Finance yamechelewa.');
+  });
+
+  it("shows the notice deadline in the lender's zone from the policy's facts", () => {
+    const p = policy({ stage: 'notice', noticeUntil: '2026-01-24T07:00:00Z', facts: { reason: 'overdue', dueDate: '2026-01-20', timeZone: 'Africa/Nairobi' } });
+    expect(slot(screen('notice', p), 'notice-until')?.text).toBe('24 January 2026 at 10:00');
+  });
+
+  it("the lender's texts in the borrower's language, each falling back to the default on its own", () => {
+    const p = policy({
+      lender: { name: 'Jamii Finance', phone: '+254700000111', url: '', howToPay: 'M-Pesa paybill 123456', supportHours: 'Mon–Fri 8–17', message: 'Default message' },
+      lenderTexts: { sw: { howToPay: 'Lipa kwa M-Pesa 123456', message: 'Ujumbe wetu' } },
+    });
+    const sw = screen('locked', p, { lang: 'sw' });
+    expect(field(sw, 'how-to-pay')).toBe('Lipa kwa M-Pesa 123456');
+    expect(field(sw, 'support-hours')).toBe('Mon–Fri 8–17');
+    expect(field(sw, 'lender-message')).toBe('Ujumbe wetu');
+    expect(sw.fields.find((f) => f.id === 'lender-message')?.label).toBe('Ujumbe kutoka Jamii Finance');
+    const hi = screen('locked', p, { lang: 'hi' });
+    expect(field(hi, 'how-to-pay')).toBe('M-Pesa paybill 123456');
+    expect(field(hi, 'lender-message')).toBe('Default message');
+  });
+
+  it('the lender note: a catalog template with its values, or the lender\'s own text per language', () => {
+    const note = { id: 'msg_1', template: 'pay_by' as const, params: { amount: 250_000, date: '2026-02-01' }, sentAt: '2026-01-22T07:00:00Z' };
+    const hi = screen('locked', policy({ note }), { lang: 'hi' });
+    expect(lineText(hi.lines.find((l) => l.id === 'note')!)).toBe('कृपया 1 फ़रवरी 2026 तक KES\u00a02,500.00 चुका दें।');
+    const custom = { id: 'msg_2', template: 'custom' as const, params: {}, texts: { default: 'Come to the shop', sw: 'Njoo dukani' }, sentAt: '2026-01-22T07:00:00Z' };
+    expect(slot(screen('notice', policy({ stage: 'notice', note: custom }), { lang: 'sw' }), 'note-text')?.text).toBe('Njoo dukani');
+    expect(slot(screen('notice', policy({ stage: 'notice', note: custom }), { lang: 'hi' }), 'note-text')?.text).toBe('Come to the shop');
+    expect(screen('released', policy({ stage: 'released', note: custom })).lines.some((l) => l.id === 'note')).toBe(false);
   });
 });

@@ -54,6 +54,7 @@ const MODES: ScreenMode[] = ['normal', 'reminder', 'notice', 'restricted', 'lock
 
 export class Fleet {
   readonly phones: SimPhone[] = [];
+  private readonly serials = new Map<SimPhone, string>();
   private errors = 0;
   private stopped = false;
 
@@ -73,8 +74,21 @@ export class Fleet {
       });
       await phone.boot();
       this.phones.push(phone);
+      this.serials.set(phone, d.serial);
     }
     await this.syncAll();
+  }
+
+  /**
+   * Takes the phone of `serial` out of the fleet, still running (enrolled, its stream open), for
+   * someone else to drive — the browser emulator (see hand-off.ts). Null if the fleet has none.
+   */
+  release(serial: string): SimPhone | null {
+    const i = this.phones.findIndex((p) => this.serials.get(p) === serial);
+    if (i < 0) return null;
+    const [phone] = this.phones.splice(i, 1);
+    this.serials.delete(phone!);
+    return phone!;
   }
 
   /** A routine check-in of every phone still active. */

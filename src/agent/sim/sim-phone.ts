@@ -68,7 +68,12 @@ export class SimPhone {
 
   /** The lock screen as of now, in words. */
   model(lang: Lang = this.lang): ScreenModel {
-    return describeScreen(this.agent.view(), this.agent.policy(), { lang, timeZone: this.timeZone });
+    return describeScreen(this.agent.view(), this.agent.policy(), { lang, timeZone: this.zone() });
+  }
+
+  /** The lender's zone as its policy says (1.1), else the one this phone was given. */
+  private zone(): string {
+    return this.agent.policy()?.facts?.timeZone ?? this.timeZone;
   }
 
   /**
@@ -137,7 +142,8 @@ export class SimPhone {
   }
 
   private when(iso: string, lang: Lang): string {
-    return `${formatDateTime(lang, new Date(iso), this.timeZone)}${this.timeZone === 'UTC' ? ' UTC' : ''}`;
+    const zone = this.zone();
+    return `${formatDateTime(lang, new Date(iso), zone)}${zone === 'UTC' ? ' UTC' : ''}`;
   }
 
   private async record(run: () => Promise<Outcome>): Promise<Outcome> {

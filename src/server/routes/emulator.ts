@@ -24,6 +24,7 @@ import { HttpNetwork } from '../../agent/http-network.ts';
 import { MemoryStore } from '../../agent/memory.ts';
 import { provisionDevice } from '../../agent/provision.ts';
 import { SimPhone, type Outcome } from '../../agent/sim/sim-phone.ts';
+import type { PhoneHandOff } from '../../agent/sim/hand-off.ts';
 import { isLang, type Lang } from '../../i18n/index.ts';
 import type { Services } from '../../services/context.ts';
 import { factoryIdentity, recentDevices } from '../../services/views/emulator.ts';
@@ -48,6 +49,8 @@ export class EmulatorHub {
   constructor(
     private readonly s: Services,
     private readonly serverUrl: () => string,
+    /** Phones this process already runs (the demo fleet): taken over, never enrolled twice. */
+    private readonly handOff: PhoneHandOff | null = null,
   ) {}
 
   get(serial: string): SimPhone | undefined {
@@ -70,11 +73,17 @@ export class EmulatorHub {
   }
 
   private async start(serial: string): Promise<SimPhone> {
+    const running = this.handOff?.take(serial) ?? null;
+    if (running) return this.adopt(serial, running);
     const persistent = new MemoryStore();
     await provisionDevice(persistent, await factoryIdentity(this.s, serial));
     const phone = new SimPhone({ persistent, userdata: new MemoryStore(), clock: this.s.clock, network: new HttpNetwork({ baseUrl: this.serverUrl(), timeoutMs: 10_000 }), lang: 'en' });
     await phone.boot();
     await phone.sync();
+    return this.adopt(serial, phone);
+  }
+
+  private adopt(serial: string, phone: SimPhone): SimPhone {
     if (this.stopped) {
       phone.stop(); // the server closed while this phone was starting
       return phone;
@@ -112,9 +121,9 @@ function ownUrl(app: FastifyInstance, fallback: string): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
 }
 
-export async function emulatorRoutes(app: FastifyInstance, { s }: { s: Services }): Promise<void> {
+export async function emulatorRoutes(app: FastifyInstance, { s, handOff }: { s: Services; handOff?: PhoneHandOff | null }): Promise<void> {
   if (!emulatorEnabled(s.clock)) return;
-  const hub = new EmulatorHub(s, () => ownUrl(app, s.publicUrl));
+  const hub = new EmulatorHub(s, () => ownUrl(app, s.publicUrl), handOff ?? null);
   app.addHook('preClose', async () => hub.stop());
   if (!app.hasContentTypeParser(FORM)) {
     app.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))));
@@ -198,9 +207,10 @@ function version(serial: string, phone: SimPhone, lang: Lang): string {
 }
 
 async function indexPage(s: Services, hub: EmulatorHub, error?: string): Promise<string> {
-  const running = hub.running().map(([serial, phone]) => ({ serial, mode: phone.agent.view().mode, lender: phone.agent.view().lender?.name ?? null }));
   const recent = await recentDevices(s.db);
-  const registered = recent.filter((r) => !hub.get(r.serial)).map((r) => ({ serial: r.serial, mode: null, lender: r.lender ?? null }));
+  const stageOf = new Map(recent.map((r) => [r.serial, r.stage]));
+  const running = hub.running().map(([serial, phone]) => ({ serial, mode: phone.agent.view().mode, stage: stageOf.get(serial) ?? null, lender: phone.agent.view().lender?.name ?? null }));
+  const registered = recent.filter((r) => !hub.get(r.serial)).map((r) => ({ serial: r.serial, mode: null, stage: r.stage, lender: r.lender ?? null }));
   return renderIndexPage({ running, registered, ...(error ? { error } : {}) });
 }
 

@@ -6,6 +6,7 @@ import { channelRoutes } from './lender/channels.ts';
 import { claimRoutes } from './lender/claims.ts';
 import { contractRoutes } from './lender/contracts.ts';
 import { deviceRoutes } from './lender/devices.ts';
+import { messageRoutes } from './lender/messages.ts';
 import { oversightRoutes } from './lender/oversight.ts';
 import { paymentRoutes } from './lender/payments.ts';
 import { smsRoutes } from './lender/sms.ts';
@@ -17,7 +18,7 @@ import { smsRoutes } from './lender/sms.ts';
  */
 export async function lenderRoutes(app: FastifyInstance, { s }: { s: Services }): Promise<void> {
   app.addHook('onRequest', requireApiKey(s, 'lender'));
-  for (const routes of [paymentRoutes, deviceRoutes, contractRoutes, claimRoutes, adminRoutes, oversightRoutes, channelRoutes, smsRoutes]) {
+  for (const routes of [paymentRoutes, deviceRoutes, messageRoutes, contractRoutes, claimRoutes, adminRoutes, oversightRoutes, channelRoutes, smsRoutes]) {
     await app.register(routes, { s });
   }
 }

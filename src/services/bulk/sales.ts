@@ -253,6 +253,7 @@ export async function writeSales(
       next_evaluation_at: null,
       last_evaluated_on: null,
       manual_action: null,
+      screen_note: null,
       policy_version: 0,
       created_at: now,
       updated_at: now,

@@ -9,14 +9,26 @@ import type { DB } from '../../store/schema.ts';
 import { aad, open } from '../../store/secrets.ts';
 import type { Services } from '../context.ts';
 
-export async function recentDevices(db: Kysely<DB>, limit = 20): Promise<{ serial: string; lender: string | null }[]> {
+/** Recently registered phones, with the stage of their newest contract (null: never sold on credit). */
+export async function recentDevices(db: Kysely<DB>, limit = 20): Promise<{ serial: string; lender: string | null; stage: string | null }[]> {
   return db
     .selectFrom('devices')
     .leftJoin('lenders', 'lenders.id', 'devices.lender_id')
-    .select(['devices.serial', 'lenders.name as lender'])
+    .select((eb) => [
+      'devices.serial',
+      'lenders.name as lender',
+      eb
+        .selectFrom('contracts')
+        .select((c) => c.fn.coalesce(c.case().when('contracts.status', '=', 'active').then(c.ref('contracts.stage')).else(c.ref('contracts.status')).end(), c.val('')).as('s'))
+        .whereRef('contracts.device_id', '=', 'devices.id')
+        .orderBy('contracts.created_at', 'desc')
+        .limit(1)
+        .as('stage'),
+    ])
     .orderBy('devices.created_at', 'desc')
     .limit(limit)
-    .execute();
+    .execute()
+    .then((rows) => rows.map((r) => ({ serial: r.serial, lender: r.lender, stage: r.stage || null })));
 }
 
 /** What a phone's factory put in it: its IMEIs, serial and opened factory secret. */

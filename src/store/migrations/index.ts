@@ -15,6 +15,7 @@ import { importJobs } from './0023_import_jobs.ts';
 import { operations } from './0030_operations.ts';
 import { paymentRails } from './0040_payment_rails.ts';
 import { consoleLists } from './0050_console_lists.ts';
+import { lockScreenTexts } from './0055_lock_screen_texts.ts';
 
 /**
  * Every migration, in order, defined in code (no files read from disk, so the CLI and tests run
@@ -37,6 +38,7 @@ export const migrations: Record<string, Migration> = {
   '0030_operations': operations,
   '0040_payment_rails': paymentRails,
   '0050_console_lists': consoleLists,
+  '0055_lock_screen_texts': lockScreenTexts,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,7 +1,7 @@
 /** @jsxImportSource preact */
 import type { devicePage } from '../../services/views/console.ts';
 import { can } from '../../domain/roles.ts';
-import { MessagesSection } from './messages.tsx';
+import { MessagesSection } from './sms-messages.tsx';
 import { actionLabel, codeTypeLabel, eventSentence, reasonLabel, statusLabel } from '../../i18n/labels.ts';
 import { ConfirmField, Csrf, money, render, Shell, Stage, when, type Viewer, type Zone } from './layout.tsx';
 
@@ -23,6 +23,7 @@ export function renderDevice(viewer: Viewer, p: Awaited<ReturnType<typeof device
           <dt>Enrolled</dt><dd>{when(d.enrolled_at, viewer)}</dd>
           <dt>Last check-in</dt><dd data-testid="last-seen">{when(d.last_seen_at, viewer)}</dd>
           <dt>Agent</dt><dd>{d.agent_version ?? '—'}, holds policy v{d.policy_version_held}</dd>
+          <dt>Messages</dt><dd><a href={`/console/devices/${d.id}/messages`} data-testid="messages-link">Borrower messages (SMS and screen notes)</a></dd>
           {c && (
             <>
               <dt>Contract</dt>

@@ -5,6 +5,7 @@ import { LENDER_ROLES } from '../../domain/roles.ts';
 import { roleLabel } from '../../i18n/labels.ts';
 import type { UserSummary } from '../../services/users.ts';
 import { ConfirmField, Csrf, render, Shell, when, type Viewer } from './layout.tsx';
+import { LockTextsForm } from './lock-texts.tsx';
 
 export interface SettingsPageProps {
   settings: LenderSettings;
@@ -80,6 +81,7 @@ export function renderSettings(viewer: Viewer, p: SettingsPageProps): string {
           <button type="submit">Save channels</button>
         </form>
       </div>
+      <LockTextsForm viewer={viewer} settings={s} />
       <section>
         <h2>Users</h2>
         <table data-testid="users">

@@ -17,6 +17,7 @@ import { apiKeys, claimDevices, claimOverdue, claimReceipt, registry, webhooks }
 import { actorOf, field, fields, formAction, html, lenderOf, requireConfirmation, takeFlash, viewerOf, type Flash } from './session.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { httpStatus } from '../../errors.ts';
+import { LANGUAGES } from '../../../i18n/index.ts';
 
 type IdParams = { Params: { id: string } };
 /** Every zone the runtime knows, for the settings' time-zone list (UTC is not among them in V8). */
@@ -103,6 +104,17 @@ export async function adminPages(app: FastifyInstance, { s }: { s: Services }): 
         ...(profile ? { complianceProfile: profile } : {}),
       });
       return { text: 'Settings saved.' };
+    }),
+  );
+
+  app.post('/settings/texts', { config: { console: 'settings' } }, async (req, reply) =>
+    formAction(reply, s, '/console/settings', async () => {
+      const b = req.body;
+      const texts = Object.fromEntries(
+        LANGUAGES.map((l) => [l.code, { howToPay: field(b, `howToPay.${l.code}`), supportHours: field(b, `supportHours.${l.code}`), message: field(b, `message.${l.code}`) }]),
+      );
+      await updateSettings(s, actorOf(req), lenderOf(req), { lockMessage: field(b, 'lockMessage'), texts });
+      return { text: 'Lock screen texts saved; phones receive them at their next sync.' };
     }),
   );
 

@@ -9,6 +9,7 @@ import type { Services } from '../../../services/context.ts';
 import { adminPages } from './admin-pages.ts';
 import { bulkPages } from './bulk.ts';
 import { listPages } from './lists.ts';
+import { messagePages } from './message-pages.ts';
 import { workPages } from './pages.ts';
 import { railPages } from './rails-pages.ts';
 import { installGuards } from './session.ts';
@@ -24,6 +25,7 @@ async function consolePages(app: FastifyInstance, { s }: { s: Services }): Promi
   await app.register(bulkPages, { s });
   await app.register(adminPages, { s });
   await app.register(railPages, { s });
+  await app.register(messagePages, { s });
 }
 
 export async function consoleRoutes(app: FastifyInstance, { s }: { s: Services }): Promise<void> {

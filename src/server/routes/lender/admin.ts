@@ -11,10 +11,27 @@ import { Id, IdParam, Instant, Nullable, PageOf, PageQuery, Row, doc, lenderIdOf
 import { RETAIL_SHORT_CYCLE } from '../../../domain/profiles/index.ts';
 import { API_KEY_EXAMPLE, DELIVERY_EXAMPLE, EX, LENDER_EXAMPLE, WEBHOOK_EXAMPLE } from './examples.ts';
 import { webhookEventExample } from './webhook-events.ts';
+import { LANGUAGES } from '../../../i18n/index.ts';
 
 const Channel = Type.Object(
   { channel: Type.String({ minLength: 1, maxLength: 60 }), freshnessMinutes: Type.Integer({ minimum: 1, maximum: 44_640 }) },
   { additionalProperties: false },
+);
+
+const LENDER_TEXTS_EXAMPLE = { sw: { howToPay: 'M-Pesa Paybill 123456, akaunti: nambari yako ya kufuli', supportHours: 'Jumatatu–Jumamosi 8:00–18:00' } };
+
+/** The lender's lock-screen texts per borrower language; a text left out falls back to the default one. */
+const LenderTextsSchema = Type.Record(
+  Type.String({ pattern: `^(${LANGUAGES.map((l) => l.code).join('|')})$` }),
+  Type.Object(
+    {
+      howToPay: Type.Optional(Type.String({ maxLength: 1000 })),
+      supportHours: Type.Optional(Type.String({ maxLength: 120 })),
+      message: Type.Optional(Type.String({ maxLength: 500 })),
+    },
+    { additionalProperties: false },
+  ),
+  { title: 'LenderTexts', description: "How to pay, support hours and the standing message per borrower language (en, hi, sw, id, es); each falls back to the default field when absent", maxProperties: 5 },
 );
 
 const Settings = Type.Object(
@@ -24,6 +41,8 @@ const Settings = Type.Object(
     supportUrl: Type.String(),
     supportHours: Nullable(Type.String()),
     howToPay: Type.String(),
+    lockMessage: Nullable(Type.String()),
+    texts: LenderTextsSchema,
     currency: Type.String(),
     timeZone: Type.String(),
     complianceProfile: Type.Record(Type.String(), Type.Unknown()),
@@ -37,6 +56,8 @@ const Settings = Type.Object(
     examples: [
       {
         ...LENDER_EXAMPLE,
+        lockMessage: 'Call us before you miss a payment: we can agree a new date.',
+        texts: LENDER_TEXTS_EXAMPLE,
         complianceProfile: RETAIL_SHORT_CYCLE,
         paymentChannels: [{ channel: 'mpesa', freshnessMinutes: 360, lastReportedAt: EX.paidAt, stale: false }],
         androidDeviceLock: null,
@@ -51,6 +72,8 @@ const SettingsBody = Type.Object(
     supportUrl: Type.Optional(Type.String({ maxLength: 300 })),
     supportHours: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 120 }))),
     howToPay: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+    lockMessage: Type.Optional(Nullable(Type.String({ maxLength: 500, description: 'The standing message on enforcing lock screens, in the default language; null or empty removes it' }))),
+    texts: Type.Optional(LenderTextsSchema),
     timeZone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     complianceProfile: Type.Optional(
       Type.Union([Type.String({ minLength: 1, maxLength: 64, description: 'id of a shipped profile' }), Type.Object({}, { additionalProperties: true, description: 'a whole profile' })]),
@@ -64,7 +87,7 @@ const SettingsBody = Type.Object(
     additionalProperties: false,
     minProperties: 1,
     title: 'SettingsChange',
-    examples: [{ supportHours: 'Mon–Sun 7:00–20:00', paymentChannels: [{ channel: 'mpesa', freshnessMinutes: 360 }, { channel: 'bank', freshnessMinutes: 2880 }] }],
+    examples: [{ supportHours: 'Mon–Sun 7:00–20:00', texts: LENDER_TEXTS_EXAMPLE, paymentChannels: [{ channel: 'mpesa', freshnessMinutes: 360 }, { channel: 'bank', freshnessMinutes: 2880 }] }],
   },
 );
 
@@ -137,6 +160,8 @@ export async function adminRoutes(app: FastifyInstance, { s }: { s: Services }):
         ...(b.supportUrl !== undefined ? { supportUrl: b.supportUrl } : {}),
         ...(b.supportHours !== undefined ? { supportHours: b.supportHours } : {}),
         ...(b.howToPay !== undefined ? { howToPay: b.howToPay } : {}),
+        ...(b.lockMessage !== undefined ? { lockMessage: b.lockMessage } : {}),
+        ...(b.texts !== undefined ? { texts: b.texts } : {}),
         ...(b.timeZone !== undefined ? { timeZone: b.timeZone } : {}),
         ...(b.complianceProfile !== undefined ? { complianceProfile: b.complianceProfile as string | Record<string, unknown> } : {}),
         ...(b.paymentChannels !== undefined ? { paymentChannels: b.paymentChannels } : {}),
