@@ -93,6 +93,14 @@ async function settle(phones: Phone[], mode: string): Promise<number> {
   return stragglers.length;
 }
 
+async function untilAsync(what: string, ok: () => Promise<boolean>, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 function modes(phones: Phone[]): Record<string, number> {
   const m: Record<string, number> = {};
   for (const p of phones) {
@@ -151,15 +159,34 @@ async function run(processes: number): Promise<Run> {
       const r = await server.api('POST', '/v1/operator/manifests', csv, server.operatorKey, 'text/csv');
       if (r.status !== 200) throw new Error(JSON.stringify(r.body));
     }
-    await pool(phones, 16, async (p, i) => {
-      const r = await servers[i % processes]!.api('POST', '/v1/sales', {
-        imei: p.imei, borrowerRef: p.serial, borrowerPhone: '+254711000222',
-        schedule: { principal: 30_000_00, annualRatePct: 0, termCount: 3, frequency: 'monthly', method: 'flat', firstDueDate: '2026-01-15' },
-        consent: { at: START, channel: 'in_store_signature', termsVersion: 'v1' },
-      }, key);
-      if (r.status !== 201) throw new Error(JSON.stringify(r.body));
-      p.contractId = r.body.contractId;
-    });
+    if (PG) {
+      // The CSV import sells thousands a second; contract ids are then read from the database.
+      const lines = ['imei,borrower_ref,borrower_phone,principal,annual_rate_pct,term_count,frequency,method,first_due_date,consent_at,consent_channel,terms_version'];
+      for (const p of phones) lines.push(`${p.imei},${p.serial},+254711000222,30000.00,0,3,monthly,flat,2026-01-15,${START},in_store_signature,v1`);
+      const imp = await server.api('POST', '/v1/imports/sales', lines.join('\n'), key, 'text/csv');
+      if (imp.status !== 202) throw new Error(JSON.stringify(imp.body));
+      await untilAsync('the sales import', async () => {
+        const r = await server.api('GET', `/v1/imports/${imp.body.id}`, undefined, key);
+        if (r.body.state !== 'running' && r.body.state !== 'succeeded') throw new Error(JSON.stringify(r.body));
+        return r.body.state === 'succeeded';
+      });
+      const db = new pg.Client({ connectionString: process.env.LIEN_TEST_DATABASE_URL });
+      await db.connect();
+      const rows = (await db.query(`SELECT d.imei1, c.id FROM "${schema}".contracts c JOIN "${schema}".devices d ON d.id = c.device_id`)).rows as { imei1: string; id: string }[];
+      await db.end();
+      const byImei = new Map(rows.map((r) => [r.imei1, r.id]));
+      for (const p of phones) p.contractId = byImei.get(p.imei);
+    } else {
+      await pool(phones, 16, async (p, i) => {
+        const r = await servers[i % processes]!.api('POST', '/v1/sales', {
+          imei: p.imei, borrowerRef: p.serial, borrowerPhone: '+254711000222',
+          schedule: { principal: 30_000_00, annualRatePct: 0, termCount: 3, frequency: 'monthly', method: 'flat', firstDueDate: '2026-01-15' },
+          consent: { at: START, channel: 'in_store_signature', termsVersion: 'v1' },
+        }, key);
+        if (r.status !== 201) throw new Error(JSON.stringify(r.body));
+        p.contractId = r.body.contractId;
+      });
+    }
     console.log(`[${processes} process(es)] sold ${DEVICES} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     t = performance.now();
     await pool(phones, 16, async (p) => {
