@@ -41,7 +41,8 @@ const counters = new Map<string, number>();
 const sockets = new Map<string, WebSocket>();
 let connected = 0;
 let watching = false;
-const syncAt = new Map<string, number>();
+/** Every "sync" each stream received while watching, in order. */
+const syncAt = new Map<string, number[]>();
 let mode: 'jitter' | 'fixed' | 'off' = 'off';
 const attempts: number[] = [];
 const backAt = new Map<string, number>();
@@ -72,7 +73,10 @@ function open(deviceId: string): Promise<boolean> {
       resolve(true);
     });
     ws.on('message', (data) => {
-      if (watching && String(data).includes('"sync"') && !syncAt.has(deviceId)) syncAt.set(deviceId, now());
+      if (!watching || !String(data).includes('"sync"')) return;
+      const list = syncAt.get(deviceId);
+      if (list) list.push(now());
+      else syncAt.set(deviceId, [now()]);
     });
     ws.on('error', () => {
       if (!opened) resolve(false);

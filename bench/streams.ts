@@ -178,7 +178,7 @@ try {
   let got: number[] = [];
   for (let i = 0; i < 60; i++) {
     await sleep(500);
-    got = (await collect<{ at: Record<string, number> }>(clients, 'syncs', 'syncs')).flatMap((s) => Object.values(s.at));
+    got = (await collect<{ at: Record<string, number[]> }>(clients, 'syncs', 'syncs')).flatMap((s) => Object.values(s.at).map((times) => times[0]!));
     if (got.length >= chosen.length) break;
   }
   const lat = got.map((a) => a - tCommit).sort((a, b) => a - b);
