@@ -269,10 +269,11 @@ async function run(processes: number): Promise<Run> {
   } finally {
     for (const s of servers) await s.stop();
     if (schema) {
+      // Cleanup must not hide the run's own error (a dropped connection would throw from here).
       const admin = new pg.Client({ connectionString: process.env.LIEN_TEST_DATABASE_URL });
-      await admin.connect();
-      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await admin.end();
+      admin.on('error', (e) => console.error(`cleanup: ${e.message}`));
+      await admin.connect().then(() => admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch((e: Error) => console.error(`cleanup: ${e.message}`));
+      await admin.end().catch(() => undefined);
     }
   }
 }

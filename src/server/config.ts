@@ -140,7 +140,7 @@ export const CONFIG_TABLE: [variable: string, default_: string, meaning: string]
   ['LIEN_CHECKIN_FLUSH_MS', '250', 'how long check-in bookkeeping is batched before it is written'],
   ['LIEN_SWEEP_INTERVAL', '15', 'minutes between sweeps (each contract is evaluated at least daily); 0 turns background jobs off'],
   ['LIEN_SWEEP_BATCH_SIZE', '500', 'contracts the sweep evaluates per transaction (a crash loses at most the batch in flight)'],
-  ['LIEN_STREAM_PING_SEC', '120', 'seconds between keep-alive pings on device streams; a stream that misses one is closed at the next (0 turns them off)'],
+  ['LIEN_STREAM_PING_SEC', '120', 'seconds between keep-alive pings on device streams; a stream that answers neither of two in a row is closed (0 turns them off)'],
   ['LIEN_SMS_GATEWAY_URL', '(unset)', 'HTTP SMS gateway for borrower messages (JSON {to, text, reference}); unset logs them'],
   ['LIEN_SMS_GATEWAY_TOKEN', '(unset)', 'bearer token for the SMS gateway'],
   ['LIEN_EMULATOR', '(off)', '1 mounts the browser device emulator at /emulator (development and demos; also on under LIEN_TEST_CLOCK)'],

@@ -1,13 +1,13 @@
 /**
  * A phone gone without a goodbye must not hold its stream forever: with real WebSockets, a
  * client that answers pings keeps its stream and one whose pongs never come (a dead phone, a NAT
- * that forgot the connection) is terminated at the next round and untracked.
+ * that forgot the connection) is terminated once it has missed MISSED_ROUNDS in a row, and untracked.
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { StreamKeepAlive } from '../../src/server/stream-keepalive.ts';
+import { MISSED_ROUNDS, StreamKeepAlive } from '../../src/server/stream-keepalive.ts';
 
 describe('stream keep-alive', () => {
   const closers: (() => void)[] = [];
@@ -34,10 +34,14 @@ describe('stream keep-alive', () => {
     await connected;
     expect(keepAlive.tracked).toBe(2);
 
-    const pong = once(byPath.get('/alive')!, 'pong');
-    const silentPinged = once(silent, 'ping');
-    keepAlive.round();
-    await Promise.all([pong, silentPinged]); // both were pinged; only one answered
+    // MISSED_ROUNDS rounds in which both are pinged and only one answers; the silent one survives them.
+    for (let i = 0; i < MISSED_ROUNDS; i++) {
+      const pong = once(byPath.get('/alive')!, 'pong');
+      const silentPinged = once(silent, 'ping');
+      keepAlive.round();
+      await Promise.all([pong, silentPinged]);
+      expect(keepAlive.tracked).toBe(2);
+    }
 
     const silentClosed = once(silent, 'close');
     keepAlive.round();
@@ -45,7 +49,7 @@ describe('stream keep-alive', () => {
     expect(keepAlive.terminated).toBe(1);
     expect(keepAlive.tracked).toBe(1);
     expect(alive.readyState).toBe(WebSocket.OPEN);
-    expect(keepAlive.pings).toBe(3);
+    expect(keepAlive.pings).toBe(2 * MISSED_ROUNDS + 1);
   });
 
   it('a stream closed by its phone is no longer pinged', async () => {
