@@ -37,6 +37,7 @@ import {
 import { decodeToken, TOKEN_LENGTHS, type TokenType } from '../tokens/index.ts';
 import { recordFailure, secondsRemaining, NO_BACKOFF } from './backoff.ts';
 import { buildView, callAllowed, decideEnforcement, type Enforcement } from './enforcement.ts';
+import { reconnectDelayMs } from './reconnect.ts';
 import { checkCheckinReply, checkEnrollReply } from './replies.ts';
 import { isOfflineError, type CloseStream, type KeyValueStore, type LockScreenView, type Network, type Reply, type Screen, type Telephony } from './ports.ts';
 import { freshUserdata, loadPersistent, loadUserdata, type PersistentState, type UserdataState } from './state.ts';
@@ -70,7 +71,22 @@ export interface DeviceAgentOptions {
   maxQueuedEvents?: number;
   /** Failures of syncs started by a nudge, which have no caller to receive them. */
   onBackgroundError?: (error: unknown) => void;
+  /** Schedules stream reconnects (default: the platform's timers, not keeping a process alive). */
+  timers?: Timers;
+  /** Jitter source for reconnects, in [0, 1) (default Math.random). */
+  random?: () => number;
 }
+
+/** The one wall-clock wait of the agent: when to reconnect a lost stream (src/agent/reconnect.ts). */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const platformTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
 
 export type PolicyOutcome = 'applied' | 'unchanged' | 'rejected' | 'none';
 
@@ -113,6 +129,9 @@ export class DeviceAgent implements Telephony {
   private connecting = false;
   /** Set by stop(): a stream still being opened is closed as soon as it opens. */
   private stopped = false;
+  /** The pending reconnect of a stream the far side closed, and how many attempts failed since. */
+  private reconnectTimer: unknown = null;
+  private reconnectAttempts = 0;
   private readonly agentVersion: string;
 
   constructor(private readonly opts: DeviceAgentOptions) {
@@ -222,6 +241,7 @@ export class DeviceAgent implements Telephony {
   /** Stops the nudge stream (the shell is shutting down). */
   stop(): void {
     this.stopped = true;
+    this.cancelReconnect();
     this.closeStream();
   }
 
@@ -504,7 +524,9 @@ export class DeviceAgent implements Telephony {
           this.sync().catch((e: unknown) => this.opts.onBackgroundError?.(e));
         },
         () => {
-          if (this.stream === holder) this.stream = null;
+          if (this.stream !== holder) return;
+          this.stream = null;
+          this.scheduleReconnect();
         },
       );
       if (this.stopped || epoch !== this.epoch || this.terminal() || this.u.session?.deviceId !== deviceId) holder.close();
@@ -515,6 +537,32 @@ export class DeviceAgent implements Telephony {
     } finally {
       this.connecting = false;
     }
+  }
+
+  /**
+   * The far side closed the stream (a server restart, a dropped connection): sync again after a
+   * jittered, growing wait. The sync reopens the stream and fetches whatever a nudge sent while it
+   * was closed would have announced; until one succeeds, attempts continue with wider windows.
+   */
+  private scheduleReconnect(): void {
+    if (this.stopped || this.opts.stream === false || this.reconnectTimer !== null || this.terminal()) return;
+    const timers = this.opts.timers ?? platformTimers;
+    const delay = reconnectDelayMs(this.reconnectAttempts++, this.opts.random);
+    this.reconnectTimer = timers.setTimeout(() => {
+      this.reconnectTimer = null;
+      this.sync()
+        .catch((e: unknown) => this.opts.onBackgroundError?.(e))
+        .finally(() => {
+          if (this.stream) this.reconnectAttempts = 0;
+          else this.scheduleReconnect();
+        });
+    }, delay);
+  }
+
+  private cancelReconnect(): void {
+    if (this.reconnectTimer === null) return;
+    (this.opts.timers ?? platformTimers).clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
   }
 
   /** Whether the nudge stream is open (for the simulator and tests). */

@@ -19,6 +19,7 @@ import { frameworkErrors } from './framework-errors.ts';
 import { registerOpenApi } from './openapi.ts';
 import { endConnectionsWhileClosing } from './graceful-close.ts';
 import { NudgeHub } from './nudges.ts';
+import { StreamKeepAlive } from './stream-keepalive.ts';
 import { startDlcServer, type DlcServer } from './dlc/server.ts';
 import { loadDlcTls } from './dlc/tls.ts';
 import { deviceRoutes } from './routes/device.ts';
@@ -152,7 +153,9 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
     const jobs = opts.jobs === false || config.sweepIntervalMin === 0 ? null : new JobTracker((job, _seconds, ok) => metrics.jobRun(job, ok));
     healthRoutes(app, { database, jobs, devicesConnected: () => nudges.connected });
     metricsRoute(app, { metrics, database, token: config.metricsToken });
-    await app.register(deviceRoutes, { gateway, nudges });
+    const keepAlive = new StreamKeepAlive();
+    keepAlive.start(config.streamPingSec * 1000);
+    await app.register(deviceRoutes, { gateway, nudges, keepAlive });
     await app.register(operatorRoutes, { s: services, sweepBatchSize: config.sweepBatchSize });
     await app.register(lenderRoutes, { s: services });
     await app.register(importRoutes, { s: services });
@@ -174,6 +177,7 @@ export async function buildLien(config: Config, opts: BuildOptions = {}): Promis
       dlc,
       async close() {
         if (jobs) jobs.stopped = true;
+        keepAlive.stop();
         await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined)));
         await Promise.all(loops.map((l) => l.stop()));
         await dlc?.close();

@@ -21,6 +21,8 @@ export interface Config {
   sweepIntervalMin: number;
   /** Contracts the sweep evaluates per transaction. */
   sweepBatchSize: number;
+  /** Seconds between keep-alive pings on device streams; a stream silent for two rounds is closed (0: off). */
+  streamPingSec: number;
   logLevel: string;
   /** Days a registered, unsold phone keeps asking to enroll after its first contact. */
   provisioningWindowDays: number;
@@ -104,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     checkinFlushMs: overrides.checkinFlushMs ?? int('LIEN_CHECKIN_FLUSH_MS', env.LIEN_CHECKIN_FLUSH_MS, 250),
     sweepIntervalMin: overrides.sweepIntervalMin ?? int('LIEN_SWEEP_INTERVAL', env.LIEN_SWEEP_INTERVAL, 15),
     sweepBatchSize: overrides.sweepBatchSize ?? positive('LIEN_SWEEP_BATCH_SIZE', env.LIEN_SWEEP_BATCH_SIZE, 500),
+    streamPingSec: overrides.streamPingSec ?? int('LIEN_STREAM_PING_SEC', env.LIEN_STREAM_PING_SEC, 120),
     logLevel: overrides.logLevel ?? env.LOG_LEVEL ?? 'info',
     logFormat: overrides.logFormat ?? logFormat(env, Boolean(process.stdout.isTTY)),
     trustProxy: overrides.trustProxy ?? int('LIEN_TRUST_PROXY', env.LIEN_TRUST_PROXY, 0),
@@ -137,6 +140,7 @@ export const CONFIG_TABLE: [variable: string, default_: string, meaning: string]
   ['LIEN_CHECKIN_FLUSH_MS', '250', 'how long check-in bookkeeping is batched before it is written'],
   ['LIEN_SWEEP_INTERVAL', '15', 'minutes between sweeps (each contract is evaluated at least daily); 0 turns background jobs off'],
   ['LIEN_SWEEP_BATCH_SIZE', '500', 'contracts the sweep evaluates per transaction (a crash loses at most the batch in flight)'],
+  ['LIEN_STREAM_PING_SEC', '120', 'seconds between keep-alive pings on device streams; a stream that answers neither of two in a row is closed (0 turns them off)'],
   ['LIEN_SMS_GATEWAY_URL', '(unset)', 'HTTP SMS gateway for borrower messages (JSON {to, text, reference}); unset logs them'],
   ['LIEN_SMS_GATEWAY_TOKEN', '(unset)', 'bearer token for the SMS gateway'],
   ['LIEN_EMULATOR', '(off)', '1 mounts the browser device emulator at /emulator (development and demos; also on under LIEN_TEST_CLOCK)'],

@@ -39,8 +39,8 @@ export async function freePort(): Promise<number> {
  * PGlite in a temporary directory, or — when LIEN_TEST_DATABASE_URL is set — PostgreSQL in a
  * fresh schema (pass `schema` to make several processes share one).
  */
-export async function startServer(opts: { clockStart: string; schema?: string; masterKey?: string; operatorKey?: string; env?: Record<string, string> }): Promise<ServerProcess> {
-  const port = await freePort();
+export async function startServer(opts: { clockStart: string; schema?: string; masterKey?: string; operatorKey?: string; port?: number; env?: Record<string, string> }): Promise<ServerProcess> {
+  const port = opts.port ?? (await freePort());
   const dataDir = mkdtempSync(join(tmpdir(), 'lien-e2e-'));
   const operatorKey = opts.operatorKey ?? `op_${randomBytes(16).toString('hex')}`;
   const masterKey = opts.masterKey ?? randomBytes(32).toString('hex');

@@ -13,6 +13,7 @@ import {
 } from '../../protocol/index.ts';
 import type { DeviceGateway } from '../../services/devices.ts';
 import type { NudgeHub } from '../nudges.ts';
+import type { StreamKeepAlive } from '../stream-keepalive.ts';
 
 const SPEC = 'Normative: docs/protocol.md (Lien device protocol 1.0), with worked examples in test/fixtures/protocol-vectors.json.';
 
@@ -51,8 +52,8 @@ const errors = (more: Record<number, TSchema> = {}) => ({
  * The device API (docs/protocol.md). Check-in bodies are read as raw text because the request MAC
  * covers the exact bytes the device sent.
  */
-export async function deviceRoutes(app: FastifyInstance, opts: { gateway: DeviceGateway; nudges: NudgeHub }): Promise<void> {
-  const { gateway, nudges } = opts;
+export async function deviceRoutes(app: FastifyInstance, opts: { gateway: DeviceGateway; nudges: NudgeHub; keepAlive?: StreamKeepAlive }): Promise<void> {
+  const { gateway, nudges, keepAlive } = opts;
 
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => done(null, body));
 
@@ -111,7 +112,7 @@ export async function deviceRoutes(app: FastifyInstance, opts: { gateway: Device
       ...documented({
         summary: 'Nudge stream: a WebSocket on which the server says "sync now" (§10)',
         description:
-          'A WebSocket upgrade (GET, Upgrade: websocket) signed like a check-in over an empty body (method GET, path /v1/device/stream). Server → device text frames: `{"type":"hello"}` once on connect, then `{"type":"sync"}` whenever the device should check in; unknown types are ignored. The device sends nothing. A refused handshake is accepted and closed at once with code 4401 and the reason (missing_headers, bad_signature, revoked, stale_timestamp, replayed_counter) as the close reason.',
+          'A WebSocket upgrade (GET, Upgrade: websocket) signed like a check-in over an empty body (method GET, path /v1/device/stream). Server → device text frames: `{"type":"hello"}` once on connect, then `{"type":"sync"}` whenever the device should check in; unknown types are ignored. The device sends nothing but the pongs its WebSocket stack returns to the server\'s keep-alive pings (every LIEN_STREAM_PING_SEC, 120 s by default); a stream that answers neither of two pings in a row is closed. A refused handshake is accepted and closed at once with code 4401 and the reason (missing_headers, bad_signature, revoked, stale_timestamp, replayed_counter) as the close reason.',
         headers: SignedHeaders,
         response: {
           101: Type.Object({}, { description: 'Switching Protocols; then the messages below, as WebSocket text frames', 'x-messages': StreamMessageSchema } as never),
@@ -126,7 +127,15 @@ export async function deviceRoutes(app: FastifyInstance, opts: { gateway: Device
         socket.close(4401, e instanceof LienError ? String(e.details.reason ?? e.code) : 'unauthorized');
         return;
       }
-      const unregister = nudges.register(deviceId, socket);
+      // A phone that gave up while its handshake was checked has closed already: its close
+      // event has fired, so a registration now would never be undone.
+      if (socket.readyState !== socket.OPEN) return;
+      const unregisterNudges = nudges.register(deviceId, socket);
+      const untrack = keepAlive?.track(socket);
+      const unregister = () => {
+        unregisterNudges();
+        untrack?.();
+      };
       socket.on('close', unregister);
       socket.on('error', unregister);
       socket.send(JSON.stringify({ type: 'hello' }));
