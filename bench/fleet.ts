@@ -45,12 +45,16 @@ export async function until(what: string, ok: () => boolean, timeoutMs = 600_000
   }
 }
 
-/** Waits for the sweep's nudges to bring every agent to `mode`; stragglers are synced by hand. */
-async function settle(phones: Phone[], mode: string): Promise<number> {
+/**
+ * Waits for the sweep's nudges to bring every agent to `mode`; agents whose nudged sync failed
+ * (10,000 check-ins arriving at once can time out on a small machine) are synced by hand.
+ */
+export async function settle(phones: Phone[], mode: string): Promise<number> {
   const deadline = Date.now() + 90_000;
   const behind = () => phones.filter((p) => p.agent!.view().mode !== mode);
   while (Date.now() < deadline && behind().length) await new Promise((r) => setTimeout(r, 200));
   const stragglers = behind();
+  if (stragglers.length) console.log(`${stragglers.length} agents not ${mode} after the nudges; syncing them`);
   await pool(stragglers, 16, async (p) => void (await p.agent!.sync()));
   await until(`every phone ${mode}`, () => behind().length === 0);
   return stragglers.length;

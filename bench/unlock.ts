@@ -31,6 +31,7 @@ import { imeiCheckDigit } from '../src/domain/imei.ts';
 import pg from 'pg';
 import { startServer, type ServerProcess } from '../test/e2e/server-process.ts';
 import { machine, percentile, printTable, writeResult } from './lib.ts';
+import { pool, settle, until } from './fleet.ts';
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -62,36 +63,6 @@ function imeiOf(n: number): string {
   return body + String(imeiCheckDigit(body));
 }
 
-/** Runs fn over items with at most n at once (setup only). */
-async function pool<T>(items: T[], n: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    for (let i = next++; i < items.length; i = next++) await fn(items[i]!, i);
-  }));
-}
-
-async function until(what: string, ok: () => boolean, timeoutMs = 600_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/**
- * Waits for the sweep's nudges to bring every agent to `mode`; agents whose nudged sync failed
- * (10,000 check-ins arriving at once can time out on a small machine) are synced by hand.
- */
-async function settle(phones: Phone[], mode: string): Promise<number> {
-  const deadline = Date.now() + 90_000;
-  const behind = () => phones.filter((p) => p.agent!.view().mode !== mode);
-  while (Date.now() < deadline && behind().length) await new Promise((r) => setTimeout(r, 200));
-  const stragglers = behind();
-  if (stragglers.length) console.log(`${stragglers.length} agents not ${mode} after the nudges; syncing them`);
-  await pool(stragglers, 16, async (p) => void (await p.agent!.sync()));
-  await until(`every phone ${mode}`, () => behind().length === 0);
-  return stragglers.length;
-}
 
 async function untilAsync(what: string, ok: () => Promise<boolean>, timeoutMs = 600_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
