@@ -4,12 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../../src/services/webhooks.ts';
 import { webhookEventSchema } from '../../src/server/routes/lender/webhook-events.ts';
 import { submitClaim } from '../../src/services/claims.ts';
+import { takeRailPayment } from '../../src/services/rails/intake.ts';
 import { deviceLockProgramComplete, deviceLockReportState } from '../../src/services/android-device-lock.ts';
 import { TestPlatform } from '../e2e/in-process.ts';
 
 /**
  * The payloads the reference documents are the payloads the server sends: a phone goes through
- * every event (enrolled, locked, paid, unlocked, claim, reversal, released, and its Android Device
+ * every event (enrolled, locked, paid, unlocked, claim, reversal, released, a rail payment left in suspense, and its Android Device
  * Lock module's provisioning and program completion) and each queued
  * delivery is checked against its documented schema, extra fields refused.
  */
@@ -35,6 +36,12 @@ describe('webhook events as documented', () => {
     const first = await pay('PAY-1', 15_000_00);
     expect((await p.api('POST', `/v1/payments/${first}/reverse`, { reason: 'bounced' })).status).toBe(200);
     await pay('PAY-2', 30_000_00);
+    // A rail payment whose account reference matches nothing waits in suspense.
+    const ch = await p.api('POST', '/v1/payment-channels', { channel: 'aggregator', type: 'signed_webhook', freshnessMinutes: 1440, secrets: { webhookSecrets: ['whsec_events_test_0123456789abcdef'] } });
+    expect(ch.status).toBe(201);
+    const channel = await p.lien.services.db.selectFrom('payment_channels').selectAll().where('id', '=', ch.body.id).executeTakeFirstOrThrow();
+    const unmatched = await takeRailPayment(p.lien.services, channel, { providerRef: 'EVT-1', kind: 'signed.payment', externalRef: 'UNMATCHED-1', reference: 'NO-SUCH-REF', amount: 500_00, currency: 'KES', receivedAt: p.clock.now(), payload: {} });
+    expect(unmatched.outcome).toBe('suspense');
     // The Android Device Lock module of the same phone: provisioned, then its program completed after payoff.
     await deviceLockReportState(p.lien.services, sale.deviceId, { previous: 'UNSPECIFIED', success: true, failureReason: 'UNSPECIFIED' });
     await deviceLockProgramComplete(p.lien.services, sale.deviceId);
