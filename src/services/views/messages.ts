@@ -6,6 +6,7 @@
  */
 import { LienError } from '../../domain/errors.ts';
 import type { Db } from './console.ts';
+import { deliveryState, type DeliveryState } from '../notifications.ts';
 
 export type ScreenDelivery = 'on_screen' | 'waiting_for_phone' | 'replaced';
 
@@ -27,10 +28,10 @@ export interface SmsRow {
   language: string;
   recipient: string;
   body: string;
-  /** As the delivery job records it: pending, retrying, sent, failed, or a provider's delivery report. */
-  status: string;
+  /** How far it got (notifications.ts deliveryState): queued, sent, delivered, or failed and why. */
+  status: DeliveryState['state'];
+  reason: string | null;
   sentAt: Date | null;
-  lastError: string | null;
 }
 
 export interface DeviceMessagesView {
@@ -79,6 +80,11 @@ export async function deviceMessages(db: Db, lenderId: string, deviceId: string)
       sentBy: n.created_by,
       status: screenDelivery(n, device.policy_version_held, showing, n.id),
     })),
-    sms: sms.map((n) => ({ id: n.id, at: n.created_at, kind: n.kind, language: n.language, recipient: n.recipient, body: n.body, status: n.status, sentAt: n.sent_at, lastError: n.last_error })),
+    sms: sms.map((n) => ({ id: n.id, at: n.created_at, kind: n.kind, language: n.language, recipient: n.recipient, body: n.body, ...delivery(n), sentAt: n.sent_at })),
   };
+}
+
+function delivery(n: Parameters<typeof deliveryState>[0]): { status: DeliveryState['state']; reason: string | null } {
+  const d = deliveryState(n);
+  return { status: d.state, reason: d.reason };
 }

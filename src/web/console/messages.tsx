@@ -28,9 +28,8 @@ const SCREEN_STATUS: Record<ScreenDelivery, string> = {
   replaced: 'Replaced by a later note',
 };
 
-const SMS_STATUS: Record<string, string> = {
-  pending: 'Queued',
-  retrying: 'Retrying',
+const SMS_STATUS: Record<DeviceMessagesView['sms'][number]['status'], string> = {
+  queued: 'Queued',
   sent: 'Sent to the SMS provider',
   delivered: 'Delivered',
   failed: 'Failed',
@@ -127,10 +126,10 @@ export function renderDeviceMessages(viewer: Viewer, v: DeviceMessagesView, flas
               <li data-id={m.id} style={ITEM}>
                 <div lang={m.language}>{m.body}</div>
                 <div class="muted">
-                  {when(m.at, viewer)} · to {m.recipient} · <strong data-status={m.status}>{SMS_STATUS[m.status] ?? m.status}</strong>
+                  {when(m.at, viewer)} · to {m.recipient} · <strong data-status={m.status}>{SMS_STATUS[m.status]}</strong>
                   {m.sentAt && <> · {when(m.sentAt, viewer)}</>}
                 </div>
-                {m.lastError && <div class="muted">{m.lastError}</div>}
+                {m.reason && <div class="muted">{m.reason}</div>}
               </li>
             ))}
           </ul>
