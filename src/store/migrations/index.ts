@@ -61,7 +61,7 @@ export async function migrate(db: Kysely<DB>, schema?: string): Promise<string[]
   const migrator = new Migrator({ db, provider, migrationTableSchema: schema });
   for (let attempt = 1; ; attempt++) {
     const { error, results } = await migrator.migrateToLatest();
-    if (error && attempt < 5 && otherSchemaDropped(error, schema)) continue;
+    if (error && attempt < 5 && !results?.length && otherSchemaChanged(error, schema)) continue;
     if (error) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName;
       const cause = error instanceof Error ? error.message : String(error);
@@ -72,12 +72,16 @@ export async function migrate(db: Kysely<DB>, schema?: string): Promise<string[]
 }
 
 /**
- * Kysely looks for its bookkeeping tables by listing the tables of every schema, resolving each
- * schema by name; a schema another connection drops meanwhile (tenants or test runs sharing the
- * database) fails that listing with invalid_schema_name before anything is applied. Nothing of
- * ours is wrong then, so the migration is simply run again.
+ * Kysely looks for its bookkeeping tables by listing the tables and columns of every schema; a
+ * schema another connection drops or migrates meanwhile (tenants or test runs sharing the
+ * database) fails that listing before anything is applied: invalid_schema_name for a dropped
+ * schema, undefined_table or undefined_column for a table or column removed between the two reads
+ * (seen as `column "created_at" of relation "webhook_deliveries" does not exist`). Nothing of ours
+ * is wrong then, so the migration is simply run again.
  */
-function otherSchemaDropped(error: unknown, schema: string): boolean {
+const LISTING_RACES = new Set(['3F000', '42P01', '42703']);
+
+function otherSchemaChanged(error: unknown, schema: string): boolean {
   const e = error as { code?: unknown; message?: unknown };
-  return e.code === '3F000' && typeof e.message === 'string' && !e.message.includes(`"${schema}"`);
+  return typeof e.code === 'string' && LISTING_RACES.has(e.code) && typeof e.message === 'string' && !e.message.includes(`"${schema}"`);
 }
