@@ -11,10 +11,10 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freePort } from '../test/e2e/server-process.ts';
 import { percentile, printTable, writeResult } from './lib.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;
@@ -28,17 +28,6 @@ const VARIANTS = {
 } as const;
 type Variant = keyof typeof VARIANTS;
 type Scenario = 'first start (empty dir)' | 'restart (migrated, empty)';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function rssMiB(pid: number): number {
   const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);

@@ -22,6 +22,19 @@ export interface StoredContract {
 }
 
 /** A stored installment: what is due and what has been paid, in minor units. */
+/** A stored installment row in the shape the schedule rules read. */
+export function installmentOf(i: StoredInstallment) {
+  return {
+    n: i.n,
+    dueDate: i.due_date,
+    principal: i.principal,
+    interest: i.interest,
+    fee: i.fee,
+    penalty: i.penalty,
+    paid: { principal: i.paid_principal, interest: i.paid_interest, fee: i.paid_fee, penalty: i.paid_penalty },
+  };
+}
+
 export interface StoredInstallment {
   n: number;
   due_date: string;
@@ -80,15 +93,7 @@ export function feedFreshUntil(lastReportedAt: Date | null, freshnessMinutes: nu
 export function decide<C extends StoredContract, L extends { time_zone: string }>(f: ContractFacts<C, L>, now: Date, opts: { renewOffline?: boolean } = {}): Outcome<C, L> {
   const c = f.contract;
   const businessDate = businessDateIn(f.lender.time_zone, now);
-  const installments = f.installments.map((i) => ({
-    n: i.n,
-    dueDate: i.due_date,
-    principal: i.principal,
-    interest: i.interest,
-    fee: i.fee,
-    penalty: i.penalty,
-    paid: { principal: i.paid_principal, interest: i.paid_interest, fee: i.paid_fee, penalty: i.paid_penalty },
-  }));
+  const installments = f.installments.map(installmentOf);
   const unpaused = delinquency({ installments, businessDate, graceDays: f.profile.graceDays });
   const pausedDays = unpaused.overdueSince ? disputedDays(f.disputes, unpaused.overdueSince, businessDate) : 0;
   const d = pausedDays ? delinquency({ installments, businessDate, graceDays: f.profile.graceDays, pausedDays }) : unpaused;

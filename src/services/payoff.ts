@@ -9,6 +9,7 @@ import type { Selectable } from 'kysely';
 import { validateProfile } from '../domain/compliance.ts';
 import { businessDateIn, isPlainDate, type PlainDate } from '../domain/dates.ts';
 import { LienError } from '../domain/errors.ts';
+import { installmentOf } from '../domain/evaluation.ts';
 import { payoffQuote, type PayoffQuote } from '../domain/payoff.ts';
 import type { AmortizationMethod, Frequency } from '../domain/schedule.ts';
 import type { DB } from '../store/schema.ts';
@@ -35,15 +36,7 @@ export async function quoteContract(db: Executor, contract: ContractRow, asOf: P
     frequency: terms.frequency,
     payoffDate: asOf instanceof Date ? businessDateIn(lender.time_zone, asOf) : asOf,
     rebate: validateProfile(lender.compliance_profile).earlyPayoffRebate,
-    installments: installments.map((i) => ({
-      n: i.n,
-      dueDate: i.due_date,
-      principal: i.principal,
-      interest: i.interest,
-      fee: i.fee,
-      penalty: i.penalty,
-      paid: { principal: i.paid_principal, interest: i.paid_interest, fee: i.paid_fee, penalty: i.paid_penalty },
-    })),
+    installments: installments.map(installmentOf),
   });
 }
 

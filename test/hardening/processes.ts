@@ -1,19 +1,8 @@
 /** Real `lien serve` processes for tests that stop, kill or restart a server. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../e2e/server-process.ts';
 
 const BIN = new URL('../../bin/lien.js', import.meta.url).pathname;
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ServeProcess {
   child: ChildProcess;

@@ -1,23 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { until } from '../sim/helpers.ts';
-import { LIEN_FROM_SOURCES } from '../e2e/server-process.ts';
-
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, LIEN_FROM_SOURCES } from '../e2e/server-process.ts';
 
 describe('first run: `lien serve` on an empty data directory', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'lien-first-run-'));
