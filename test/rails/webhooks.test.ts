@@ -135,6 +135,26 @@ describe('payment webhooks', () => {
       expect(await paymentsOf('AGG-6')).toHaveLength(0);
     });
 
+    it('rotates through the API without the old secret: addWebhookSecret, then retireOlderWebhookSecrets', async () => {
+      const S3 = 'whsec_third_5Rt6Yu7I';
+      const added = await p.api('PATCH', `/v1/payment-channels/${id}`, { addWebhookSecret: S3 });
+      expect(added).toMatchObject({ status: 200, body: { webhookSecretsAccepted: 2, secretsSet: ['webhookSecrets'] } });
+      for (const [ref, secret] of [['AGG-R1', S2], ['AGG-R2', S3]] as const) {
+        const b = body(ref);
+        expect((await post(url, b, { 'lien-signature': header(b, [secret]) })).status, ref).toBe(200);
+      }
+      expect((await p.api('PATCH', `/v1/payment-channels/${id}`, { addWebhookSecret: S3 })).body).toMatchObject({ code: 'invalid_input', message: 'That secret is accepted already.' });
+      await p.api('PATCH', `/v1/payment-channels/${id}`, { addWebhookSecret: 'whsec_fourth_1Qa2Ws3E' });
+      expect((await p.api('PATCH', `/v1/payment-channels/${id}`, { addWebhookSecret: 'whsec_fifth_4Rf5Tg6Y' })).body.message).toBe('Three secrets are accepted at most: retire the older ones first.');
+      const razorpay = (await p.api('GET', '/v1/payment-channels', undefined, inr.key)).body.items.find((c: { type: string }) => c.type === 'razorpay');
+      expect((await p.api('PATCH', `/v1/payment-channels/${razorpay.id}`, { addWebhookSecret: 'whsec_other_9Ol8Ik7U' }, inr.key)).status).toBe(400);
+
+      expect((await p.api('PATCH', `/v1/payment-channels/${id}`, { retireOlderWebhookSecrets: true })).body.webhookSecretsAccepted).toBe(1);
+      await p.api('PATCH', `/v1/payment-channels/${id}`, { secrets: { webhookSecrets: [S2] } });
+      const b = body('AGG-R3');
+      expect((await post(url, b, { 'lien-signature': header(b, [S3]) })).status).toBe(401);
+    });
+
     it('refuses a signature older or newer than five minutes', async () => {
       const now = Math.floor(p.clock.now().getTime() / 1000);
       const b = body('AGG-7');

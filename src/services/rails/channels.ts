@@ -60,7 +60,15 @@ export interface ChannelInput {
   secrets?: ChannelSecrets;
 }
 
-export type ChannelPatch = Partial<Omit<ChannelInput, 'channel' | 'type'>>;
+export interface ChannelPatch extends Partial<Omit<ChannelInput, 'channel' | 'type'>> {
+  /**
+   * Signed webhook: accept this secret first and keep the current ones while senders move over.
+   * Secrets are never shown again, so a rotation must not need the old one retyped.
+   */
+  addWebhookSecret?: string;
+  /** Signed webhook: accept only the newest secret again, once every sender has moved over. */
+  retireOlderWebhookSecrets?: boolean;
+}
 
 export interface CallbackUrls {
   validation?: string;
@@ -79,6 +87,8 @@ export interface PaymentChannelView {
   options: ChannelOptions;
   /** Which secrets are set (never their values). */
   secretsSet: string[];
+  /** Signed webhook: how many secrets are accepted (more than one while a rotation is under way). */
+  webhookSecretsAccepted?: number;
   callbackUrls: CallbackUrls;
 }
 
@@ -209,6 +219,7 @@ function sealSecrets(masterKey: Buffer, id: string, secrets: ChannelSecrets): Bu
 }
 
 export function viewChannel(s: Pick<Services, 'masterKey' | 'publicUrl'>, row: ChannelRow, now: Date): PaymentChannelView {
+  const secrets = channelSecrets(s.masterKey, row);
   return {
     id: row.id,
     channel: row.channel,
@@ -218,7 +229,8 @@ export function viewChannel(s: Pick<Services, 'masterKey' | 'publicUrl'>, row: C
     stale: isStale(row.last_reported_at, row.freshness_minutes, now),
     account: row.account as ChannelAccount,
     options: row.options as ChannelOptions,
-    secretsSet: Object.keys(channelSecrets(s.masterKey, row)).sort(),
+    secretsSet: Object.keys(secrets).sort(),
+    ...(secrets.webhookSecrets ? { webhookSecretsAccepted: secrets.webhookSecrets.length } : {}),
     callbackUrls: callbackUrls(s, row.id, row.type),
   };
 }
@@ -307,7 +319,7 @@ export async function updateChannel(s: Services, actor: Actor, id: string, patch
     const freshness = patch.freshnessMinutes === undefined ? cur.freshness_minutes : checkChannels([{ channel: cur.channel, freshnessMinutes: patch.freshnessMinutes }])[0]!.freshnessMinutes;
     const account = patch.account === undefined ? (cur.account as ChannelAccount) : checkAccount(cur.type, patch.account);
     const options = patch.options === undefined ? (cur.options as ChannelOptions) : checkOptions(patch.options);
-    const secrets = patch.secrets === undefined ? channelSecrets(s.masterKey, cur) : checkSecrets(cur.type, { ...channelSecrets(s.masterKey, cur), ...patch.secrets });
+    const secrets = checkSecrets(cur.type, rotateWebhookSecrets(cur.type, { ...channelSecrets(s.masterKey, cur), ...patch.secrets }, patch));
     const updated = await tx
       .updateTable('payment_channels')
       .set({ freshness_minutes: freshness, account, options, secrets_enc: sealSecrets(s.masterKey, cur.id, secrets) })
@@ -320,11 +332,32 @@ export async function updateChannel(s: Services, actor: Actor, id: string, patch
       subjectId: cur.id,
       lenderId: cur.lender_id,
       reason: `payment channel ${cur.channel} changed: ${Object.keys(patch).join(', ') || 'nothing'}`,
-      data: { freshnessMinutes: freshness, account, options, secretsChanged: Object.keys(patch.secrets ?? {}) },
+      data: { freshnessMinutes: freshness, account, options, secretsChanged: secretsChanged(patch), webhookSecretsAccepted: secrets.webhookSecrets?.length },
     });
     return updated;
   });
   return viewChannel(s, row, s.clock.now());
+}
+
+/** A signed webhook's secrets after `addWebhookSecret` / `retireOlderWebhookSecrets`: newest first, three at most. */
+function rotateWebhookSecrets(type: PaymentChannelType, secrets: ChannelSecrets, patch: ChannelPatch): ChannelSecrets {
+  if (patch.addWebhookSecret === undefined && !patch.retireOlderWebhookSecrets) return secrets;
+  const field = patch.addWebhookSecret === undefined ? 'retireOlderWebhookSecrets' : 'addWebhookSecret';
+  if (type !== 'signed_webhook') throw bad(`${field} is for signed webhook channels, which accept several secrets while one rotates.`, field);
+  let list = secrets.webhookSecrets ?? [];
+  if (patch.addWebhookSecret !== undefined) {
+    const added = checkSecret(patch.addWebhookSecret, 'addWebhookSecret');
+    if (list.includes(added)) throw bad('That secret is accepted already.', 'addWebhookSecret');
+    list = [added, ...list];
+    if (list.length > 3 && !patch.retireOlderWebhookSecrets) throw bad('Three secrets are accepted at most: retire the older ones first.', 'addWebhookSecret');
+  }
+  if (patch.retireOlderWebhookSecrets) list = list.slice(0, 1);
+  return { ...secrets, webhookSecrets: list };
+}
+
+function secretsChanged(patch: ChannelPatch): string[] {
+  const names = Object.keys(patch.secrets ?? {});
+  return patch.addWebhookSecret !== undefined || patch.retireOlderWebhookSecrets ? [...new Set([...names, 'webhookSecrets'])] : names;
 }
 
 /** Removes a channel: its callback URLs stop answering and it no longer counts for freshness. */

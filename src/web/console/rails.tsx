@@ -28,8 +28,10 @@ export function renderChannels(viewer: Viewer, channels: readonly PaymentChannel
               <td class="code" data-testid="callback-urls">
                 {Object.entries(c.callbackUrls).map(([k, url]) => <div>{k}: <code>{url}</code></div>)}
                 {c.secretsSet.length ? <div class="muted">secrets set: {c.secretsSet.join(', ')}</div> : null}
+                {(c.webhookSecretsAccepted ?? 0) > 1 ? <div data-testid="rotation">{c.webhookSecretsAccepted} webhook secrets accepted: rotation under way</div> : null}
               </td>
               <td>
+                <ChangeChannel viewer={viewer} c={c} />
                 <form method="post" action={`/console/payment-channels/${c.id}/delete`}>
                   <Csrf token={viewer.csrf} />
                   <button type="submit">Remove</button>
@@ -66,6 +68,50 @@ export function renderChannels(viewer: Viewer, channels: readonly PaymentChannel
         <button type="submit">Add channel</button>
       </form>
     </Shell>,
+  );
+}
+
+/** A channel's change form, folded away: only what its type uses; secrets left blank are kept. */
+function ChangeChannel({ viewer, c }: { viewer: Viewer; c: PaymentChannelView }) {
+  return (
+    <details data-testid="channel-change">
+      <summary>Change</summary>
+      <form method="post" action={`/console/payment-channels/${c.id}`} class="forms">
+        <Csrf token={viewer.csrf} />
+        <label>Freshness window (minutes)<input name="freshnessMinutes" type="number" min={1} max={44640} value={String(c.freshnessMinutes)} required /></label>
+        {c.type === 'mpesa_c2b' && (
+          <>
+            <label>M-Pesa short code (paybill)<input name="shortCode" inputmode="numeric" maxLength={7} value={c.account.shortCode ?? ''} required /></label>
+            <label>
+              Daraja
+              <select name="environment">
+                {(['sandbox', 'production'] as const).map((e) => <option value={e} selected={(c.options.environment ?? 'sandbox') === e}>{e}</option>)}
+              </select>
+            </label>
+            <label>New Daraja consumer key (blank: keep)<input name="consumerKey" autocomplete="off" /></label>
+            <label>New Daraja consumer secret (blank: keep)<input name="consumerSecret" type="password" autocomplete="off" /></label>
+          </>
+        )}
+        {c.type === 'razorpay' && (
+          <>
+            <label>Razorpay account id<input name="accountId" maxLength={64} value={c.account.accountId ?? ''} /></label>
+            <label>New webhook secret (blank: keep)<input name="webhookSecret" type="password" autocomplete="off" /></label>
+          </>
+        )}
+        {c.type === 'signed_webhook' && (
+          <>
+            <label>New webhook secret (blank: keep)<input name="webhookSecret" type="password" autocomplete="off" /></label>
+            <label><input type="radio" name="rotation" value="add" checked /> Accept it alongside the current ones while senders move over</label>
+            <label><input type="radio" name="rotation" value="replace" /> Replace the current ones now</label>
+            {(c.webhookSecretsAccepted ?? 0) > 1 && <label><input type="checkbox" name="retireOlder" value="1" /> Every sender uses the newest secret: stop accepting the older ones</label>}
+          </>
+        )}
+        {c.type !== 'manual' && (
+          <label>Accept callbacks only from (IPs or CIDR blocks, comma-separated; empty: any)<input name="allowFrom" value={(c.options.allowFrom ?? []).join(', ')} /></label>
+        )}
+        <button type="submit">Save</button>
+      </form>
+    </details>
   );
 }
 

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { LienError } from '../../../domain/errors.ts';
 import type { Services } from '../../../services/context.ts';
-import { createChannel, deleteChannel, listChannels, type ChannelInput } from '../../../services/rails/channels.ts';
+import { createChannel, deleteChannel, getChannel, listChannels, updateChannel, type ChannelInput, type ChannelPatch, type PaymentChannelView } from '../../../services/rails/channels.ts';
 import { contractByReference } from '../../../services/rails/intake.ts';
 import { assignSuspense, listSuspense, refundSuspense, SUSPENSE_STATUSES } from '../../../services/rails/suspense.ts';
 import type { PaymentChannelType, SuspenseStatus } from '../../../store/schema.ts';
@@ -33,6 +33,32 @@ function channelFromForm(body: unknown): ChannelInput {
   };
 }
 
+/**
+ * The change form as a patch. Account and options are merged into the channel's current ones, so
+ * what the form does not show (a Daraja baseUrl set through the API) is kept; a secret left blank
+ * is kept too, since secrets are never shown again.
+ */
+function channelPatchFromForm(body: unknown, current: PaymentChannelView): ChannelPatch {
+  const f = (name: string) => field(body, name).trim();
+  const allowFrom = f('allowFrom').split(/[\s,]+/).filter(Boolean);
+  const { allowFrom: _previous, ...options } = current.options;
+  const patch: ChannelPatch = {
+    freshnessMinutes: Number(f('freshnessMinutes')),
+    account: { ...current.account, ...(f('shortCode') ? { shortCode: f('shortCode') } : {}), ...(f('accountId') ? { accountId: f('accountId') } : {}) },
+    options: { ...options, ...(current.type === 'mpesa_c2b' && f('environment') ? { environment: f('environment') as 'sandbox' | 'production' } : {}), ...(allowFrom.length ? { allowFrom } : {}) },
+  };
+  const secrets: NonNullable<ChannelPatch['secrets']> = {};
+  if (f('consumerKey')) secrets.consumerKey = f('consumerKey');
+  if (f('consumerSecret')) secrets.consumerSecret = f('consumerSecret');
+  if (current.type === 'signed_webhook') {
+    if (f('webhookSecret') && f('rotation') === 'replace') secrets.webhookSecrets = [f('webhookSecret')];
+    else if (f('webhookSecret')) patch.addWebhookSecret = f('webhookSecret');
+    if (f('retireOlder')) patch.retireOlderWebhookSecrets = true;
+  } else if (f('webhookSecret')) secrets.webhookSecret = f('webhookSecret');
+  if (Object.keys(secrets).length) patch.secrets = secrets;
+  return patch;
+}
+
 export async function railPages(app: FastifyInstance, { s }: { s: Services }): Promise<void> {
   app.get('/payment-channels', { config: { console: 'settings' } }, async (req, reply) =>
     html(reply, renderChannels(viewerOf(req), await listChannels(s, lenderOf(req)), takeFlash(req, reply, s))),
@@ -43,6 +69,18 @@ export async function railPages(app: FastifyInstance, { s }: { s: Services }): P
       const c = await createChannel(s, actorOf(req), lenderOf(req), channelFromForm(req.body));
       const urls = Object.values(c.callbackUrls);
       return { text: `Channel ${c.channel} added.${urls.length ? ` Register with the provider: ${urls.join(' and ')}` : ''}` };
+    }),
+  );
+
+  app.post<IdParams>('/payment-channels/:id', { config: { console: 'settings' } }, async (req, reply) =>
+    formAction(reply, s, '/console/payment-channels', async () => {
+      lenderOf(req);
+      const actor = actorOf(req);
+      const c = await updateChannel(s, actor, req.params.id, channelPatchFromForm(req.body, await getChannel(s, actor, req.params.id)));
+      const rotating = (c.webhookSecretsAccepted ?? 0) > 1
+        ? ` It accepts ${c.webhookSecretsAccepted} webhook secrets now; once every sender signs with the newest, retire the older ones.`
+        : '';
+      return { text: `Channel ${c.channel} saved.${rotating}` };
     }),
   );
 

@@ -68,6 +68,7 @@ const PaymentChannel = Row(
     account: Account,
     options: Options,
     secretsSet: Type.Array(Type.String()),
+    webhookSecretsAccepted: Type.Optional(Type.Integer({ description: 'Signed webhook: how many secrets are accepted (more than one while a rotation is under way)' })),
     callbackUrls: Type.Object(
       { validation: Type.Optional(Type.String()), confirmation: Type.Optional(Type.String()), webhook: Type.Optional(Type.String()) },
       { additionalProperties: false, description: 'Register these with the provider: validation and confirmation (M-Pesa), or webhook (Razorpay, signed webhook)' },
@@ -93,8 +94,20 @@ const ChannelBody = Type.Object(
 );
 
 const ChannelPatchBody = Type.Object(
-  { freshnessMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 44_640 })), account: Type.Optional(Account), options: Type.Optional(Options), secrets: Type.Optional(Secrets) },
-  { additionalProperties: false, minProperties: 1, title: 'PaymentChannelChange', examples: [{ secrets: { webhookSecrets: ['whsec_new_9x8c7v6b5n4m', 'whsec_old_1q2w3e4r5t6y'] } }] },
+  {
+    freshnessMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 44_640 })),
+    account: Type.Optional(Account),
+    options: Type.Optional(Options),
+    secrets: Type.Optional(Secrets),
+    addWebhookSecret: Type.Optional({ ...Secret, description: 'Signed webhook: accept this secret first and keep the current ones while senders move over (three at most)' }),
+    retireOlderWebhookSecrets: Type.Optional(Type.Boolean({ description: 'Signed webhook: accept only the newest secret again, once every sender has moved over' })),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    title: 'PaymentChannelChange',
+    examples: [{ addWebhookSecret: 'whsec_new_9x8c7v6b5n4m' }, { retireOlderWebhookSecrets: true }, { secrets: { webhookSecrets: ['whsec_new_9x8c7v6b5n4m', 'whsec_old_1q2w3e4r5t6y'] } }],
+  },
 );
 
 const SuspenseStatus = Type.Union(SUSPENSE_STATUSES.map((v) => Type.Literal(v)));
@@ -176,7 +189,7 @@ export async function channelRoutes(app: FastifyInstance, { s }: { s: Services }
 
   r.patch('/v1/payment-channels/:id', {
     onRequest: admin,
-    schema: { ...doc('updatePaymentChannel', 'settings', 'Change a payment channel (secrets given replace those of the same name)', 'admin', { 200: PaymentChannel }), params: IdParam, body: ChannelPatchBody },
+    schema: { ...doc('updatePaymentChannel', 'settings', 'Change a payment channel (secrets given replace those of the same name; addWebhookSecret and retireOlderWebhookSecrets rotate a signed webhook\'s secret)', 'admin', { 200: PaymentChannel }), params: IdParam, body: ChannelPatchBody },
   }, async (req) => {
     lenderIdOf(req);
     return plain(await updateChannel(s, actorOf(req), req.params.id, req.body as never));
