@@ -71,13 +71,13 @@ export interface DeviceAgentOptions {
   maxQueuedEvents?: number;
   /** Failures of syncs started by a nudge, which have no caller to receive them. */
   onBackgroundError?: (error: unknown) => void;
-  /** Schedules stream reconnects (default: the platform's timers, not keeping a process alive). */
+  /** Schedules stream reconnects and nudge retries (default: the platform's timers, not keeping a process alive). */
   timers?: Timers;
-  /** Jitter source for reconnects, in [0, 1) (default Math.random). */
+  /** Jitter source for reconnects and nudge retries, in [0, 1) (default Math.random). */
   random?: () => number;
 }
 
-/** The one wall-clock wait of the agent: when to reconnect a lost stream (src/agent/reconnect.ts). */
+/** The agent's wall-clock waits: reconnecting a lost stream, retrying a failed nudged sync (src/agent/reconnect.ts). */
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
@@ -132,6 +132,9 @@ export class DeviceAgent implements Telephony {
   /** The pending reconnect of a stream the far side closed, and how many attempts failed since. */
   private reconnectTimer: unknown = null;
   private reconnectAttempts = 0;
+  /** The pending retry of a nudged sync the network or a busy server failed, and how many failed. */
+  private nudgeRetryTimer: unknown = null;
+  private nudgeRetries = 0;
   private readonly agentVersion: string;
 
   constructor(private readonly opts: DeviceAgentOptions) {
@@ -242,6 +245,7 @@ export class DeviceAgent implements Telephony {
   stop(): void {
     this.stopped = true;
     this.cancelReconnect();
+    this.cancelNudgeRetry();
     this.closeStream();
   }
 
@@ -520,9 +524,7 @@ export class DeviceAgent implements Telephony {
       holder.close = await this.opts.network.connectStream(
         deviceId,
         headers,
-        () => {
-          this.sync().catch((e: unknown) => this.opts.onBackgroundError?.(e));
-        },
+        () => this.syncOnNudge(),
         () => {
           if (this.stream !== holder) return;
           this.stream = null;
@@ -557,6 +559,41 @@ export class DeviceAgent implements Telephony {
           else this.scheduleReconnect();
         });
     }, delay);
+  }
+
+  /**
+   * A nudge means the server holds something newer, often an unlock. When the sync it starts
+   * fails for the network or a busy server (a timeout, a 5xx, a 429: one sweep or bulk action
+   * nudges thousands of phones at once), the phone tries again after a jittered wait that widens
+   * like a reconnect's, not at its next routine check-in hours away (guardrail 5). Only while the
+   * stream is open: once it drops, the reconnect's sync fetches the same news.
+   */
+  private syncOnNudge(): void {
+    this.cancelNudgeRetry();
+    this.nudgeRetries = 0;
+    this.runNudgedSync();
+  }
+
+  private runNudgedSync(): void {
+    this.sync().then(
+      (r) => (worthRetrying(r) ? this.scheduleNudgeRetry() : void (this.nudgeRetries = 0)),
+      (e: unknown) => this.opts.onBackgroundError?.(e),
+    );
+  }
+
+  private scheduleNudgeRetry(): void {
+    if (this.stopped || !this.stream || this.nudgeRetryTimer !== null || this.terminal()) return;
+    const timers = this.opts.timers ?? platformTimers;
+    this.nudgeRetryTimer = timers.setTimeout(() => {
+      this.nudgeRetryTimer = null;
+      if (this.stream) this.runNudgedSync();
+    }, reconnectDelayMs(this.nudgeRetries++, this.opts.random));
+  }
+
+  private cancelNudgeRetry(): void {
+    if (this.nudgeRetryTimer === null) return;
+    (this.opts.timers ?? platformTimers).clearTimeout(this.nudgeRetryTimer);
+    this.nudgeRetryTimer = null;
   }
 
   private cancelReconnect(): void {
@@ -701,6 +738,11 @@ function failed(step: 'nonce' | 'enroll' | 'checkin', reply: { status: number; c
 function clampRetry(retryAt: string, nowMs: number): string {
   const at = Date.parse(retryAt);
   return new Date(Math.min(Math.max(Number.isFinite(at) ? at : nowMs, nowMs + 60_000), nowMs + 7 * DAY_MS)).toISOString();
+}
+
+/** A sync worth trying again soon: the network failed, or the server was busy or broken. */
+function worthRetrying(r: SyncResult): boolean {
+  return r.status === 'offline' || (r.status === 'failed' && (r.httpStatus >= 500 || r.httpStatus === 429));
 }
 
 function combine(a: PolicyOutcome, b: PolicyOutcome): PolicyOutcome {

@@ -2,11 +2,13 @@
  * The nudge stream after a server restart: the agent reconnects by itself, after a jittered wait
  * that widens while the server stays away, and its reconnecting sync fetches what a nudge sent
  * during the gap would have announced (a payment's unlock is not left to the next routine check-in).
+ * Likewise a nudge whose check-in the network or a busy server failed is tried again soon.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DeviceAgent, type Timers } from '../../src/agent/agent.ts';
 import { MemoryNetwork, MemoryScreen, MemoryStore } from '../../src/agent/memory.ts';
+import { OfflineError } from '../../src/agent/ports.ts';
 import { provisionDevice } from '../../src/agent/provision.ts';
 import { RECONNECT_FIRST_WINDOW_MS, RECONNECT_MAX_WINDOW_MS, reconnectDelayMs } from '../../src/agent/reconnect.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
@@ -43,12 +45,22 @@ async function world() {
   const phone = server.manufacture({ policy: { stage: 'locked' } });
   const persistent = new MemoryStore();
   await provisionDevice(persistent, phone);
-  const network = new MemoryNetwork(server);
+  /** How the next check-ins fail, while set: a timeout on the way, or the server's answer. */
+  const checkins: { fail: 'timeout' | 503 | 429 | 400 | null } = { fail: null };
+  const network = new MemoryNetwork({
+    nonce: () => server.nonce(),
+    enroll: (req) => server.enroll(req),
+    checkin: (id, headers, body) => {
+      if (checkins.fail === 'timeout') throw new OfflineError();
+      if (checkins.fail !== null) return { ok: false, status: checkins.fail, code: checkins.fail === 400 ? 'invalid_input' : 'unavailable', message: 'no' };
+      return server.checkin(id, headers, body);
+    },
+  });
   const timers = new HandTimers();
   const agent = new DeviceAgent({ persistent, userdata: new MemoryStore(), clock, network, screen: new MemoryScreen(), timers, random: () => 0.5 });
   await agent.boot();
   await agent.sync();
-  return { server, network, timers, agent, deviceId: phone.deviceId };
+  return { server, network, checkins, timers, agent, deviceId: phone.deviceId };
 }
 
 describe('stream reconnect', () => {
@@ -98,5 +110,73 @@ describe('stream reconnect', () => {
     expect(w.timers.pending).toHaveLength(1);
     w.agent.stop();
     expect(w.timers.pending).toEqual([]);
+  });
+
+  it('a nudge whose check-in times out or meets a busy server is tried again after widening jittered waits, until it gets through', async () => {
+    const w = await world();
+    w.server.setPolicy(w.deviceId, { stage: 'current', lockAt: null, amountDue: 0 });
+    w.checkins.fail = 'timeout';
+    w.network.pushSync(w.deviceId);
+    await drain();
+    expect(w.agent.view().mode).toBe('locked');
+    expect(w.agent.streamOpen()).toBe(true); // the stream is fine: no reconnect would fetch it
+    expect(w.timers.pending.map((t) => t.ms)).toEqual([RECONNECT_FIRST_WINDOW_MS / 2]);
+
+    w.checkins.fail = 503;
+    w.timers.fire();
+    await drain();
+    expect(w.timers.pending.map((t) => t.ms)).toEqual([RECONNECT_FIRST_WINDOW_MS]);
+    w.checkins.fail = 429;
+    w.timers.fire();
+    await drain();
+    expect(w.timers.pending.map((t) => t.ms)).toEqual([RECONNECT_FIRST_WINDOW_MS * 2]);
+
+    w.checkins.fail = null;
+    w.timers.fire();
+    await drain();
+    expect(w.agent.view().mode).toBe('normal');
+    expect(w.timers.pending).toEqual([]);
+  });
+
+  it('a new nudge starts the waits over; a refusal (4xx) is not retried; stop() and a dropped stream end the retries', async () => {
+    const w = await world();
+    w.checkins.fail = 503;
+    w.network.pushSync(w.deviceId);
+    await drain();
+    w.timers.fire();
+    await drain();
+    expect(w.timers.pending.map((t) => t.ms)).toEqual([RECONNECT_FIRST_WINDOW_MS]);
+    w.network.pushSync(w.deviceId);
+    await drain();
+    expect(w.timers.pending.map((t) => t.ms)).toEqual([RECONNECT_FIRST_WINDOW_MS / 2]);
+
+    w.checkins.fail = 400;
+    w.network.pushSync(w.deviceId);
+    await drain();
+    expect(w.timers.pending).toEqual([]);
+
+    w.checkins.fail = 'timeout';
+    w.network.pushSync(w.deviceId);
+    await drain();
+    expect(w.timers.pending).toHaveLength(1);
+    w.agent.stop();
+    expect(w.timers.pending).toEqual([]);
+
+    // The stream dropped: the reconnect is the one retry scheduled, and its sync fetches the news.
+    const v = await world();
+    v.checkins.fail = 'timeout';
+    v.network.pushSync(v.deviceId);
+    await drain();
+    v.network.setOnline(false);
+    v.timers.fire(); // the nudge retry: no stream now, so nothing; the reconnect remains
+    await drain();
+    expect(v.timers.pending.map((t) => t.ms)).toEqual([RECONNECT_FIRST_WINDOW_MS / 2]);
+    v.server.setPolicy(v.deviceId, { stage: 'current', lockAt: null, amountDue: 0 });
+    v.checkins.fail = null;
+    v.network.setOnline(true);
+    v.timers.fire();
+    await drain();
+    expect(v.agent.view().mode).toBe('normal');
+    expect(v.timers.pending).toEqual([]);
   });
 });
