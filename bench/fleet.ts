@@ -1,7 +1,8 @@
 /**
  * A fleet of phones for the latency benchmarks: a lender on a server in a child process, N
  * registered and sold phones, each an enrolled DeviceAgent holding its nudge stream open, all
- * walked to a lock (notice shown, period over, sweep). The same setup as bench/unlock.ts.
+ * walked to a lock (notice shown, period over, sweep). bench/unlock.ts and bench/rails.ts time
+ * what happens after that.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -11,6 +12,7 @@ import { MemoryScreen, MemoryStore } from '../src/agent/memory.ts';
 import { provisionDevice } from '../src/agent/provision.ts';
 import { ManualClock } from '../src/domain/clock.ts';
 import { imeiCheckDigit } from '../src/domain/imei.ts';
+import pg from 'pg';
 import type { ServerProcess } from '../test/e2e/server-process.ts';
 
 export interface Phone {
@@ -20,6 +22,8 @@ export interface Phone {
   contractId?: string;
   lockReference?: string;
   agent?: DeviceAgent;
+  /** Index of the server process the phone streams from. */
+  home: number;
 }
 
 export const FLEET_START = '2026-01-01T06:00:00Z';
@@ -67,43 +71,62 @@ export interface Fleet {
   backgroundErrors: string[];
 }
 
-/** Sets up `devices` locked phones on `server`; `beforeLock` runs once the lender exists (channels). */
-export async function lockedFleet(server: ServerProcess, devices: number, beforeLock: (key: string) => Promise<void> = async () => {}): Promise<Fleet> {
+export interface FleetOptions {
+  /** The `lien serve` processes, sharing one database; phones stream from one each (`homeOf`). */
+  servers: ServerProcess[];
+  devices: number;
+  /** Which server phone i streams from; default the first. */
+  homeOf?: (i: number) => number;
+  /** Runs once the lender exists, before the phones are locked (payment channels, say). */
+  beforeLock?: (key: string) => Promise<void>;
+  /** Prefixes the progress lines. */
+  label?: string;
+}
+
+/** Sets up `devices` locked phones across `servers`. */
+export async function lockedFleet(o: FleetOptions): Promise<Fleet> {
+  const { servers, devices } = o;
+  const server = servers[0]!;
+  const say = (line: string) => console.log(o.label ? `${o.label} ${line}` : line);
   const clock = new ManualClock(FLEET_START);
   const backgroundErrors: string[] = [];
   const setClock = async (iso: string) => {
     clock.set(iso);
-    await server.api('POST', '/v1/operator/clock', { set: iso });
+    for (const s of servers) await s.api('POST', '/v1/operator/clock', { set: iso });
   };
   const lender = await server.api('POST', '/v1/operator/lenders', {
     name: 'Bench Credit', supportPhone: '+254700000000', supportUrl: 'https://bench.example', howToPay: 'M-Pesa', currency: 'KES', timeZone: 'Africa/Nairobi', profile: 'retail-short-cycle',
   });
   const key: string = lender.body.apiKey;
-  await beforeLock(key);
-  const phones: Phone[] = Array.from({ length: devices }, (_, i) => ({ imei: imeiOf(i), serial: `RLS-${i}`, secret: randomBytes(32) }));
+  await o.beforeLock?.(key);
+  const phones: Phone[] = Array.from({ length: devices }, (_, i) => ({ imei: imeiOf(i), serial: `FLT-${i}`, secret: randomBytes(32), home: o.homeOf?.(i) ?? 0 }));
   let t = performance.now();
   for (let i = 0; i < phones.length; i += 2000) {
     const csv = ['imei1,imei2,serial,model,factory_secret,sale_status', ...phones.slice(i, i + 2000).map((d) => `${d.imei},,${d.serial},Bench,${d.secret.toString('hex')},unsold`)].join('\n');
     const r = await server.api('POST', '/v1/operator/manifests', csv, server.operatorKey, 'text/csv');
     if (r.status !== 200) throw new Error(JSON.stringify(r.body));
   }
-  await pool(phones, 16, async (p) => {
-    const r = await server.api('POST', '/v1/sales', {
-      imei: p.imei, borrowerRef: p.serial, borrowerPhone: '+254711000222',
-      schedule: { principal: 30_000_00, annualRatePct: 0, termCount: 3, frequency: 'monthly', method: 'flat', firstDueDate: '2026-01-15' },
-      consent: { at: FLEET_START, channel: 'in_store_signature', termsVersion: 'v1' },
-    }, key);
-    if (r.status !== 201) throw new Error(JSON.stringify(r.body));
-    p.contractId = r.body.contractId;
-    p.lockReference = r.body.lockReference;
-  });
-  console.log(`sold ${devices} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  // On PostgreSQL sales go in by CSV import (thousands a second) and their ids are read back.
+  if (server.schema) await sellByImport(server, key, server.schema, phones);
+  else {
+    await pool(phones, 16, async (p, i) => {
+      const r = await servers[i % servers.length]!.api('POST', '/v1/sales', {
+        imei: p.imei, borrowerRef: p.serial, borrowerPhone: '+254711000222',
+        schedule: { principal: 30_000_00, annualRatePct: 0, termCount: 3, frequency: 'monthly', method: 'flat', firstDueDate: '2026-01-15' },
+        consent: { at: FLEET_START, channel: 'in_store_signature', termsVersion: 'v1' },
+      }, key);
+      if (r.status !== 201) throw new Error(JSON.stringify(r.body));
+      p.contractId = r.body.contractId;
+      p.lockReference = r.body.lockReference;
+    });
+  }
+  say(`sold ${devices} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   t = performance.now();
   await pool(phones, 16, async (p) => {
     const persistent = new MemoryStore();
     await provisionDevice(persistent, { factorySecret: p.secret, imeis: [p.imei], serial: p.serial });
     p.agent = new DeviceAgent({
-      persistent, userdata: new MemoryStore(), clock, network: new HttpNetwork({ baseUrl: server.url }), screen: new MemoryScreen(),
+      persistent, userdata: new MemoryStore(), clock, network: new HttpNetwork({ baseUrl: servers[p.home]!.url }), screen: new MemoryScreen(),
       onBackgroundError: (e) => void backgroundErrors.push(String(e)),
     });
     await p.agent.boot();
@@ -111,14 +134,61 @@ export async function lockedFleet(server: ServerProcess, devices: number, before
     if (r.status !== 'synced') throw new Error(`enroll: ${JSON.stringify(r)}`);
   });
   await until('every stream open', () => phones.every((p) => p.agent!.streamOpen()));
-  console.log(`enrolled ${devices} agents with open streams in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  say(`enrolled ${devices} agents with open streams in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  // Overdue: the notice is issued; the sweep's nudges make every agent sync and show it.
   await setClock('2026-01-17T07:00:00Z');
   await server.api('POST', '/v1/operator/sweep');
   const setupStragglers = { notice: await settle(phones, 'notice'), locked: 0 };
+  // The next check-in reports the notice as displayed.
   await pool(phones, 16, async (p) => void (await p.agent!.sync()));
   await new Promise((r) => setTimeout(r, 1000));
   await setClock('2026-01-22T07:00:00Z');
   await server.api('POST', '/v1/operator/sweep');
   setupStragglers.locked = await settle(phones, 'locked');
+  say(`locked: ${JSON.stringify(modes(phones))}`);
   return { key, phones, setupStragglers, backgroundErrors };
+}
+
+/** How many phones show each screen mode. */
+export function modes(phones: readonly Phone[]): Record<string, number> {
+  const m: Record<string, number> = {};
+  for (const p of phones) {
+    const mode = p.agent!.view().mode;
+    m[mode] = (m[mode] ?? 0) + 1;
+  }
+  return m;
+}
+
+async function sellByImport(server: ServerProcess, key: string, schema: string, phones: Phone[]): Promise<void> {
+  const lines = ['imei,borrower_ref,borrower_phone,principal,annual_rate_pct,term_count,frequency,method,first_due_date,consent_at,consent_channel,terms_version'];
+  for (const p of phones) lines.push(`${p.imei},${p.serial},+254711000222,30000.00,0,3,monthly,flat,2026-01-15,${FLEET_START},in_store_signature,v1`);
+  const imp = await server.api('POST', '/v1/imports/sales', lines.join('\n'), key, 'text/csv');
+  if (imp.status !== 202) throw new Error(JSON.stringify(imp.body));
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    const r = await server.api('GET', `/v1/imports/${imp.body.id}`, undefined, key);
+    if (r.body.state === 'succeeded') break;
+    if (r.body.state !== 'running' || Date.now() > deadline) throw new Error(`sales import: ${JSON.stringify(r.body)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const db = new pg.Client({ connectionString: process.env.LIEN_TEST_DATABASE_URL });
+  await db.connect();
+  try {
+    const rows = (await db.query(`SELECT d.imei1, c.id, c.lock_reference FROM "${schema}".contracts c JOIN "${schema}".devices d ON d.id = c.device_id`)).rows as { imei1: string; id: string; lock_reference: string }[];
+    const byImei = new Map(rows.map((r) => [r.imei1, r]));
+    for (const p of phones) {
+      p.contractId = byImei.get(p.imei)?.id;
+      p.lockReference = byImei.get(p.imei)?.lock_reference;
+    }
+  } finally {
+    await db.end();
+  }
+}
+
+/** Drops a benchmark's PostgreSQL schema; a failure is printed, never thrown over the run's own error. */
+export async function dropSchema(schema: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: process.env.LIEN_TEST_DATABASE_URL });
+  admin.on('error', (e) => console.error(`cleanup: ${e.message}`));
+  await admin.connect().then(() => admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch((e: Error) => console.error(`cleanup: ${e.message}`));
+  await admin.end().catch(() => undefined);
 }

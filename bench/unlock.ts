@@ -22,16 +22,9 @@
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { DeviceAgent } from '../src/agent/agent.ts';
-import { HttpNetwork } from '../src/agent/http-network.ts';
-import { MemoryScreen, MemoryStore } from '../src/agent/memory.ts';
-import { provisionDevice } from '../src/agent/provision.ts';
-import { ManualClock } from '../src/domain/clock.ts';
-import { imeiCheckDigit } from '../src/domain/imei.ts';
-import pg from 'pg';
 import { startServer, type ServerProcess } from '../test/e2e/server-process.ts';
 import { machine, percentile, printTable, writeResult } from './lib.ts';
-import { pool, settle, until } from './fleet.ts';
+import { dropSchema, FLEET_START, lockedFleet, type Phone } from './fleet.ts';
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,40 +39,8 @@ const PAYMENTS = Math.min(DEVICES, Number(arg('payments') ?? 1_000));
 const RATE = Number(arg('rate') ?? 20);
 const PROCESSES = Number(arg('processes') ?? 1);
 const PG = process.argv.includes('--pg') || PROCESSES > 1;
-const START = '2026-01-01T06:00:00Z';
-
-interface Phone {
-  imei: string;
-  serial: string;
-  secret: Buffer;
-  contractId?: string;
-  agent?: DeviceAgent;
-  /** Index of the server process the phone streams from. */
-  home: number;
-}
-
-function imeiOf(n: number): string {
-  const body = `35${String(600000000000 + n).padStart(12, '0')}`;
-  return body + String(imeiCheckDigit(body));
-}
-
-
-async function untilAsync(what: string, ok: () => Promise<boolean>, timeoutMs = 600_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function modes(phones: Phone[]): Record<string, number> {
-  const m: Record<string, number> = {};
-  for (const p of phones) {
-    const mode = p.agent!.view().mode;
-    m[mode] = (m[mode] ?? 0) + 1;
-  }
-  return m;
-}
+const WARM_UP = 20;
+const WARM_UP_REF = 1_000_000;
 
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -99,6 +60,8 @@ interface Run {
   setupStragglers: { notice: number; locked: number };
   paymentsPerSec: number;
   loadavgDuring: number[];
+  /** Untimed payments on spare phones before measuring, each one's ms to the phone unlocked. */
+  warmUpMs: number[];
 }
 
 if (PG) process.env.LIEN_TEST_DATABASE_URL ??= process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -106,93 +69,21 @@ else delete process.env.LIEN_TEST_DATABASE_URL;
 
 /** Sets up DEVICES locked phones on `processes` servers sharing one database, then times the unlocks. */
 async function run(processes: number): Promise<Run> {
-  const clock = new ManualClock(START);
   const schema = PG ? `unl_${randomBytes(5).toString('hex')}` : undefined;
   const shared = { masterKey: randomBytes(32).toString('hex'), operatorKey: `op_${randomBytes(16).toString('hex')}`, ...(schema ? { schema } : {}) };
   const servers: ServerProcess[] = [];
-  const backgroundErrors: string[] = [];
   try {
     // One after the other: the first start migrates the shared schema.
-    for (let i = 0; i < processes; i++) servers.push(await startServer({ clockStart: START, ...shared, env: { LIEN_CHECKIN_FLUSH_MS: '250' } }));
-    const server = servers[0]!;
-    const setClock = async (iso: string) => {
-      clock.set(iso);
-      for (const s of servers) await s.api('POST', '/v1/operator/clock', { set: iso });
-    };
-    const lender = await server.api('POST', '/v1/operator/lenders', {
-      name: 'Bench Credit', supportPhone: '+254700000000', supportUrl: 'https://bench.example', howToPay: 'M-Pesa', currency: 'KES', timeZone: 'Africa/Nairobi', profile: 'retail-short-cycle',
+    for (let i = 0; i < processes; i++) servers.push(await startServer({ clockStart: FLEET_START, ...shared, env: { LIEN_CHECKIN_FLUSH_MS: '250' } }));
+    const { key, phones, setupStragglers, backgroundErrors } = await lockedFleet({
+      servers, devices: DEVICES, homeOf: () => Math.floor(Math.random() * processes), label: `[${processes} process(es)]`,
     });
-    const key: string = lender.body.apiKey;
-    const phones: Phone[] = Array.from({ length: DEVICES }, (_, i) => ({ imei: imeiOf(i), serial: `UNL-${i}`, secret: randomBytes(32), home: Math.floor(Math.random() * processes) }));
-    let t = performance.now();
-    for (let i = 0; i < phones.length; i += 2000) {
-      const csv = ['imei1,imei2,serial,model,factory_secret,sale_status', ...phones.slice(i, i + 2000).map((d) => `${d.imei},,${d.serial},Bench,${d.secret.toString('hex')},unsold`)].join('\n');
-      const r = await server.api('POST', '/v1/operator/manifests', csv, server.operatorKey, 'text/csv');
-      if (r.status !== 200) throw new Error(JSON.stringify(r.body));
-    }
-    if (PG) {
-      // The CSV import sells thousands a second; contract ids are then read from the database.
-      const lines = ['imei,borrower_ref,borrower_phone,principal,annual_rate_pct,term_count,frequency,method,first_due_date,consent_at,consent_channel,terms_version'];
-      for (const p of phones) lines.push(`${p.imei},${p.serial},+254711000222,30000.00,0,3,monthly,flat,2026-01-15,${START},in_store_signature,v1`);
-      const imp = await server.api('POST', '/v1/imports/sales', lines.join('\n'), key, 'text/csv');
-      if (imp.status !== 202) throw new Error(JSON.stringify(imp.body));
-      await untilAsync('the sales import', async () => {
-        const r = await server.api('GET', `/v1/imports/${imp.body.id}`, undefined, key);
-        if (r.body.state !== 'running' && r.body.state !== 'succeeded') throw new Error(JSON.stringify(r.body));
-        return r.body.state === 'succeeded';
-      });
-      const db = new pg.Client({ connectionString: process.env.LIEN_TEST_DATABASE_URL });
-      await db.connect();
-      const rows = (await db.query(`SELECT d.imei1, c.id FROM "${schema}".contracts c JOIN "${schema}".devices d ON d.id = c.device_id`)).rows as { imei1: string; id: string }[];
-      await db.end();
-      const byImei = new Map(rows.map((r) => [r.imei1, r.id]));
-      for (const p of phones) p.contractId = byImei.get(p.imei);
-    } else {
-      await pool(phones, 16, async (p, i) => {
-        const r = await servers[i % processes]!.api('POST', '/v1/sales', {
-          imei: p.imei, borrowerRef: p.serial, borrowerPhone: '+254711000222',
-          schedule: { principal: 30_000_00, annualRatePct: 0, termCount: 3, frequency: 'monthly', method: 'flat', firstDueDate: '2026-01-15' },
-          consent: { at: START, channel: 'in_store_signature', termsVersion: 'v1' },
-        }, key);
-        if (r.status !== 201) throw new Error(JSON.stringify(r.body));
-        p.contractId = r.body.contractId;
-      });
-    }
-    console.log(`[${processes} process(es)] sold ${DEVICES} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    t = performance.now();
-    await pool(phones, 16, async (p) => {
-      const persistent = new MemoryStore();
-      await provisionDevice(persistent, { factorySecret: p.secret, imeis: [p.imei], serial: p.serial });
-      p.agent = new DeviceAgent({
-        persistent, userdata: new MemoryStore(), clock, network: new HttpNetwork({ baseUrl: servers[p.home]!.url }), screen: new MemoryScreen(),
-        onBackgroundError: (e) => void backgroundErrors.push(String(e)),
-      });
-      await p.agent.boot();
-      const r = await p.agent.sync();
-      if (r.status !== 'synced') throw new Error(`enroll: ${JSON.stringify(r)}`);
-    });
-    await until('every stream open', () => phones.every((p) => p.agent!.streamOpen()));
-    console.log(`[${processes} process(es)] enrolled ${DEVICES} agents with open streams in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-
-    // Overdue: the notice is issued; the sweep's nudges make every agent sync and show it.
-    await setClock('2026-01-17T07:00:00Z');
-    await server.api('POST', '/v1/operator/sweep');
-    const setupStragglers = { notice: await settle(phones, 'notice'), locked: 0 };
-    // The next check-in reports the notice as displayed.
-    await pool(phones, 16, async (p) => void (await p.agent!.sync()));
-    await new Promise((r) => setTimeout(r, 1000));
-    await setClock('2026-01-22T07:00:00Z');
-    await server.api('POST', '/v1/operator/sweep');
-    setupStragglers.locked = await settle(phones, 'locked');
-    console.log(`[${processes} process(es)] locked: ${JSON.stringify(modes(phones))}`);
 
     const postMs: number[] = [];
     const unlockMs: number[] = [];
     const sameMs: number[] = [];
     const crossMs: number[] = [];
     let failures = 0;
-    const loadBefore = loadavg()[0]!;
-    t = performance.now();
     const pay = async (p: Phone, i: number) => {
       // Round-robin over the processes, whichever one the phone streams from.
       const via = i % processes;
@@ -216,6 +107,19 @@ async function run(processes: number): Promise<Run> {
       unlockMs.push(ms);
       (via === p.home ? sameMs : crossMs).push(ms);
     };
+    // Warm-up on spare phones, not timed: the first payments after a start pay for compiling
+    // their code paths (hundreds of ms), a restart's cost and not the steady latency measured.
+    const spare = phones.slice(PAYMENTS);
+    const warmUpMs: number[] = [];
+    for (let i = 0; i < Math.min(WARM_UP * processes, spare.length); i++) {
+      const t0 = performance.now();
+      await pay(spare[i]!, WARM_UP_REF + i);
+      warmUpMs.push(Number((performance.now() - t0).toFixed(1)));
+    }
+    postMs.length = unlockMs.length = sameMs.length = crossMs.length = 0;
+
+    const loadBefore = loadavg()[0]!;
+    const t = performance.now();
     const inFlight: Promise<void>[] = [];
     for (let i = 0; i < PAYMENTS; i++) {
       inFlight.push(pay(phones[i]!, i));
@@ -236,21 +140,16 @@ async function run(processes: number): Promise<Run> {
       setupStragglers,
       paymentsPerSec: Number((unlockMs.length / wallSec).toFixed(1)),
       loadavgDuring: [Number(loadBefore.toFixed(2)), Number(loadavg()[0]!.toFixed(2))],
+      warmUpMs,
     };
   } finally {
     for (const s of servers) await s.stop();
-    if (schema) {
-      // Cleanup must not hide the run's own error (a dropped connection would throw from here).
-      const admin = new pg.Client({ connectionString: process.env.LIEN_TEST_DATABASE_URL });
-      admin.on('error', (e) => console.error(`cleanup: ${e.message}`));
-      await admin.connect().then(() => admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch((e: Error) => console.error(`cleanup: ${e.message}`));
-      await admin.end().catch(() => undefined);
-    }
+    if (schema) await dropSchema(schema);
   }
 }
 
 if (PROCESSES <= 1) {
-  const { post, unlock, failures, backgroundErrors, setupStragglers, paymentsPerSec, loadavgDuring } = await run(1);
+  const { post, unlock, failures, backgroundErrors, setupStragglers, paymentsPerSec, loadavgDuring, warmUpMs } = await run(1);
   const ratio = { p50: Number((unlock.p50Ms / post.p50Ms).toFixed(3)), p99: Number((unlock.p99Ms / post.p99Ms).toFixed(3)) };
   printTable([
     { run: 'payment POST (baseline)', count: post.count, p50Ms: post.p50Ms, p99Ms: post.p99Ms, maxMs: post.maxMs, ratioP99: 1 },
@@ -268,6 +167,7 @@ if (PROCESSES <= 1) {
     /** Agents the setup nudges did not reach in time (synced by hand before measuring). */
     setupStragglers,
     loadavgDuring,
+    warmUpMs,
     baseline: { name: 'payment POST latency, same server, same run', ...post },
     unlock,
     ratio,

@@ -17,6 +17,8 @@ export interface ServerProcess {
   url: string;
   operatorKey: string;
   masterKey: string;
+  /** The PostgreSQL schema it serves from; absent on embedded PGlite. */
+  schema?: string;
   proc: ChildProcess;
   output: () => string;
   api<T = any>(method: string, path: string, body?: unknown, key?: string, contentType?: string): Promise<{ status: number; body: T }>;
@@ -94,6 +96,7 @@ export async function startServer(opts: { clockStart: string; schema?: string; m
     url,
     operatorKey,
     masterKey,
+    ...(pg ? { schema: env.LIEN_DATABASE_SCHEMA! } : {}),
     proc,
     output: () => out,
     api,

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { MISSED_ROUNDS, StreamKeepAlive } from '../../src/server/stream-keepalive.ts';
+import { MISSED_ROUNDS, SLICES_PER_ROUND, StreamKeepAlive, type PingableSocket } from '../../src/server/stream-keepalive.ts';
 
 describe('stream keep-alive', () => {
   const closers: (() => void)[] = [];
@@ -73,5 +73,21 @@ describe('stream keep-alive', () => {
     keepAlive.round();
     expect(keepAlive.tracked).toBe(0);
     expect(keepAlive.pings).toBe(0);
+  });
+
+  it('spreads a round over its ticks: each pings its share, the ones pinged longest ago, every stream once a round', () => {
+    const keepAlive = new StreamKeepAlive();
+    const pings = new Map<PingableSocket, number>();
+    const sockets = Array.from({ length: 1000 }, () => {
+      const socket: PingableSocket = { ping: () => void pings.set(socket, (pings.get(socket) ?? 0) + 1), terminate: () => undefined, on: () => socket, off: () => socket };
+      keepAlive.track(socket);
+      return socket;
+    });
+    keepAlive.slice();
+    expect(pings.size).toBe(1000 / SLICES_PER_ROUND);
+    for (let i = 1; i < SLICES_PER_ROUND; i++) keepAlive.slice();
+    expect(sockets.map((s) => pings.get(s))).toEqual(sockets.map(() => 1));
+    keepAlive.slice();
+    expect([...pings.values()].filter((n) => n === 2)).toHaveLength(1000 / SLICES_PER_ROUND);
   });
 });
