@@ -100,6 +100,7 @@ export async function lockedFleet(o: FleetOptions): Promise<Fleet> {
   const key: string = lender.body.apiKey;
   await o.beforeLock?.(key);
   const phones: Phone[] = Array.from({ length: devices }, (_, i) => ({ imei: imeiOf(i), serial: `FLT-${i}`, secret: randomBytes(32), home: o.homeOf?.(i) ?? 0 }));
+  const agentFetch = limitedFetch(AGENT_REQUESTS_AT_ONCE);
   let t = performance.now();
   for (let i = 0; i < phones.length; i += 2000) {
     const csv = ['imei1,imei2,serial,model,factory_secret,sale_status', ...phones.slice(i, i + 2000).map((d) => `${d.imei},,${d.serial},Bench,${d.secret.toString('hex')},unsold`)].join('\n');
@@ -126,7 +127,7 @@ export async function lockedFleet(o: FleetOptions): Promise<Fleet> {
     const persistent = new MemoryStore();
     await provisionDevice(persistent, { factorySecret: p.secret, imeis: [p.imei], serial: p.serial });
     p.agent = new DeviceAgent({
-      persistent, userdata: new MemoryStore(), clock, network: new HttpNetwork({ baseUrl: servers[p.home]!.url }), screen: new MemoryScreen(),
+      persistent, userdata: new MemoryStore(), clock, network: new HttpNetwork({ baseUrl: servers[p.home]!.url, fetch: agentFetch }), screen: new MemoryScreen(),
       onBackgroundError: (e) => void backgroundErrors.push(String(e)),
     });
     await p.agent.boot();
@@ -146,7 +147,32 @@ export async function lockedFleet(o: FleetOptions): Promise<Fleet> {
   await server.api('POST', '/v1/operator/sweep');
   setupStragglers.locked = await settle(phones, 'locked');
   say(`locked: ${JSON.stringify(modes(phones))}`);
+
   return { key, phones, setupStragglers, backgroundErrors };
+}
+
+/**
+ * Real phones each have their own connections; here 10,000 agents share one process, whose
+ * 20,000 open files also hold their 10,000 streams. A sweep nudges them all at once, and fetch
+ * keeps every socket it opened for the server's keep-alive (72 s): unbounded, the next request
+ * of the benchmark itself failed with EMFILE. So the agents' requests go this many at a time
+ * (never reached while measuring, where a few dozen are in flight).
+ */
+const AGENT_REQUESTS_AT_ONCE = 2000;
+
+function limitedFetch(max: number): typeof fetch {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (input, init) => {
+    while (active >= max) await new Promise<void>((r) => waiting.push(r));
+    active++;
+    try {
+      return await fetch(input, init);
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
 }
 
 /** How many phones show each screen mode. */

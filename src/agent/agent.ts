@@ -355,6 +355,8 @@ export class DeviceAgent implements Telephony {
       }
       await this.refresh();
       if (!this.terminal()) await this.openStream();
+      // Whatever a failed nudge announced has now been fetched.
+      this.cancelNudgeRetry();
       return { status: 'synced', enrolled, policy };
     } catch (e) {
       if (e instanceof Interrupted) return { status: 'interrupted' };

@@ -150,6 +150,11 @@ describe('stream reconnect', () => {
     await drain();
     expect(w.timers.pending.map((t) => t.ms)).toEqual([RECONNECT_FIRST_WINDOW_MS / 2]);
 
+    // Any sync that gets through (a routine check-in, say) fetched the news: the retry is dropped.
+    w.checkins.fail = null;
+    await w.agent.sync();
+    expect(w.timers.pending).toEqual([]);
+
     w.checkins.fail = 400;
     w.network.pushSync(w.deviceId);
     await drain();
