@@ -68,6 +68,8 @@ export interface Fleet {
   key: string;
   phones: Phone[];
   setupStragglers: { notice: number; locked: number };
+  /** How long after the last phone showed its lock the servers saw their last check-in. */
+  restMs: number;
   backgroundErrors: string[];
 }
 
@@ -147,8 +149,60 @@ export async function lockedFleet(o: FleetOptions): Promise<Fleet> {
   await server.api('POST', '/v1/operator/sweep');
   setupStragglers.locked = await settle(phones, 'locked');
   say(`locked: ${JSON.stringify(modes(phones))}`);
+  const restMs = await atRest(servers);
+  say(`at rest ${(restMs / 1000).toFixed(1)} s later`);
+  return { key, phones, setupStragglers, restMs, backgroundErrors };
+}
 
-  return { key, phones, setupStragglers, backgroundErrors };
+/** A server's /metrics, as name{labels} → value. */
+async function scrape(server: ServerProcess): Promise<Map<string, number>> {
+  const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.operatorKey}` } })).text();
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) ([-\d.e+]+)$/gm)) out.set(m[1]!, Number(m[2]));
+  return out;
+}
+
+/**
+ * What the server process spent between two scrapes on garbage collection (seconds, by kind), and
+ * its worst event-loop delay in that time: where a latency tail comes from when the payment path
+ * itself is fast.
+ */
+export async function serverPauses(server: ServerProcess): Promise<() => Promise<Record<string, number>>> {
+  const before = await scrape(server);
+  return async () => {
+    const after = await scrape(server);
+    const out: Record<string, number> = {};
+    for (const [k, v] of after) {
+      const kind = /^nodejs_gc_duration_seconds_sum\{kind="(\w+)"\}$/.exec(k)?.[1];
+      if (kind) out[`gc_${kind}_sec`] = Number((v - (before.get(k) ?? 0)).toFixed(3));
+    }
+    // prom-client's event-loop delay histogram restarts at each scrape: this is the window's own.
+    out.eventLoopDelayMaxMs = Number(((after.get('nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000).toFixed(1));
+    out.eventLoopDelayP99Ms = Number(((after.get('nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000).toFixed(1));
+    return out;
+  };
+}
+
+/**
+ * Waits until the servers have seen no check-in for two seconds. A phone shows its lock and then
+ * reports the display in a second check-in, so when the last one shows it, thousands of those
+ * reports are still queued; measuring then timed the first payments behind them (13 s).
+ */
+async function atRest(servers: ServerProcess[]): Promise<number> {
+  const checkins = async () => {
+    let n = 0;
+    for (const s of servers) for (const [k, v] of await scrape(s)) if (k.startsWith('lien_device_checkins_total')) n += v;
+    return n;
+  };
+  const start = Date.now();
+  let seen = await checkins();
+  let quietSince = Date.now();
+  while (Date.now() - quietSince < 2000) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = await checkins();
+    if (now !== seen) [seen, quietSince] = [now, Date.now()];
+  }
+  return quietSince - start;
 }
 
 /**

@@ -17,7 +17,7 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { formatDarajaTime } from '../src/domain/rails.ts';
 import { startServer } from '../test/e2e/server-process.ts';
-import { dropSchema, FLEET_START, lockedFleet, type Phone } from './fleet.ts';
+import { dropSchema, FLEET_START, lockedFleet, serverPauses, type Phone } from './fleet.ts';
 import { machine, percentile, printTable, writeResult } from './lib.ts';
 
 const arg = (name: string) => {
@@ -57,6 +57,9 @@ try {
   const confirmAnswerMs: number[] = [];
   const postMs: number[] = [];
   let failures = 0;
+  /** When each timed confirmation was sent (ms into the measurement) and how long its unlock took. */
+  const timeline: { atMs: number; ms: number }[] = [];
+  let measureStart = 0;
   const waitNormal = async (p: Phone, from: number): Promise<number | null> => {
     while (p.agent!.view().mode !== 'normal') {
       if (performance.now() - from > 30_000) return null;
@@ -74,7 +77,10 @@ try {
     if (r.status !== 200 || answer.ResultCode !== 0) return void failures++;
     const ms = await waitNormal(p, t0);
     if (ms === null) failures++;
-    else arrivalMs.push(ms);
+    else {
+      arrivalMs.push(ms);
+      timeline.push({ atMs: Math.round(t0 - measureStart), ms: Math.round(ms) });
+    }
   };
   const bare = async (p: Phone, i: number) => {
     const t0 = performance.now();
@@ -93,9 +99,10 @@ try {
     await (i % BASELINE_EVERY === 0 ? bare(spare[i]!, WARM_UP_REF + i) : confirm(spare[i]!, WARM_UP_REF + i));
     warmUpMs.push(Number((performance.now() - t0).toFixed(1)));
   }
-  arrivalMs.length = confirmAnswerMs.length = postMs.length = 0;
+  arrivalMs.length = confirmAnswerMs.length = postMs.length = timeline.length = 0;
 
-  const t = performance.now();
+  const pauses = await serverPauses(server);
+  const t = (measureStart = performance.now());
   const inFlight: Promise<void>[] = [];
   for (let i = 0, b = 0; i < CONFIRMATIONS; i++) {
     inFlight.push(confirm(phones[i]!, i));
@@ -105,6 +112,7 @@ try {
   }
   await Promise.all(inFlight);
   const wallSec = (performance.now() - t) / 1000;
+  const serverDuring = await pauses();
   const loadAtEnd = loadavg();
   const stats = (xs: number[]) => {
     const s = [...xs].sort((a, b) => a - b);
@@ -132,10 +140,16 @@ try {
     failures,
     backgroundErrors: fleet.backgroundErrors.length,
     setupStragglers: fleet.setupStragglers,
+    /** How long after the last phone showed its lock the server had handled the lock's last check-in. */
+    restAfterLockMs: fleet.restMs,
     /** Untimed requests on spare phones before measuring, each one's ms (bare POSTs every fourth). */
     warmUpMs,
     /** The machine is shared: its 1/5/15-minute load averages before setup, when measuring began, and at the end. */
     loadavg: { beforeSetup: loadBefore, atStart: loadAtStart, atEnd: loadAtEnd },
+    /** The server's garbage collection and worst event-loop delay while measuring. */
+    serverDuring,
+    /** The ten slowest unlocks and when they were sent: a cluster points at a stall, not the path. */
+    slowest: timeline.sort((a, b) => b.ms - a.ms).slice(0, 10),
     baseline: { name: 'bare POST /v1/payments latency, same server, same run', ...post },
     confirmationAnswered: answered,
     unlock,

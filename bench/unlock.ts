@@ -24,7 +24,7 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { startServer, type ServerProcess } from '../test/e2e/server-process.ts';
 import { machine, percentile, printTable, writeResult } from './lib.ts';
-import { dropSchema, FLEET_START, lockedFleet, type Phone } from './fleet.ts';
+import { dropSchema, FLEET_START, lockedFleet, serverPauses, type Phone } from './fleet.ts';
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -58,6 +58,10 @@ interface Run {
   failures: number;
   backgroundErrors: number;
   setupStragglers: { notice: number; locked: number };
+  /** How long after the last phone showed its lock the servers had handled the lock's last check-in. */
+  restAfterLockMs: number;
+  /** Each server's garbage collection and worst event-loop delay while measuring. */
+  serverDuring: Record<string, number>[];
   paymentsPerSec: number;
   loadavgDuring: number[];
   /** Untimed payments on spare phones before measuring, each one's ms to the phone unlocked. */
@@ -75,7 +79,7 @@ async function run(processes: number): Promise<Run> {
   try {
     // One after the other: the first start migrates the shared schema.
     for (let i = 0; i < processes; i++) servers.push(await startServer({ clockStart: FLEET_START, ...shared, env: { LIEN_CHECKIN_FLUSH_MS: '250' } }));
-    const { key, phones, setupStragglers, backgroundErrors } = await lockedFleet({
+    const { key, phones, setupStragglers, restMs, backgroundErrors } = await lockedFleet({
       servers, devices: DEVICES, homeOf: () => Math.floor(Math.random() * processes), label: `[${processes} process(es)]`,
     });
 
@@ -118,6 +122,7 @@ async function run(processes: number): Promise<Run> {
     }
     postMs.length = unlockMs.length = sameMs.length = crossMs.length = 0;
 
+    const pauses = await Promise.all(servers.map(serverPauses));
     const loadBefore = loadavg()[0]!;
     const t = performance.now();
     const inFlight: Promise<void>[] = [];
@@ -128,6 +133,7 @@ async function run(processes: number): Promise<Run> {
     }
     await Promise.all(inFlight);
     const wallSec = (performance.now() - t) / 1000;
+    const serverDuring = await Promise.all(pauses.map((p) => p()));
     for (const p of phones) p.agent?.stop();
     return {
       processes,
@@ -138,6 +144,8 @@ async function run(processes: number): Promise<Run> {
       failures,
       backgroundErrors: backgroundErrors.length,
       setupStragglers,
+      restAfterLockMs: restMs,
+      serverDuring,
       paymentsPerSec: Number((unlockMs.length / wallSec).toFixed(1)),
       loadavgDuring: [Number(loadBefore.toFixed(2)), Number(loadavg()[0]!.toFixed(2))],
       warmUpMs,
@@ -149,7 +157,7 @@ async function run(processes: number): Promise<Run> {
 }
 
 if (PROCESSES <= 1) {
-  const { post, unlock, failures, backgroundErrors, setupStragglers, paymentsPerSec, loadavgDuring, warmUpMs } = await run(1);
+  const { post, unlock, failures, backgroundErrors, setupStragglers, restAfterLockMs, serverDuring, paymentsPerSec, loadavgDuring, warmUpMs } = await run(1);
   const ratio = { p50: Number((unlock.p50Ms / post.p50Ms).toFixed(3)), p99: Number((unlock.p99Ms / post.p99Ms).toFixed(3)) };
   printTable([
     { run: 'payment POST (baseline)', count: post.count, p50Ms: post.p50Ms, p99Ms: post.p99Ms, maxMs: post.maxMs, ratioP99: 1 },
@@ -166,6 +174,8 @@ if (PROCESSES <= 1) {
     backgroundErrors,
     /** Agents the setup nudges did not reach in time (synced by hand before measuring). */
     setupStragglers,
+    restAfterLockMs,
+    serverDuring: serverDuring[0],
     loadavgDuring,
     warmUpMs,
     baseline: { name: 'payment POST latency, same server, same run', ...post },
