@@ -154,6 +154,33 @@ export async function lockedFleet(o: FleetOptions): Promise<Fleet> {
   return { key, phones, setupStragglers, restMs, backgroundErrors };
 }
 
+/**
+ * Ms from `from` until the phone shows the normal screen, or null after 30 s. Checked on every
+ * turn of the event loop, so the wait adds no polling interval.
+ */
+export async function untilNormal(p: Phone, from: number): Promise<number | null> {
+  while (p.agent!.view().mode !== 'normal') {
+    if (performance.now() - from > 30_000) return null;
+    await new Promise((r) => setImmediate(r));
+  }
+  return performance.now() - from;
+}
+
+/**
+ * Warm-up before timing: the first requests after a start pay for compiling their code paths
+ * (one cold confirmation took 554 ms, the next ones 24-36 ms), a restart's cost and not the steady
+ * latency measured. Runs `use` on up to `count` spare phones one after the other; each one's ms.
+ */
+export async function warmUp(spare: readonly Phone[], count: number, use: (p: Phone, i: number) => Promise<void>): Promise<number[]> {
+  const ms: number[] = [];
+  for (let i = 0; i < Math.min(count, spare.length); i++) {
+    const t0 = performance.now();
+    await use(spare[i]!, i);
+    ms.push(Number((performance.now() - t0).toFixed(1)));
+  }
+  return ms;
+}
+
 /** A server's /metrics, as name{labels} → value. */
 async function scrape(server: ServerProcess): Promise<Map<string, number>> {
   const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.operatorKey}` } })).text();

@@ -35,6 +35,13 @@ export function printTable(rows: Record<string, string | number>[]): void {
   for (const r of rows) console.log(line(cols.map((c) => cell(r[c]))));
 }
 
+/** Count, p50, p99 and max of latencies in ms, to 0.1 ms. */
+export function latencyStats(xs: readonly number[]): { count: number; p50Ms: number; p99Ms: number; maxMs: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const r = (x: number) => Number(x.toFixed(1));
+  return { count: s.length, p50Ms: r(percentile(s, 50)), p99Ms: r(percentile(s, 99)), maxMs: r(s.at(-1) ?? NaN) };
+}
+
 export function percentile(sortedMs: number[], p: number): number {
   if (sortedMs.length === 0) return NaN;
   const i = Math.min(sortedMs.length - 1, Math.max(0, Math.ceil((p / 100) * sortedMs.length) - 1));

@@ -17,8 +17,8 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { formatDarajaTime } from '../src/domain/rails.ts';
 import { startServer } from '../test/e2e/server-process.ts';
-import { dropSchema, FLEET_START, lockedFleet, serverPauses, type Phone } from './fleet.ts';
-import { machine, percentile, printTable, writeResult } from './lib.ts';
+import { dropSchema, FLEET_START, lockedFleet, serverPauses, untilNormal, warmUp, type Phone } from './fleet.ts';
+import { latencyStats, machine, printTable, writeResult } from './lib.ts';
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -60,13 +60,6 @@ try {
   /** When each timed confirmation was sent (ms into the measurement) and how long its unlock took. */
   const timeline: { atMs: number; ms: number }[] = [];
   let measureStart = 0;
-  const waitNormal = async (p: Phone, from: number): Promise<number | null> => {
-    while (p.agent!.view().mode !== 'normal') {
-      if (performance.now() - from > 30_000) return null;
-      await new Promise((r) => setImmediate(r));
-    }
-    return performance.now() - from;
-  };
   const confirm = async (p: Phone, i: number) => {
     const body = TEMPLATE.replace('{{TRANS_ID}}', `BNC${String(i).padStart(7, '0')}`).replace('{{TRANS_TIME}}', formatDarajaTime(new Date('2026-01-22T07:00:00Z')))
       .replace('{{AMOUNT}}', '10000.00').replace('{{BILL_REF}}', p.lockReference!);
@@ -75,7 +68,7 @@ try {
     const answer = await r.json() as { ResultCode?: number };
     confirmAnswerMs.push(performance.now() - t0);
     if (r.status !== 200 || answer.ResultCode !== 0) return void failures++;
-    const ms = await waitNormal(p, t0);
+    const ms = await untilNormal(p, t0);
     if (ms === null) failures++;
     else {
       arrivalMs.push(ms);
@@ -89,16 +82,7 @@ try {
     postMs.push(performance.now() - t0);
   };
 
-  // Warm-up on spare phones, not timed: the first requests after a start pay for compiling their
-  // code paths (one cold confirmation took 554 ms, the next ones 24-36 ms), a restart's cost and
-  // not the steady latency the target is about.
-  const spare = phones.slice(CONFIRMATIONS + BASELINES);
-  const warmUpMs: number[] = [];
-  for (let i = 0; i < Math.min(WARM_UP, spare.length); i++) {
-    const t0 = performance.now();
-    await (i % BASELINE_EVERY === 0 ? bare(spare[i]!, WARM_UP_REF + i) : confirm(spare[i]!, WARM_UP_REF + i));
-    warmUpMs.push(Number((performance.now() - t0).toFixed(1)));
-  }
+  const warmUpMs = await warmUp(phones.slice(CONFIRMATIONS + BASELINES), WARM_UP, (p, i) => (i % BASELINE_EVERY === 0 ? bare(p, WARM_UP_REF + i) : confirm(p, WARM_UP_REF + i)));
   arrivalMs.length = confirmAnswerMs.length = postMs.length = timeline.length = 0;
 
   const pauses = await serverPauses(server);
@@ -114,14 +98,9 @@ try {
   const wallSec = (performance.now() - t) / 1000;
   const serverDuring = await pauses();
   const loadAtEnd = loadavg();
-  const stats = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    const r = (x: number) => Number(x.toFixed(1));
-    return { count: s.length, p50Ms: r(percentile(s, 50)), p99Ms: r(percentile(s, 99)), maxMs: r(s.at(-1) ?? NaN) };
-  };
-  const post = stats(postMs);
-  const answered = stats(confirmAnswerMs);
-  const unlock = stats(arrivalMs);
+  const post = latencyStats(postMs);
+  const answered = latencyStats(confirmAnswerMs);
+  const unlock = latencyStats(arrivalMs);
   const ratio = { p50: Number((unlock.p50Ms / post.p50Ms).toFixed(3)), p99: Number((unlock.p99Ms / post.p99Ms).toFixed(3)) };
   printTable([
     { run: 'bare POST /v1/payments (baseline)', count: post.count, p50Ms: post.p50Ms, p99Ms: post.p99Ms, maxMs: post.maxMs, ratioP99: 1 },

@@ -23,8 +23,8 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { startServer, type ServerProcess } from '../test/e2e/server-process.ts';
-import { machine, percentile, printTable, writeResult } from './lib.ts';
-import { dropSchema, FLEET_START, lockedFleet, serverPauses, type Phone } from './fleet.ts';
+import { latencyStats, machine, printTable, writeResult } from './lib.ts';
+import { dropSchema, FLEET_START, lockedFleet, serverPauses, untilNormal, warmUp, type Phone } from './fleet.ts';
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,12 +42,7 @@ const PG = process.argv.includes('--pg') || PROCESSES > 1;
 const WARM_UP = 20;
 const WARM_UP_REF = 1_000_000;
 
-const stats = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const r = (x: number) => Number(x.toFixed(1));
-  return { count: s.length, p50Ms: r(percentile(s, 50)), p99Ms: r(percentile(s, 99)), maxMs: r(s.at(-1) ?? NaN) };
-};
-type Stats = ReturnType<typeof stats>;
+type Stats = ReturnType<typeof latencyStats>;
 
 interface Run {
   processes: number;
@@ -99,27 +94,15 @@ async function run(processes: number): Promise<Run> {
         return;
       }
       postMs.push(t1 - t0);
-      // Checked on every turn of the event loop, so the wait adds no polling interval.
-      while (p.agent!.view().mode !== 'normal') {
-        if (performance.now() - t1 > 30_000) {
-          failures++;
-          return;
-        }
-        await new Promise((r) => setImmediate(r));
+      const ms = await untilNormal(p, t1);
+      if (ms === null) {
+        failures++;
+        return;
       }
-      const ms = performance.now() - t1;
       unlockMs.push(ms);
       (via === p.home ? sameMs : crossMs).push(ms);
     };
-    // Warm-up on spare phones, not timed: the first payments after a start pay for compiling
-    // their code paths (hundreds of ms), a restart's cost and not the steady latency measured.
-    const spare = phones.slice(PAYMENTS);
-    const warmUpMs: number[] = [];
-    for (let i = 0; i < Math.min(WARM_UP * processes, spare.length); i++) {
-      const t0 = performance.now();
-      await pay(spare[i]!, WARM_UP_REF + i);
-      warmUpMs.push(Number((performance.now() - t0).toFixed(1)));
-    }
+    const warmUpMs = await warmUp(phones.slice(PAYMENTS), WARM_UP * processes, (p, i) => pay(p, WARM_UP_REF + i));
     postMs.length = unlockMs.length = sameMs.length = crossMs.length = 0;
 
     const pauses = await Promise.all(servers.map(serverPauses));
@@ -137,10 +120,10 @@ async function run(processes: number): Promise<Run> {
     for (const p of phones) p.agent?.stop();
     return {
       processes,
-      post: stats(postMs),
-      unlock: stats(unlockMs),
-      sameProcess: stats(sameMs),
-      crossProcess: stats(crossMs),
+      post: latencyStats(postMs),
+      unlock: latencyStats(unlockMs),
+      sameProcess: latencyStats(sameMs),
+      crossProcess: latencyStats(crossMs),
       failures,
       backgroundErrors: backgroundErrors.length,
       setupStragglers,

@@ -132,9 +132,8 @@ export class DeviceAgent implements Telephony {
   /** The pending reconnect of a stream the far side closed, and how many attempts failed since. */
   private reconnectTimer: unknown = null;
   private reconnectAttempts = 0;
-  /** The pending retry of a nudged sync the network or a busy server failed, and how many failed. */
+  /** The pending retry of a nudged sync the network or a busy server failed. */
   private nudgeRetryTimer: unknown = null;
-  private nudgeRetries = 0;
   private readonly agentVersion: string;
 
   constructor(private readonly opts: DeviceAgentOptions) {
@@ -572,24 +571,26 @@ export class DeviceAgent implements Telephony {
    */
   private syncOnNudge(): void {
     this.cancelNudgeRetry();
-    this.nudgeRetries = 0;
-    this.runNudgedSync();
+    this.runNudgedSync(0);
   }
 
-  private runNudgedSync(): void {
+  /** `retries`: how many of this nudge's syncs failed before this one. */
+  private runNudgedSync(retries: number): void {
     this.sync().then(
-      (r) => (worthRetrying(r) ? this.scheduleNudgeRetry() : void (this.nudgeRetries = 0)),
+      (r) => {
+        if (worthRetrying(r)) this.scheduleNudgeRetry(retries);
+      },
       (e: unknown) => this.opts.onBackgroundError?.(e),
     );
   }
 
-  private scheduleNudgeRetry(): void {
+  private scheduleNudgeRetry(retries: number): void {
     if (this.stopped || !this.stream || this.nudgeRetryTimer !== null || this.terminal()) return;
     const timers = this.opts.timers ?? platformTimers;
     this.nudgeRetryTimer = timers.setTimeout(() => {
       this.nudgeRetryTimer = null;
-      if (this.stream) this.runNudgedSync();
-    }, reconnectDelayMs(this.nudgeRetries++, this.opts.random));
+      if (this.stream) this.runNudgedSync(retries + 1);
+    }, reconnectDelayMs(retries, this.opts.random));
   }
 
   private cancelNudgeRetry(): void {

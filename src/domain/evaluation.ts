@@ -21,7 +21,6 @@ export interface StoredContract {
   amount_overdue: number;
 }
 
-/** A stored installment: what is due and what has been paid, in minor units. */
 /** A stored installment row in the shape the schedule rules read. */
 export function installmentOf(i: StoredInstallment) {
   return {
@@ -35,6 +34,7 @@ export function installmentOf(i: StoredInstallment) {
   };
 }
 
+/** A stored installment: what is due and what has been paid, in minor units. */
 export interface StoredInstallment {
   n: number;
   due_date: string;
