@@ -1,13 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { axe } from '../setup/axe.ts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TestPlatform } from '../e2e/in-process.ts';
 import { launchChromium } from '../sim/helpers.ts';
+import { describeBrowser } from '../setup/browser.ts';
 
 const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
 
-describe('API reference in Chromium', () => {
+describeBrowser('API reference in Chromium', () => {
   const p = new TestPlatform();
   let browser: Browser;
 
